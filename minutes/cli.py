@@ -1,0 +1,247 @@
+"""Command line: ``minutes transcribe | worker | models | show | retry | cancel``.
+
+Errors end the command with one clear line on stderr and a non-zero exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from minutes.errors import MinutesError
+from minutes.progress import STAGE_LABELS_JA
+
+# Never talk to a model hub or send usage metrics, whatever the environment says.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["PYANNOTE_METRICS_ENABLED"] = "0"
+
+
+def _timestamp(seconds: float) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{int(hours):02d}:{int(minutes):02d}:{secs:04.1f}"
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("1 以上の整数を指定してください")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="minutes", description="会議録作成（完全ローカル）")
+    parser.add_argument("-v", "--verbose", action="store_true", help="詳細なログを表示する")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    transcribe = commands.add_parser("transcribe", help="録音を文字起こしし、話者を分けて保存する")
+    transcribe.add_argument("file", type=Path, help="録音・録画ファイル（wav, mp3, m4a, flac, ogg, mp4, mov, webm …）")
+    transcribe.add_argument("--title", help="会議名（省略時はファイル名）")
+    transcribe.add_argument("--kind", default="", help="会議の種別（本会議、委員会 …）")
+    transcribe.add_argument("--place", default="", help="場所")
+    transcribe.add_argument("--language", help="言語コード（既定 ja、auto で自動判定）")
+    speakers = transcribe.add_mutually_exclusive_group()
+    speakers.add_argument("--speakers", type=_positive, help="話者数（分かっている場合）")
+    speakers.add_argument("--min-speakers", type=_positive, help="最小話者数")
+    transcribe.add_argument("--max-speakers", type=_positive, help="最大話者数")
+    transcribe.add_argument("--prompt", help="初期プロンプト（専門用語や表記の例）")
+    transcribe.add_argument("--hotwords", help="認識を優先する語（空白区切り）")
+    transcribe.add_argument("--model", type=Path, help="faster-whisper モデルフォルダ（既定: 同梱の base）")
+    transcribe.add_argument("--json", action="store_true", help="結果を JSON で標準出力に出す")
+    transcribe.add_argument("--quiet", action="store_true", help="進捗バーを表示しない")
+
+    commands.add_parser("worker", help="ジョブワーカーを単独で動かす（Ctrl+C で停止）")
+    commands.add_parser("models", help="使用するモデルの場所と状態を表示し、検証する")
+
+    show = commands.add_parser("show", help="保存済みの会議の発言を表示する")
+    show.add_argument("meeting_id", type=int)
+    show.add_argument("--json", action="store_true")
+
+    retry = commands.add_parser("retry", help="失敗・取消した処理をやり直す")
+    retry.add_argument("job_id", type=int)
+    retry.add_argument("--queue-only", action="store_true", help="キューに戻すだけ（ワーカーが処理する）")
+    retry.add_argument("--json", action="store_true")
+    retry.add_argument("--quiet", action="store_true")
+
+    cancel = commands.add_parser("cancel", help="処理を取り消す")
+    cancel.add_argument("job_id", type=int)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    if args.command == "transcribe" and args.max_speakers and args.speakers:
+        parser.error("--speakers と --max-speakers は同時に指定できません")
+    try:
+        return COMMANDS[args.command](args)
+    except MinutesError as error:
+        print(f"エラー: {error.message}", file=sys.stderr)
+        if args.verbose and error.detail:
+            print(f"詳細: {error.detail}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("中断しました。", file=sys.stderr)
+        return 130
+
+
+def _service():
+    from minutes.service import MinutesService
+
+    return MinutesService()
+
+
+def _run_with_bar(service, job_id: int, quiet: bool) -> str:
+    from tqdm import tqdm
+
+    from minutes.jobs import Worker
+
+    bar = tqdm(total=100, file=sys.stderr, disable=quiet, unit="%", bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+
+    def listener(stage: str, percent: float) -> None:
+        bar.set_description_str(STAGE_LABELS_JA.get(stage, stage))
+        bar.update(percent - bar.n)
+
+    try:
+        return Worker(service).run_job(job_id, listener)
+    finally:
+        bar.close()
+
+
+def _print_result(service, meeting_id: int, as_json: bool) -> None:
+    transcript = service.transcript(meeting_id)
+    if as_json:
+        payload = {
+            "meeting_id": meeting_id,
+            "language": transcript.language,
+            "duration": transcript.duration,
+            "speakers": [s.label for s in transcript.speakers],
+            "utterances": [
+                {"speaker": u.speaker.label, "start": u.start, "end": u.end, "text": u.text}
+                for u in transcript.utterances
+            ],
+        }
+        print(json.dumps(payload, ensure_ascii=False))
+        return
+    print(f"# {transcript.title}（会議 ID {meeting_id}、{len(transcript.speakers)} 人、{len(transcript.utterances)} 発言）")
+    for u in transcript.utterances:
+        print(f"[{_timestamp(u.start)} - {_timestamp(u.end)}] {u.speaker.display}: {u.text}")
+
+
+def _finish(service, job_id: int, as_json: bool) -> int:
+    job = service.job(job_id)
+    if job.status == "succeeded":
+        _print_result(service, job.meeting_id, as_json)
+        return 0
+    if job.status == "cancelled":
+        print(f"処理を取り消しました（ジョブ {job_id}）。", file=sys.stderr)
+        return 130
+    print(
+        f"エラー: {job.error_message}（ジョブ {job_id}。録音は保存済みです。`minutes retry {job_id}` でやり直せます）",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def cmd_transcribe(args) -> int:
+    service = _service()
+    model = args.model.expanduser().resolve() if args.model else None
+    if model is not None:
+        service.whisper_model_path(model)  # a wrong folder fails here, before anything is stored
+    options = service.pipeline_options(
+        language=args.language,
+        num_speakers=args.speakers,
+        min_speakers=args.min_speakers,
+        max_speakers=args.max_speakers,
+        initial_prompt=args.prompt,
+        hotwords=args.hotwords,
+    )
+    source = args.file.expanduser()
+    meeting_id, job_id = service.create_meeting(
+        source.resolve() if source.exists() else source,
+        title=args.title or source.stem,
+        kind=args.kind,
+        place=args.place,
+        options=options,
+        model=model,
+    )
+    _run_with_bar(service, job_id, args.quiet)
+    return _finish(service, job_id, args.json)
+
+
+def cmd_worker(args) -> int:
+    from minutes.jobs import Worker
+
+    service = _service()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    worker = Worker(service)
+    print(f"ワーカーを開始しました（{worker.worker_id}、データ: {service.settings.data_dir}）。", file=sys.stderr)
+    worker.run_forever(stop)
+    print("ワーカーを停止しました。", file=sys.stderr)
+    return 0
+
+
+def cmd_models(args) -> int:
+    from diarize import verify_weights
+    from minutes.settings import Settings
+    from minutes.whisper_model import describe_model
+
+    settings = Settings.from_env()
+    whisper = describe_model(settings.models_dir, settings.whisper_model)
+    print("Whisper（文字起こし）")
+    print(f"  モデル: {whisper.name}（{'同梱' if whisper.source == 'bundled' else '管理者設定'}）")
+    print(f"  場所: {whisper.path}")
+    print(f"  サイズ: {whisper.size_bytes:,} バイト  SHA-256: {whisper.sha256}")
+    print(f"  実行: {settings.resolved_device()} / {settings.resolved_compute_type()}")
+    print("  検証: OK")
+    diarization = verify_weights()
+    print("話者分離（pyannote.audio）")
+    for line in diarization.describe():
+        print(f"  {line}")
+    print("  検証: OK")
+    return 0
+
+
+def cmd_show(args) -> int:
+    service = _service()
+    _print_result(service, args.meeting_id, args.json)
+    return 0
+
+
+def cmd_retry(args) -> int:
+    service = _service()
+    service.retry_job(args.job_id)
+    if args.queue_only:
+        print(f"ジョブ {args.job_id} をキューに戻しました。", file=sys.stderr)
+        return 0
+    _run_with_bar(service, args.job_id, args.quiet)
+    return _finish(service, args.job_id, args.json)
+
+
+def cmd_cancel(args) -> int:
+    job = _service().cancel_job(args.job_id)
+    state = "取り消しました" if job.status == "cancelled" else "取り消しを依頼しました（処理中のため、まもなく止まります）"
+    print(f"ジョブ {args.job_id} を{state}。", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {
+    "transcribe": cmd_transcribe,
+    "worker": cmd_worker,
+    "models": cmd_models,
+    "show": cmd_show,
+    "retry": cmd_retry,
+    "cancel": cmd_cancel,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

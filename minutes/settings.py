@@ -1,0 +1,102 @@
+"""Settings, read from environment variables. Every variable is documented in the README (a test checks it)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from minutes.errors import InputError
+
+# name -> (default shown in the README, description). The README's settings table must list every name here.
+ENVIRONMENT = {
+    "MINUTES_DATA_DIR": "Folder for the database, uploaded recordings, work files and assembled models.",
+    "MINUTES_DATABASE_URL": "SQLAlchemy database URL; overrides the SQLite database inside MINUTES_DATA_DIR.",
+    "MINUTES_WHISPER_MODEL": "Path of a faster-whisper model folder to use instead of the bundled multilingual base.",
+    "MINUTES_DEVICE": "cpu, cuda or auto (cuda when a GPU is usable).",
+    "MINUTES_COMPUTE_TYPE": "CTranslate2 compute type; default int8 on cpu, float16 on cuda.",
+    "MINUTES_CPU_THREADS": "Threads for transcription on the CPU; 0 means all cores.",
+    "MINUTES_BATCH_SIZE": "Batch size of faster-whisper's batched pipeline; 0 selects the sequential pipeline.",
+    "MINUTES_LANGUAGE": "Default transcript language (ja); 'auto' detects it.",
+    "MINUTES_MAX_UPLOAD_MB": "Largest recording accepted, in megabytes.",
+    "MINUTES_MAX_DURATION_HOURS": "Longest recording accepted, in hours.",
+    "MINUTES_JOB_HEARTBEAT_TIMEOUT": "Seconds without a heartbeat after which a running job counts as abandoned.",
+}
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError:
+        raise InputError(f"設定 {name} の値「{raw}」は整数ではありません。", f"{name}={raw!r} is not an integer") from None
+
+
+def _float(name: str, default: float) -> float:
+    raw = _env(name, str(default))
+    try:
+        return float(raw)
+    except ValueError:
+        raise InputError(f"設定 {name} の値「{raw}」は数値ではありません。", f"{name}={raw!r} is not a number") from None
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    whisper_model: Path | None = None
+    device: str = "auto"
+    compute_type: str = "default"
+    cpu_threads: int = 0
+    batch_size: int = 8
+    language: str = "ja"
+    max_upload_mb: int = 4096
+    max_duration_hours: float = 8.0
+    job_heartbeat_timeout: float = 60.0
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        data_dir = Path(_env("MINUTES_DATA_DIR", "data")).expanduser().resolve()
+        model = _env("MINUTES_WHISPER_MODEL", "")
+        return cls(
+            data_dir=data_dir,
+            database_url=_env("MINUTES_DATABASE_URL", f"sqlite:///{data_dir / 'minutes.db'}"),
+            whisper_model=Path(model).expanduser().resolve() if model else None,
+            device=_env("MINUTES_DEVICE", "auto"),
+            compute_type=_env("MINUTES_COMPUTE_TYPE", "default"),
+            cpu_threads=_int("MINUTES_CPU_THREADS", 0),
+            batch_size=_int("MINUTES_BATCH_SIZE", 8),
+            language=_env("MINUTES_LANGUAGE", "ja"),
+            max_upload_mb=_int("MINUTES_MAX_UPLOAD_MB", 4096),
+            max_duration_hours=_float("MINUTES_MAX_DURATION_HOURS", 8.0),
+            job_heartbeat_timeout=_float("MINUTES_JOB_HEARTBEAT_TIMEOUT", 60.0),
+        )
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.data_dir / "recordings"
+
+    @property
+    def work_dir(self) -> Path:
+        return self.data_dir / "work"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    def resolved_device(self) -> str:
+        if self.device != "auto":
+            return self.device
+        import ctranslate2
+
+        return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+    def resolved_compute_type(self) -> str:
+        if self.compute_type != "default":
+            return self.compute_type
+        return "float16" if self.resolved_device() == "cuda" else "int8"

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import os
+
+# Offline and private, before anything imports huggingface_hub or pyannote.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["PYANNOTE_METRICS_ENABLED"] = "0"
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from minutes.settings import Settings
+from minutes.whisper_model import assemble_base
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLES = ROOT / "samples_audio"
+
+
+def pyannote_sample() -> tuple[Path, Path]:
+    """The 30 s two-speaker sample (and its RTTM) that pyannote.audio ships."""
+    folder = Path(importlib.util.find_spec("pyannote.audio").submodule_search_locations[0]) / "sample"
+    return folder / "sample.wav", folder / "sample.rttm"
+
+
+@pytest.fixture(scope="session")
+def whisper_base(tmp_path_factory) -> Path:
+    """The bundled base model, assembled once for the whole test run."""
+    return assemble_base(tmp_path_factory.mktemp("models"))
+
+
+@pytest.fixture
+def settings(tmp_path, whisper_base) -> Settings:
+    data = tmp_path / "data"
+    return Settings(
+        data_dir=data,
+        database_url=f"sqlite:///{data / 'minutes.db'}",
+        whisper_model=whisper_base,
+        device="cpu",
+        compute_type="int8",
+        job_heartbeat_timeout=30.0,
+    )
+
+
+@pytest.fixture
+def service(settings):
+    from minutes.service import MinutesService
+
+    service = MinutesService(settings)
+    yield service
+    service.engine.dispose()

@@ -1,0 +1,123 @@
+"""Storage on real SQLite: migrations, round trip, WAL, stored files safe from names."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlmodel import Session
+
+from minutes import repository
+from minutes.database import make_engine, migrate
+from minutes.errors import InputError
+from minutes.records import Utterance, Word
+from minutes.uploads import display_name, safe_suffix, store
+from tests.media import write_wav
+
+
+def test_migrations_apply_to_an_empty_database(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")
+    migrate(engine)
+    tables = set(inspect(engine).get_table_names())
+    assert {"meeting", "recording", "job", "speaker", "utterance", "alembic_version"} <= tables
+    with engine.connect() as connection:
+        assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert connection.execute(text("select version_num from alembic_version")).scalar() == "0001"
+    migrate(engine)  # idempotent
+
+
+def test_round_trip(tmp_path):
+    engine = make_engine(f"sqlite:///{tmp_path / 'rt.db'}")
+    migrate(engine)
+    with Session(engine) as session:
+        meeting = repository.create_meeting(
+            session, title="令和７年第４回定例会", kind="本会議", held_at=datetime(2025, 12, 2, 10), place="議場"
+        )
+        recording = repository.add_recording(
+            session, meeting_id=meeting.id, original_name="会議.wav", stored_path="recordings/x.wav", size_bytes=3,
+            sha256="0" * 64,
+        )
+        job = repository.enqueue_job(session, meeting_id=meeting.id, recording_id=recording.id, options={"a": 1})
+        session.commit()
+        meeting_id, job_id = meeting.id, job.id
+    assert repository.claim_job(engine, job_id=job_id, worker_id="w1")
+    words = (Word(0.0, 0.5, "ただいま", 0.91), Word(0.5, 1.0, "から", 0.42))
+    with Session(engine) as session:
+        repository.save_result(
+            session, job_id=job_id, worker_id="w1", language="ja", duration=12.5, speakers=["SPEAKER_00"],
+            utterances=[Utterance("SPEAKER_00", 0.0, 1.0, "ただいまから", words)], stage_seconds={"decode": 0.1},
+        )
+        session.commit()
+    engine.dispose()
+    engine = make_engine(f"sqlite:///{tmp_path / 'rt.db'}")  # a fresh connection sees everything
+    with Session(engine) as session:
+        meeting = repository.get_meeting(session, meeting_id=meeting_id)
+        assert (meeting.title, meeting.kind, meeting.place, meeting.held_at) == (
+            "令和７年第４回定例会", "本会議", "議場", datetime(2025, 12, 2, 10)
+        )
+        [speaker] = repository.speakers_of(session, meeting_id=meeting_id)
+        [utterance] = repository.utterances_of(session, meeting_id=meeting_id)
+        assert utterance.speaker_id == speaker.id and speaker.label == "SPEAKER_00"
+        assert utterance.text == "ただいまから" and not utterance.edited
+        assert utterance.words[1] == {"start": 0.5, "end": 1.0, "text": "から", "probability": 0.42}
+        job = repository.get_job(session, job_id=job_id)
+        assert job.status == "succeeded" and job.progress == 100 and job.stage_seconds == {"decode": 0.1}
+        assert repository.get_recording(session, recording_id=job.recording_id).duration == 12.5
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../../etc/passwd", "..\\..\\windows\\system32.wav", "会議 録音（第１回）;rm -rf ~.wav", "a" * 300 + ".wav",
+     "議" * 120 + ".mp3", "\x00evil\n.wav", ".hidden", "noext"],
+)
+def test_stored_files_are_named_by_the_system(tmp_path, name):
+    stored = store(tmp_path, io.BytesIO(b"RIFF...."), original_name=name, subfolder="2025/12", max_bytes=100)
+    path = (tmp_path / stored.relative_path).resolve()
+    assert path.is_file() and path.is_relative_to(tmp_path / "recordings")
+    assert len(path.name) <= 40 and path.suffix in (".wav", ".mp3", ".bin")
+    shown = display_name(name)
+    assert "/" not in shown and "\x00" not in shown and len(shown) <= 255
+
+
+def test_two_uploads_with_the_same_name_do_not_collide(tmp_path):
+    first = store(tmp_path, io.BytesIO(b"one"), original_name="録音.wav", subfolder="x", max_bytes=10)
+    second = store(tmp_path, io.BytesIO(b"two"), original_name="録音.wav", subfolder="x", max_bytes=10)
+    assert first.relative_path != second.relative_path
+    assert (tmp_path / first.relative_path).read_bytes() == b"one"
+
+
+def test_oversized_upload_is_refused_and_nothing_is_left(tmp_path):
+    with pytest.raises(InputError, match="大きすぎます"):
+        store(tmp_path, io.BytesIO(b"x" * 5000), original_name="big.wav", subfolder="x", max_bytes=1000)
+    assert list((tmp_path / "recordings" / "x").iterdir()) == []
+
+
+def test_safe_suffix():
+    assert safe_suffix("A.WAV") == ".wav"
+    assert safe_suffix("x.tar.gz;rm") == ".bin"
+
+
+def test_service_refuses_non_recordings_before_storing(service, tmp_path):
+    text_file = tmp_path / "notes.wav"
+    text_file.write_text("not audio")
+    with pytest.raises(InputError):
+        service.create_meeting(text_file, title="会議")
+    with Session(service.engine) as session:
+        assert repository.list_meetings(session) == []
+    assert not any(p.is_file() for p in (service.settings.data_dir / "recordings").rglob("*"))
+
+
+def test_service_stores_upload_and_queues_job(service, tmp_path):
+    import numpy as np
+
+    wav = write_wav(tmp_path / "会議 (1).wav", 0.1 * np.sin(np.arange(16000) / 5).astype(np.float32))
+    meeting_id, job_id = service.create_meeting(wav, title="総務常任委員会")
+    job = service.job(job_id)
+    assert job.status == "queued" and job.meeting_id == meeting_id
+    assert job.options["transcription"]["language"] == "ja"
+    with Session(service.engine) as session:
+        recording = repository.get_recording(session, recording_id=1)
+        assert recording.original_name == "会議 (1).wav"
+        assert (service.settings.data_dir / recording.stored_path).read_bytes() == wav.read_bytes()
