@@ -105,7 +105,9 @@ def probe(source: Path) -> float | None:
             raise _no_audio()
         stream = container.streams.audio[0]
         if stream.codec_context is None or not stream.codec_context.codec:
-            raise _unsupported(stream.codec_context.name if stream.codec_context else "unknown", ValueError("no decoder"))
+            raise _unsupported(
+                stream.codec_context.name if stream.codec_context else "unknown", ValueError("no decoder")
+            )
         if stream.duration is not None and stream.time_base is not None:
             return float(stream.duration * stream.time_base)
         return container.duration / 1_000_000 if container.duration else None
@@ -225,7 +227,7 @@ def _too_long(seconds: float, limit: float) -> InputError:
 
 
 def _hms(seconds: float) -> str:
-    seconds = int(round(seconds))
+    seconds = round(seconds)
     hours, rest = divmod(seconds, 3600)
     minutes, secs = divmod(rest, 60)
     return f"{hours}時間{minutes:02d}分{secs:02d}秒" if hours else f"{minutes}分{secs:02d}秒"

@@ -103,7 +103,13 @@ def _run_with_bar(service, job_id: int, quiet: bool) -> str:
 
     from minutes.jobs import Worker
 
-    bar = tqdm(total=100, file=sys.stderr, disable=quiet, unit="%", bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+    bar = tqdm(
+        total=100,
+        file=sys.stderr,
+        disable=quiet,
+        unit="%",
+        bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+    )
 
     def listener(stage: str, percent: float) -> None:
         bar.set_description_str(STAGE_LABELS_JA.get(stage, stage))
@@ -130,7 +136,10 @@ def _print_result(service, meeting_id: int, as_json: bool) -> None:
         }
         print(json.dumps(payload, ensure_ascii=False))
         return
-    print(f"# {transcript.title}（会議 ID {meeting_id}、{len(transcript.speakers)} 人、{len(transcript.utterances)} 発言）")
+    print(
+        f"# {transcript.title}（会議 ID {meeting_id}、"
+        f"{len(transcript.speakers)} 人、{len(transcript.utterances)} 発言）"
+    )
     for u in transcript.utterances:
         print(f"[{_timestamp(u.start)} - {_timestamp(u.end)}] {u.speaker.display}: {u.text}")
 
@@ -164,7 +173,7 @@ def cmd_transcribe(args) -> int:
         hotwords=args.hotwords,
     )
     source = args.file.expanduser()
-    meeting_id, job_id = service.create_meeting(
+    _, job_id = service.create_meeting(
         source.resolve() if source.exists() else source,
         title=args.title or source.stem,
         kind=args.kind,
@@ -229,7 +238,9 @@ def cmd_retry(args) -> int:
 
 def cmd_cancel(args) -> int:
     job = _service().cancel_job(args.job_id)
-    state = "取り消しました" if job.status == "cancelled" else "取り消しを依頼しました（処理中のため、まもなく止まります）"
+    state = (
+        "取り消しました" if job.status == "cancelled" else "取り消しを依頼しました（処理中のため、まもなく止まります）"
+    )
     print(f"ジョブ {args.job_id} を{state}。", file=sys.stderr)
     return 0
 

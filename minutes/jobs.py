@@ -68,8 +68,10 @@ class Worker:
         timeout = self.service.settings.job_heartbeat_timeout
         recovered = []
         with Session(self.service.engine) as session:
-            running = [(job.id, job.worker_id, repository.is_stale(job, timeout=timeout)) for job in
-                       repository.running_jobs(session)]
+            running = [
+                (job.id, job.worker_id, repository.is_stale(job, timeout=timeout))
+                for job in repository.running_jobs(session)
+            ]
         for job_id, owner, stale in running:
             owner_host, _, rest = (owner or "").partition(":")
             pid = int(rest.split(":", 1)[0]) if rest.split(":", 1)[0].isdigit() else None
@@ -79,6 +81,8 @@ class Worker:
                     self.service.engine, job_id=job_id, worker_id=owner, give_up_after=MAX_ATTEMPTS
                 )
                 log.info("job %s abandoned by %s: now %s", job_id, owner, status)
+                for leftover in self.service.settings.work_dir.glob(f"job-{job_id}-*"):
+                    remove_tree(leftover)  # the dead worker's decoded audio; the stored recording stays
                 recovered.append(job_id)
         return recovered
 

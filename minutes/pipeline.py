@@ -60,7 +60,7 @@ def run_pipeline(
     progress: ProgressCallback = no_progress,
     max_duration: float | None = None,
 ) -> PipelineResult:
-    """Process one recording. Work files live in ``work_dir`` and are removed afterwards; ``source`` is never touched."""
+    """Process one recording. Work files live in ``work_dir`` and are removed afterwards; ``source`` is untouched."""
     timings: dict[str, float] = {}
     work_dir.mkdir(parents=True, exist_ok=True)
     decoded_path = work_dir / "audio-16k.f32"

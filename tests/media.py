@@ -46,7 +46,8 @@ def encode(path: Path, samples: np.ndarray, rate: int, codec: str, *, video: boo
             planes = np.stack([chunk, chunk]) if stereo else chunk[None, :]  # (channels, samples)
             packed = planes.T.reshape(1, -1)  # interleaved L R L R ...
             frame = av.AudioFrame.from_ndarray(
-                planes if fmt.endswith("p") else packed, format="fltp" if fmt.endswith("p") else "flt",
+                planes if fmt.endswith("p") else packed,
+                format="fltp" if fmt.endswith("p") else "flt",
                 layout=stream.layout.name,
             )
             frame.sample_rate = rate

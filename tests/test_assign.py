@@ -22,8 +22,9 @@ def test_words_take_the_speaker_with_the_largest_overlap():
 
 def test_words_outside_every_turn_take_the_nearest_speaker_or_the_previous_one():
     turns = [SpeakerTurn(0.0, 1.0, "A"), SpeakerTurn(5.0, 6.0, "B")]
-    labels = word_speakers([w(0.2, 0.5, "a"), w(1.3, 1.5, "b"), w(2.9, 3.0, "c"), w(4.5, 4.8, "d")], turns,
-                           AssignOptions(max_distance=1.0))
+    labels = word_speakers(
+        [w(0.2, 0.5, "a"), w(1.3, 1.5, "b"), w(2.9, 3.0, "c"), w(4.5, 4.8, "d")], turns, AssignOptions(max_distance=1.0)
+    )
     assert labels == ["A", "A", "A", "B"]
 
 

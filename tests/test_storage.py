@@ -36,7 +36,11 @@ def test_round_trip(tmp_path):
             session, title="令和７年第４回定例会", kind="本会議", held_at=datetime(2025, 12, 2, 10), place="議場"
         )
         recording = repository.add_recording(
-            session, meeting_id=meeting.id, original_name="会議.wav", stored_path="recordings/x.wav", size_bytes=3,
+            session,
+            meeting_id=meeting.id,
+            original_name="会議.wav",
+            stored_path="recordings/x.wav",
+            size_bytes=3,
             sha256="0" * 64,
         )
         job = repository.enqueue_job(session, meeting_id=meeting.id, recording_id=recording.id, options={"a": 1})
@@ -46,8 +50,14 @@ def test_round_trip(tmp_path):
     words = (Word(0.0, 0.5, "ただいま", 0.91), Word(0.5, 1.0, "から", 0.42))
     with Session(engine) as session:
         repository.save_result(
-            session, job_id=job_id, worker_id="w1", language="ja", duration=12.5, speakers=["SPEAKER_00"],
-            utterances=[Utterance("SPEAKER_00", 0.0, 1.0, "ただいまから", words)], stage_seconds={"decode": 0.1},
+            session,
+            job_id=job_id,
+            worker_id="w1",
+            language="ja",
+            duration=12.5,
+            speakers=["SPEAKER_00"],
+            utterances=[Utterance("SPEAKER_00", 0.0, 1.0, "ただいまから", words)],
+            stage_seconds={"decode": 0.1},
         )
         session.commit()
     engine.dispose()
@@ -55,7 +65,10 @@ def test_round_trip(tmp_path):
     with Session(engine) as session:
         meeting = repository.get_meeting(session, meeting_id=meeting_id)
         assert (meeting.title, meeting.kind, meeting.place, meeting.held_at) == (
-            "令和７年第４回定例会", "本会議", "議場", datetime(2025, 12, 2, 10)
+            "令和７年第４回定例会",
+            "本会議",
+            "議場",
+            datetime(2025, 12, 2, 10),
         )
         [speaker] = repository.speakers_of(session, meeting_id=meeting_id)
         [utterance] = repository.utterances_of(session, meeting_id=meeting_id)
@@ -69,8 +82,16 @@ def test_round_trip(tmp_path):
 
 @pytest.mark.parametrize(
     "name",
-    ["../../etc/passwd", "..\\..\\windows\\system32.wav", "会議 録音（第１回）;rm -rf ~.wav", "a" * 300 + ".wav",
-     "議" * 120 + ".mp3", "\x00evil\n.wav", ".hidden", "noext"],
+    [
+        "../../etc/passwd",
+        "..\\..\\windows\\system32.wav",
+        "会議 録音（第１回）;rm -rf ~.wav",
+        "a" * 300 + ".wav",
+        "議" * 120 + ".mp3",
+        "\x00evil\n.wav",
+        ".hidden",
+        "noext",
+    ],
 )
 def test_stored_files_are_named_by_the_system(tmp_path, name):
     stored = store(tmp_path, io.BytesIO(b"RIFF...."), original_name=name, subfolder="2025/12", max_bytes=100)

@@ -43,7 +43,7 @@ def test_configured_folder_missing_files_says_which(tmp_path, whisper_base):
     admin = tmp_path / "broken"
     shutil.copytree(whisper_base, admin)
     (admin / "tokenizer.json").unlink()
-    with pytest.raises(ModelError, match="tokenizer.json"):
+    with pytest.raises(ModelError, match=r"tokenizer\.json"):
         check_model_folder(admin)
     with pytest.raises(ModelError, match="見つかりません"):
         check_model_folder(tmp_path / "nowhere")

@@ -1,0 +1,224 @@
+"""Benchmark the pipeline: real-time factor per stage and end to end, peak memory, CER and DER.
+
+    python benchmarks/pipeline.py FILE_OR_FOLDER [...] [--speakers N] [--loop-minutes M] [--language ja]
+
+For each audio file (a folder is searched for .wav/.flac/.mp3/.m4a), a reference transcript is read from the same
+name with .txt and reference speaker turns from .rttm (or a folder-level *.rttm keyed by file id). ``--loop-minutes``
+repeats the file into a long recording first, to check that memory stays flat. Each file runs in its own process so
+peak memory is per file. Targets (2 CPU cores, base int8): end-to-end RTF <= 0.25, peak RSS <= 2.5 GB on 10 minutes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
+
+AUDIO = {".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".mp4"}
+
+
+def _anon_kb() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("RssAnon:"):
+            return int(line.split()[1])
+    return 0
+
+
+def measure_one(path: Path, options: dict) -> dict:
+    """Run in a child process: the pipeline on one file; returns the figures."""
+    import numpy as np
+
+    from minutes.evaluation import character_error_rate, diarization_error_rate, read_rttm
+    from minutes.pipeline import run_pipeline
+    from minutes.service import MinutesService
+    from minutes.settings import Settings
+
+    peak_anon = [0]
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(0.05):
+            peak_anon[0] = max(peak_anon[0], _anon_kb())
+
+    threading.Thread(target=sample, daemon=True).start()
+    data = Path(tempfile.mkdtemp(prefix="minutes-bench-"))
+    settings = Settings.from_env()
+    service = MinutesService(
+        Settings(
+            **{
+                **settings.__dict__,
+                "data_dir": data,
+                "database_url": f"sqlite:///{data / 'b.db'}",
+                "whisper_model": settings.whisper_model or _assembled(settings),
+            }
+        )
+    )
+    source = path
+    if options["loop_minutes"]:
+        source = _looped(path, options["loop_minutes"] * 60, data / "long.wav")
+    pipeline_options = service.pipeline_options(language=options["language"], num_speakers=options["speakers"])
+    started = time.perf_counter()
+    result = run_pipeline(source, data / "work", service.whisper_model_path(), pipeline_options)
+    elapsed = time.perf_counter() - started
+    stop.set()
+    figures = {
+        "file": path.name,
+        "duration_s": round(result.duration, 1),
+        "rtf": {stage: round(seconds / result.duration, 3) for stage, seconds in result.stage_seconds.items()},
+        "rtf_end_to_end": round(elapsed / result.duration, 3),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "peak_anon_rss_mb": round(peak_anon[0] / 1024),
+        "speakers_found": len(result.speakers),
+        "utterances": len(result.utterances),
+    }
+    if not options["loop_minutes"]:
+        reference_text = options.get("reference_text")
+        if reference_text:
+            hypothesis = "".join(u.text for u in result.utterances)
+            figures["cer"] = round(character_error_rate(Path(reference_text).read_text(), hypothesis), 3)
+        reference_rttm = options.get("reference_rttm")
+        if reference_rttm:
+            from minutes.records import SpeakerTurn
+
+            turns = [t for t in read_rttm(Path(reference_rttm)) if t.speaker]
+            file_id = options.get("file_id")
+            if file_id:
+                turns = _rttm_for(Path(reference_rttm), file_id)
+            hypothesis_turns = [SpeakerTurn(u.start, u.end, u.speaker) for u in result.utterances]
+            figures["der_words"] = round(diarization_error_rate(turns, hypothesis_turns, collar=0.25), 3)
+            figures["reference_speakers"] = len({t.speaker for t in turns})
+    del np
+    return figures
+
+
+def _rttm_for(path: Path, file_id: str):
+    from minutes.records import SpeakerTurn
+
+    turns = []
+    for line in path.read_text().splitlines():
+        fields = line.split()
+        if len(fields) >= 8 and fields[0] == "SPEAKER" and fields[1] == file_id:
+            start, duration = float(fields[3]), float(fields[4])
+            turns.append(SpeakerTurn(start, start + duration, fields[7]))
+    return turns
+
+
+def _assembled(settings):
+    from minutes.whisper_model import assemble_base
+
+    return assemble_base(settings.models_dir)
+
+
+def _looped(path: Path, seconds: float, destination: Path) -> Path:
+    import wave
+
+    import numpy as np
+
+    from minutes.audio import decode_to_file
+    from minutes.records import SAMPLE_RATE
+
+    decoded = decode_to_file(path, destination.with_suffix(".f32"))
+    clip = (np.asarray(decoded.samples()) * 32767).astype("<i2")
+    gap = np.zeros(SAMPLE_RATE, dtype="<i2")
+    with wave.open(str(destination), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        written = 0
+        while written < seconds * SAMPLE_RATE:  # streamed, so the benchmark itself stays small
+            out.writeframes(clip.tobytes() + gap.tobytes())
+            written += clip.size + gap.size
+    destination.with_suffix(".f32").unlink()
+    return destination
+
+
+def _files(target: Path) -> list[tuple[Path, dict]]:
+    if target.is_file():
+        return [(target, _references(target))]
+    files = sorted(p for p in target.rglob("*") if p.suffix.lower() in AUDIO)
+    return [(p, _references(p)) for p in files]
+
+
+def _references(path: Path) -> dict:
+    refs = {}
+    if path.with_suffix(".txt").is_file():
+        refs["reference_text"] = str(path.with_suffix(".txt"))
+    if path.with_suffix(".rttm").is_file():
+        refs["reference_rttm"] = str(path.with_suffix(".rttm"))
+    else:
+        for rttm in path.parent.glob("*.rttm"):
+            if f" {path.stem} " in rttm.read_text():
+                refs.update(reference_rttm=str(rttm), file_id=path.stem)
+                break
+    return refs
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("targets", nargs="+", type=Path)
+    parser.add_argument("--speakers", type=int)
+    parser.add_argument("--language", default="ja")
+    parser.add_argument("--loop-minutes", type=float, default=0)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        options = json.loads(args.child)
+        print(json.dumps(measure_one(Path(options["path"]), options), ensure_ascii=False))
+        return
+    rows = []
+    for target in args.targets:
+        for path, refs in _files(target):
+            options = {
+                "path": str(path),
+                "speakers": args.speakers,
+                "language": args.language,
+                "loop_minutes": args.loop_minutes,
+                **refs,
+            }
+            child = subprocess.run(
+                [sys.executable, __file__, "x", "--child", json.dumps(options)], capture_output=True, text=True
+            )
+            if child.returncode != 0:
+                print(f"{path.name}: failed\n{child.stderr[-2000:]}", file=sys.stderr)
+                continue
+            row = json.loads(child.stdout.strip().splitlines()[-1])
+            rows.append(row)
+            print(json.dumps(row, ensure_ascii=False), flush=True)
+    if len(rows) > 1:
+        total = sum(r["duration_s"] for r in rows)
+
+        def weighted(key: str) -> float:
+            return sum(r[key] * r["duration_s"] for r in rows if key in r) / total
+
+        print(
+            json.dumps(
+                {
+                    "files": len(rows),
+                    "audio_s": round(total, 1),
+                    "rtf_end_to_end": round(weighted("rtf_end_to_end"), 3),
+                    "cer_mean": round(
+                        sum(r["cer"] for r in rows if "cer" in r) / max(1, sum("cer" in r for r in rows)), 3
+                    ),
+                    "der_mean": round(
+                        sum(r["der_words"] for r in rows if "der_words" in r)
+                        / max(1, sum("der_words" in r for r in rows)),
+                        3,
+                    ),
+                    "peak_rss_mb_max": max(r["peak_rss_mb"] for r in rows),
+                }
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
