@@ -6,6 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(ffmpeg)
+# The tests also convert exported .docx files with LibreOffice and read the PDFs with poppler.
+if [ "${1:-}" = "--test" ]; then
+  APT_PACKAGES+=(libreoffice-writer poppler-utils fonts-noto-cjk)
+fi
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
