@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# Sets up (first time) and runs minutes. Without arguments: transcribes the bundled Japanese sample meeting.
+# Sets up (first time) and starts the app on http://localhost:8501 with the embedded defaults (SQLite in ./data and
+# an in-process job worker). Extra arguments go to `streamlit run`, e.g. --server.address 0.0.0.0 for the LAN.
+# The command line tool is .venv/bin/minutes (see README).
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh
 export HF_HUB_OFFLINE=1 PYANNOTE_METRICS_ENABLED=0
-if [ $# -eq 0 ]; then
-  set -- transcribe samples_audio/council_ja.wav --title "サンプル 定例会 一般質問"
-fi
-exec .venv/bin/minutes "$@"
+exec .venv/bin/streamlit run streamlit_app.py "$@"

@@ -30,6 +30,7 @@ class AssignOptions:
     max_distance: float = 1.0  # seconds: how far a word outside every turn may look for the nearest speaker
     min_island: float = 0.4  # seconds: a shorter run of another speaker between two runs of one speaker is smoothed
     max_pause: float = 30.0  # seconds: a longer silence starts a new utterance even without a speaker change
+    max_sentence_edge: float = 0.6  # seconds: a shorter run of a speaker at a sentence's edge joins the sentence
 
 
 def word_speakers(words: Sequence[Word], turns: Sequence[SpeakerTurn], options: AssignOptions) -> list[str]:
@@ -81,6 +82,42 @@ def smooth(words: Sequence[Word], labels: list[str], min_island: float) -> list[
     return labels
 
 
+SENTENCE_END = ("。", "？", "！", "?", "!", ".")
+SENTENCE_GAP = 1.0  # seconds of silence that also end a sentence
+
+
+def sentences(words: Sequence[Word]) -> list[tuple[int, int]]:
+    """[start, end) word indexes of sentences: ended by 。？！ or a pause."""
+    spans, start = [], 0
+    for index, word in enumerate(words):
+        last = index == len(words) - 1
+        if last or word.text.strip().endswith(SENTENCE_END) or words[index + 1].start - word.end > SENTENCE_GAP:
+            spans.append((start, index + 1))
+            start = index + 1
+    return spans
+
+
+def snap_to_sentences(words: Sequence[Word], labels: list[str], max_edge: float) -> list[str]:
+    """Speakers change between sentences far more often than inside one. A short run of another speaker at the start
+    or end of a sentence ("3|番、山田議員。", "お|答えいたします。") is word-timing jitter at a speaker change: it
+    takes the label of the rest of its sentence. Longer runs (a real interruption) are kept."""
+    labels = list(labels)
+    for start, end in sentences(words):
+        runs: list[list[int]] = []
+        for index in range(start, end):
+            if runs and labels[runs[-1][0]] == labels[index]:
+                runs[-1].append(index)
+            else:
+                runs.append([index])
+        if len(runs) < 2:
+            continue
+        for edge, neighbour in ((runs[0], runs[1]), (runs[-1], runs[-2])):
+            if words[edge[-1]].end - words[edge[0]].start < max_edge:
+                for index in edge:
+                    labels[index] = labels[neighbour[0]]
+    return labels
+
+
 def build_utterances(
     segments: Sequence[Segment],
     turns: Sequence[SpeakerTurn],
@@ -92,6 +129,7 @@ def build_utterances(
     if not words:
         return []
     labels = smooth(words, word_speakers(words, turns, options), options.min_island)
+    labels = snap_to_sentences(words, labels, options.max_sentence_edge)
     utterances: list[Utterance] = []
     current: list[Word] = [words[0]]
     for word, label, previous_label in zip(words[1:], labels[1:], labels, strict=False):

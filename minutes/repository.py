@@ -7,13 +7,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from minutes.errors import JobCancelled, JobError, NotFoundError
 from minutes.records import Utterance as UtteranceRecord
-from minutes.tables import Job, JobStatus, Meeting, Recording, Speaker, Utterance, utcnow
+from minutes.tables import (
+    Job,
+    JobStatus,
+    Meeting,
+    MeetingEvent,
+    Recording,
+    Speaker,
+    Utterance,
+    UtteranceRevision,
+    utcnow,
+)
 
 # ---------------------------------------------------------------- meetings and recordings
 
@@ -289,3 +299,205 @@ def speakers_of(session: Session, *, meeting_id: int) -> list[Speaker]:
 def utterances_of(session: Session, *, meeting_id: int) -> list[Utterance]:
     statement = select(Utterance).where(Utterance.meeting_id == meeting_id).order_by(col(Utterance.seq))
     return list(session.exec(statement))
+
+
+# ---------------------------------------------------------------- editing
+
+
+def list_meetings_with_jobs(session: Session) -> list[tuple[Meeting, Job | None]]:
+    """Every meeting with its latest job, newest meetings first, in two queries."""
+    meetings = list_meetings(session)
+    latest = select(Job.meeting_id, func.max(Job.id).label("job_id")).group_by(col(Job.meeting_id)).subquery("latest")
+    jobs = {job.meeting_id: job for job in session.exec(select(Job).join(latest, col(Job.id) == latest.c.job_id))}
+    return [(meeting, jobs.get(meeting.id)) for meeting in meetings]
+
+
+def update_meeting_row(session: Session, *, meeting_id: int, expected_version: int, **values) -> bool:
+    """Change a meeting only if its ``edit_version`` is still ``expected_version`` (raising it); False if not."""
+    result = session.exec(
+        update(Meeting)
+        .where(col(Meeting.id) == meeting_id, col(Meeting.edit_version) == expected_version)
+        .values(edit_version=Meeting.edit_version + 1, updated_at=utcnow(), **values)
+    )
+    return result.rowcount == 1
+
+
+def touch_meeting(session: Session, *, meeting_id: int) -> None:
+    session.exec(update(Meeting).where(col(Meeting.id) == meeting_id).values(updated_at=utcnow()))
+
+
+def add_event(session: Session, *, meeting_id: int, action: str, actor: str, detail: dict | None = None) -> None:
+    session.add(MeetingEvent(meeting_id=meeting_id, action=action, actor=actor, detail=detail or {}))
+
+
+def events_of(session: Session, *, meeting_id: int) -> list[MeetingEvent]:
+    statement = select(MeetingEvent).where(MeetingEvent.meeting_id == meeting_id).order_by(col(MeetingEvent.id))
+    return list(session.exec(statement))
+
+
+def get_speaker(session: Session, *, speaker_id: int) -> Speaker:
+    speaker = session.get(Speaker, speaker_id)
+    if speaker is None:
+        raise NotFoundError(f"話者（ID {speaker_id}）が見つかりません。", f"speaker {speaker_id} not found")
+    return speaker
+
+
+def speaker_totals(session: Session, *, meeting_id: int) -> dict[int, tuple[float, int]]:
+    """speaker id -> (seconds spoken, number of utterances)."""
+    rows = session.exec(
+        select(Utterance.speaker_id, func.sum(Utterance.end - Utterance.start), func.count())
+        .where(Utterance.meeting_id == meeting_id)
+        .group_by(col(Utterance.speaker_id))
+    )
+    return {speaker_id: (float(seconds or 0.0), int(count)) for speaker_id, seconds, count in rows}
+
+
+def longest_utterance_of(session: Session, *, speaker_id: int) -> Utterance | None:
+    statement = (
+        select(Utterance)
+        .where(Utterance.speaker_id == speaker_id)
+        .order_by((col(Utterance.end) - col(Utterance.start)).desc())
+        .limit(1)
+    )
+    return session.exec(statement).first()
+
+
+def reassign_speaker(session: Session, *, from_id: int, to_id: int) -> int:
+    """Move every utterance and revision of one speaker to another; returns the number of utterances moved."""
+    moved = session.exec(update(Utterance).where(col(Utterance.speaker_id) == from_id).values(speaker_id=to_id))
+    session.exec(update(UtteranceRevision).where(col(UtteranceRevision.speaker_id) == from_id).values(speaker_id=to_id))
+    return moved.rowcount
+
+
+def delete_speaker(session: Session, *, speaker_id: int) -> None:
+    session.exec(delete(Speaker).where(col(Speaker.id) == speaker_id))
+
+
+def get_utterance(session: Session, *, utterance_id: int) -> Utterance:
+    utterance = session.get(Utterance, utterance_id)
+    if utterance is None:
+        raise NotFoundError(
+            "この発言は見つかりません（他の人が結合した可能性があります）。ページを再読み込みしてください。",
+            f"utterance {utterance_id} not found",
+        )
+    return utterance
+
+
+def count_utterances(session: Session, *, meeting_id: int, speaker_id: int | None = None) -> int:
+    statement = select(func.count()).select_from(Utterance).where(Utterance.meeting_id == meeting_id)
+    if speaker_id is not None:
+        statement = statement.where(Utterance.speaker_id == speaker_id)
+    return session.exec(statement).one()
+
+
+def utterance_page(
+    session: Session, *, meeting_id: int, offset: int, limit: int, speaker_id: int | None = None
+) -> list[Utterance]:
+    statement = select(Utterance).where(Utterance.meeting_id == meeting_id)
+    if speaker_id is not None:
+        statement = statement.where(Utterance.speaker_id == speaker_id)
+    return list(session.exec(statement.order_by(col(Utterance.seq)).offset(offset).limit(limit)))
+
+
+def count_utterances_before(session: Session, *, meeting_id: int, seconds: float, speaker_id: int | None = None) -> int:
+    """How many utterances end before ``seconds`` (the index of the utterance playing at that time)."""
+    statement = (
+        select(func.count()).select_from(Utterance).where(Utterance.meeting_id == meeting_id, Utterance.end <= seconds)
+    )
+    if speaker_id is not None:
+        statement = statement.where(Utterance.speaker_id == speaker_id)
+    return session.exec(statement).one()
+
+
+def next_utterance(session: Session, *, utterance: Utterance) -> Utterance | None:
+    statement = (
+        select(Utterance)
+        .where(Utterance.meeting_id == utterance.meeting_id, Utterance.seq > utterance.seq)
+        .order_by(col(Utterance.seq))
+        .limit(1)
+    )
+    return session.exec(statement).first()
+
+
+def shift_seq(session: Session, *, meeting_id: int, after_seq: int, by: int = 1) -> None:
+    """Make room after ``after_seq`` (a split inserts an utterance there)."""
+    session.exec(
+        update(Utterance)
+        .where(col(Utterance.meeting_id) == meeting_id, col(Utterance.seq) > after_seq)
+        .values(seq=Utterance.seq + by)
+    )
+
+
+def update_utterance_row(session: Session, *, utterance_id: int, expected_version: int, **values) -> bool:
+    """Change an utterance only if its version is still ``expected_version`` (raising it); False if not."""
+    result = session.exec(
+        update(Utterance)
+        .where(col(Utterance.id) == utterance_id, col(Utterance.version) == expected_version)
+        .values(version=Utterance.version + 1, edited=True, **values)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def add_utterance(session: Session, *, utterance: Utterance) -> Utterance:
+    session.add(utterance)
+    session.flush()
+    return utterance
+
+
+def delete_utterance(session: Session, *, utterance_id: int) -> None:
+    session.exec(delete(Utterance).where(col(Utterance.id) == utterance_id))
+
+
+def add_revision(session: Session, *, revision: UtteranceRevision) -> None:
+    session.add(revision)
+
+
+def has_revisions(session: Session, *, utterance_id: int) -> bool:
+    statement = select(UtteranceRevision.id).where(UtteranceRevision.utterance_id == utterance_id).limit(1)
+    return session.exec(statement).first() is not None
+
+
+def revisions_of(session: Session, *, utterance_ids: Sequence[int]) -> list[UtteranceRevision]:
+    if not utterance_ids:
+        return []
+    statement = (
+        select(UtteranceRevision)
+        .where(col(UtteranceRevision.utterance_id).in_(list(utterance_ids)))
+        .order_by(col(UtteranceRevision.utterance_id), col(UtteranceRevision.version))
+    )
+    return list(session.exec(statement))
+
+
+def utterances_containing(session: Session, *, meeting_id: int, needle: str) -> list[Utterance]:
+    """Utterances whose text contains ``needle`` (case-sensitive, checked again in Python after SQL's LIKE)."""
+    statement = (
+        select(Utterance)
+        .where(Utterance.meeting_id == meeting_id, col(Utterance.text).contains(needle, autoescape=True))
+        .order_by(col(Utterance.seq))
+    )
+    return [u for u in session.exec(statement) if needle in u.text]
+
+
+def timeline_of(session: Session, *, meeting_id: int) -> list[tuple[int, float, float]]:
+    """(speaker id, start, end) of every utterance, in order: light rows for charts."""
+    statement = (
+        select(Utterance.speaker_id, Utterance.start, Utterance.end)
+        .where(Utterance.meeting_id == meeting_id)
+        .order_by(col(Utterance.seq))
+    )
+    return [(speaker_id, start, end) for speaker_id, start, end in session.exec(statement)]
+
+
+def recording_of(session: Session, *, meeting_id: int) -> Recording | None:
+    statement = select(Recording).where(Recording.meeting_id == meeting_id).order_by(col(Recording.id).desc()).limit(1)
+    return session.exec(statement).first()
+
+
+def utterances_with_revisions(session: Session, *, utterance_ids: Sequence[int]) -> set[int]:
+    if not utterance_ids:
+        return set()
+    statement = select(UtteranceRevision.utterance_id).where(
+        col(UtteranceRevision.utterance_id).in_(list(utterance_ids))
+    )
+    return set(session.exec(statement))

@@ -16,7 +16,7 @@ ENVIRONMENT = {
     "MINUTES_DEVICE": "cpu, cuda or auto (cuda when a GPU is usable).",
     "MINUTES_COMPUTE_TYPE": "CTranslate2 compute type; default int8 on cpu, float16 on cuda.",
     "MINUTES_CPU_THREADS": "Threads for transcription on the CPU; 0 means all cores.",
-    "MINUTES_BATCH_SIZE": "Batch size of faster-whisper's batched pipeline; 0 = sequential; auto = 0 on cpu, 8 on cuda.",
+    "MINUTES_BATCH_SIZE": "Batched faster-whisper batch size; 0 = sequential; auto = 0 on cpu, 8 on cuda.",
     "MINUTES_LANGUAGE": "Default transcript language (ja); 'auto' detects it.",
     "MINUTES_MAX_UPLOAD_MB": "Largest recording accepted, in megabytes.",
     "MINUTES_MAX_DURATION_HOURS": "Longest recording accepted, in hours.",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from pydantic import NaiveDatetime
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -37,6 +37,13 @@ class Meeting(MeetingBase, table=True):
     version: int = 1  # raised by every reopen after finalizing
     finalized_at: datetime | None = None
     finalized_by: str | None = None
+    # Raised by every change of the meeting row (details, finalize, reopen); for detecting stale edits. ``version``
+    # above is the document's version (第N版) and only rises on reopen.
+    edit_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # The 会議録 header beyond the columns above, as ``minutes.editing.MeetingDetails.to_dict()``: assembly (議会名),
+    # session (第N回), issue (第N号), convened (招集年月日), opened/closed (開会・閉会), attendees, absentees,
+    # explainers, staff (people), agenda (議事日程).
+    details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
 
 
 class Recording(SQLModel, table=True):
@@ -81,6 +88,10 @@ class Speaker(SQLModel, table=True):
     label: str = Field(max_length=64)  # diarization label, e.g. SPEAKER_00
     name: str | None = Field(default=None, max_length=100)  # 山田太郎
     role: str | None = Field(default=None, max_length=100)  # 議長, 町長, ３番 議員, 総務課長
+    seat: int | None = None  # 議席番号
+    kind: str | None = Field(default=None, max_length=16)  # exports.SpeakerKind value: 議員, 説明員, 職員, その他
+    yomi: str | None = Field(default=None, max_length=100)  # reading of the name (かな)
+    group: str | None = Field(default=None, max_length=100)  # 会派
 
 
 class Utterance(SQLModel, table=True):
@@ -97,3 +108,33 @@ class Utterance(SQLModel, table=True):
     words: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     edited: bool = False
     version: int = 1  # raised by every edit; for detecting stale edits
+
+
+class UtteranceRevision(SQLModel, table=True):
+    """The state of an utterance after each edit (``version`` as on the utterance). The recognised state is stored as
+    version 1 by the first edit, so every earlier version can be restored."""
+
+    __table_args__ = (UniqueConstraint("utterance_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Revisions go with their utterance (merging two utterances, or a new transcription that replaces them all).
+    utterance_id: int = Field(sa_column=Column(Integer, ForeignKey("utterance.id", ondelete="CASCADE"), nullable=False))
+    version: int
+    text: str
+    speaker_id: int = Field(foreign_key="speaker.id")
+    action: str = Field(default="edit", max_length=16)  # recognized, edit, speaker, split, merge, replace, revert
+    edited_by: str | None = Field(default=None, max_length=100)  # None: the recognizer
+    edited_at: datetime = Field(default_factory=utcnow)
+
+
+class MeetingEvent(SQLModel, table=True):
+    """Audit trail of actions on a whole meeting: finalize, reopen, speaker merge, find & replace, details."""
+
+    __table_args__ = (Index("ix_meetingevent_meeting_at", "meeting_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False))
+    action: str = Field(max_length=32)
+    actor: str = Field(max_length=100)
+    at: datetime = Field(default_factory=utcnow)
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))

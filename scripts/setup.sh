@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(ffmpeg)
-# The tests also convert exported .docx files with LibreOffice and read the PDFs with poppler.
+# The tests also convert exported .docx files with LibreOffice, read the PDFs with poppler, and drive the app in
+# headless Chromium.
 if [ "${1:-}" = "--test" ]; then
-  APT_PACKAGES+=(libreoffice-writer poppler-utils fonts-noto-cjk)
+  APT_PACKAGES+=(libreoffice-writer poppler-utils fonts-noto-cjk chromium)
 fi
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

@@ -48,3 +48,33 @@ def test_a_long_pause_starts_a_new_utterance():
 
 def test_no_words_no_utterances():
     assert build_utterances([], [SpeakerTurn(0, 1, "A")]) == []
+
+
+def test_short_runs_at_a_sentence_edge_join_their_sentence():
+    # measured on the sample meeting: the speaker change falls 0.3 s into the chair's sentence 「３番、山田議員。」
+    words = [
+        w(8.6, 9.06, "します。"),
+        w(9.62, 9.92, "3"),
+        w(9.92, 10.1, "番、"),
+        w(10.56, 11.16, "山田議員。"),
+        w(85.42, 85.82, "お"),
+        w(85.82, 86.86, "答えいたします。"),
+    ]
+    turns = [
+        SpeakerTurn(7.0, 9.97, "A"),
+        SpeakerTurn(9.97, 11.2, "B"),
+        SpeakerTurn(84.9, 85.6, "B"),
+        SpeakerTurn(85.7, 87.2, "C"),
+    ]
+    utterances = build_utterances([Segment(8.6, 86.86, "", tuple(words))], turns)
+    assert [(u.speaker, u.text) for u in utterances] == [
+        ("A", "します。"),
+        ("B", "3番、山田議員。"),
+        ("C", "お答えいたします。"),
+    ]
+
+
+def test_a_real_change_inside_a_sentence_is_kept():
+    words = [w(0.0, 1.0, "賛成の"), w(1.0, 2.0, "方は"), w(2.0, 3.5, "起立願います")]
+    turns = [SpeakerTurn(0.0, 2.0, "A"), SpeakerTurn(2.0, 3.5, "B")]
+    assert [u.speaker for u in build_utterances([Segment(0, 3.5, "", tuple(words))], turns)] == ["A", "B"]

@@ -4,8 +4,9 @@ Thresholds, and why:
 - CER <= 0.20 on the project's Japanese sample. Whisper base measured 0.08 on it (clean TTS speech, 3 voices); real
   read Japanese measures about 0.05–0.3 with base (shared/MODELS.md). 0.20 leaves room for CPU-level numeric drift
   while failing on any real regression (a lost stretch of audio, mis-joined text, a wrong language all exceed it).
-- DER <= 0.15 (collar 0.25 s) on both samples without the speaker count: the issue's target. The collar forgives the
-  quarter second around each reference boundary where word timing cannot be exact.
+- DER <= 0.15 on both samples without the speaker count (the issue's target), measured on the final utterances (word
+  timing included), with pyannote.metrics' collar of 0.25 s (±0.125 s around each reference boundary). Measured: 0.068
+  on the Japanese sample (0.100 with no collar); the raw diarization turns score 0.064 with no collar.
 """
 
 from __future__ import annotations

@@ -1,0 +1,306 @@
+"""The editing service on real SQLite: edits, history, split, merge, replace, speakers, finalize, stale edits."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from minutes import repository
+from minutes.database import make_engine, migrate
+from minutes.editing import (
+    AgendaEntry,
+    EditConflict,
+    EditingService,
+    FinalizedError,
+    Line,
+    MeetingDetails,
+    Person,
+    split_words,
+    suggest_split,
+)
+from minutes.errors import InputError
+from minutes.records import Utterance, Word
+
+SAMPLE_TEXTS = [
+    ("SPEAKER_00", "ただいまから本日の会議を開きます。"),
+    ("SPEAKER_01", "議長。３番、山田です。補正予算について質問します。"),
+    ("SPEAKER_00", "町長。"),
+    ("SPEAKER_02", "お答えします。補正予算は防災のためのものです。"),
+]
+
+
+def _words(text: str, start: float, end: float, low: set[int] = frozenset()) -> tuple[Word, ...]:
+    """One word per two characters, evenly timed; words whose index is in ``low`` get probability 0.3."""
+    chunks = [text[i : i + 2] for i in range(0, len(text), 2)]
+    step = (end - start) / len(chunks)
+    return tuple(
+        Word(start + i * step, start + (i + 1) * step, chunk, 0.3 if i in low else 0.9)
+        for i, chunk in enumerate(chunks)
+    )
+
+
+def seed_meeting(
+    engine: Engine,
+    *,
+    title: str = "令和７年第４回定例会",
+    utterances: int = len(SAMPLE_TEXTS),
+    recording_path: str = "recordings/sample.wav",
+    duration: float | None = None,
+) -> int:
+    """A meeting whose job finished with ``utterances`` utterances (the sample texts, repeated); returns its id."""
+    with Session(engine) as session:
+        meeting = repository.create_meeting(session, title=title, kind="定例会", held_at=dt.datetime(2025, 12, 2, 10))
+        recording = repository.add_recording(
+            session,
+            meeting_id=meeting.id,
+            original_name="会議.wav",
+            stored_path=recording_path,
+            size_bytes=1,
+            sha256="0" * 64,
+        )
+        job = repository.enqueue_job(session, meeting_id=meeting.id, recording_id=recording.id, options={})
+        session.commit()
+        meeting_id, job_id = meeting.id, job.id
+    assert repository.claim_job(engine, job_id=job_id, worker_id="test")
+    records, t = [], 0.0
+    for i in range(utterances):
+        label, text = SAMPLE_TEXTS[i % len(SAMPLE_TEXTS)]
+        length = 0.25 * len(text)
+        records.append(Utterance(label, t, t + length, text, _words(text, t, t + length, low={1} if i == 1 else set())))
+        t += length + 0.5
+    with Session(engine) as session:
+        repository.save_result(
+            session,
+            job_id=job_id,
+            worker_id="test",
+            language="ja",
+            duration=duration or t,
+            speakers=sorted({label for label, _ in SAMPLE_TEXTS}),
+            utterances=records,
+            stage_seconds={},
+        )
+        session.commit()
+    return meeting_id
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    engine = make_engine(f"sqlite:///{tmp_path / 'minutes.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def editing(engine: Engine, tmp_path: Path) -> EditingService:
+    return EditingService(engine, tmp_path)
+
+
+@pytest.fixture
+def meeting_id(engine: Engine) -> int:
+    return seed_meeting(engine)
+
+
+def _lines(editing: EditingService, meeting_id: int) -> list[Line]:
+    return list(editing.page(meeting_id, 0, 1000).lines)
+
+
+def test_edit_is_saved_with_history_and_revert(editing, meeting_id):
+    first = _lines(editing, meeting_id)[0]
+    assert first.version == 1 and not first.edited
+    edited = editing.edit_text(first.id, text="ただいまから会議を開きます。", expected_version=1, editor="佐藤")
+    assert (edited.text, edited.version, edited.edited) == ("ただいまから会議を開きます。", 2, True)
+    again = editing.edit_text(first.id, text="ただ今から会議を開きます。", expected_version=2, editor="鈴木")
+    history = editing.history(first.id)
+    assert [(r.version, r.action, r.edited_by) for r in history] == [
+        (1, "recognized", "自動認識"),
+        (2, "edit", "佐藤"),
+        (3, "edit", "鈴木"),
+    ]
+    assert history[0].text == "ただいまから本日の会議を開きます。"
+    reverted = editing.revert(first.id, to_version=1, expected_version=again.version, editor="佐藤")
+    assert reverted.text == "ただいまから本日の会議を開きます。" and reverted.version == 4
+    assert editing.history(first.id)[-1].action == "revert"
+    # An unchanged save makes no new version; an empty text is refused.
+    assert editing.edit_text(first.id, text=reverted.text, expected_version=4, editor="佐藤").version == 4
+    with pytest.raises(InputError):
+        editing.edit_text(first.id, text="  ", expected_version=4, editor="佐藤")
+
+
+def test_stale_edit_is_refused_and_shows_the_current_text(editing, meeting_id):
+    line = _lines(editing, meeting_id)[1]
+    editing.edit_text(line.id, text="議長。３番、山田太郎です。", expected_version=line.version, editor="佐藤")
+    with pytest.raises(EditConflict) as caught:
+        editing.edit_text(line.id, text="上書きしようとした文", expected_version=line.version, editor="鈴木")
+    assert "議長。３番、山田太郎です。" in caught.value.message
+    assert "佐藤" in caught.value.message
+    assert caught.value.current.text == "議長。３番、山田太郎です。"
+    assert editing.line(line.id).text == "議長。３番、山田太郎です。"
+    with pytest.raises(EditConflict):
+        editing.split(line.id, at=3, expected_version=line.version, editor="鈴木")
+
+
+def test_change_speaker_and_names_join_everywhere(editing, meeting_id):
+    lines = _lines(editing, meeting_id)
+    speakers = {s.label: s for s in editing.speakers(meeting_id)}
+    chair = speakers["SPEAKER_00"]
+    assert chair.utterances == 2 and chair.seconds > 0 and chair.sample is not None
+    editing.update_speaker(chair.id, editor="佐藤", expected=chair, name="大磯一郎", role="議長", kind="議員", seat=14)
+    renamed = {s.id: s for s in editing.speakers(meeting_id)}[chair.id]
+    assert (renamed.display, renamed.seat, renamed.kind) == ("議長 大磯一郎", 14, "議員")
+    # A second person saving over the rename with the old view is refused.
+    with pytest.raises(EditConflict):
+        editing.update_speaker(chair.id, editor="鈴木", expected=chair, name="別の名前")
+    with pytest.raises(InputError):
+        editing.update_speaker(chair.id, editor="佐藤", kind="市民")
+    moved = editing.change_speaker(lines[2].id, speaker_id=speakers["SPEAKER_02"].id, expected_version=1, editor="佐藤")
+    assert moved.speaker_id == speakers["SPEAKER_02"].id
+    assert editing.history(lines[2].id)[-1].action == "speaker"
+
+
+def test_split_divides_text_words_and_time(editing, meeting_id):
+    line = _lines(editing, meeting_id)[1]
+    at = line.text.index("補正")
+    first, second = editing.split(line.id, at=at, expected_version=line.version, editor="佐藤")
+    assert first.text == "議長。３番、山田です。" and second.text == "補正予算について質問します。"
+    assert first.start == line.start and second.end == line.end
+    assert first.end == second.start and line.start < first.end < line.end
+    assert "".join(w["text"] for w in first.words) == first.text
+    assert "".join(w["text"] for w in second.words) == second.text
+    seqs = [(x.id, x.seq) for x in _lines(editing, meeting_id)]
+    assert [i for i, _ in seqs][1:3] == [first.id, second.id]
+    assert [s for _, s in seqs] == sorted({s for _, s in seqs})  # order kept, no duplicates
+    assert editing.history(second.id)[0].action == "split"
+    with pytest.raises(InputError):
+        editing.split(first.id, at=0, expected_version=first.version, editor="佐藤")
+
+
+def test_split_words_inside_a_word_and_after_an_edit():
+    words = [{"start": 0.0, "end": 1.0, "text": "ただいま", "probability": 0.9}]
+    first, second, cut = split_words(words, "ただいま", 1, 0.0, 1.0)
+    assert ([w["text"] for w in first], [w["text"] for w in second], cut) == (["た"], ["だいま"], 0.25)
+    first, second, cut = split_words(words, "まったく別の文です", 3, 0.0, 1.0)  # edited: proportional
+    assert cut == pytest.approx(1 / 3)
+    assert suggest_split("一つ目です。二つ目です。三つ目") == 6
+
+
+def test_merge_with_next(editing, meeting_id):
+    lines = _lines(editing, meeting_id)
+    merged = editing.merge_with_next(
+        lines[2].id, expected_version=1, editor="佐藤", next_expected_version=lines[3].version
+    )
+    assert merged.text == "町長。お答えします。補正予算は防災のためのものです。"
+    assert merged.end == lines[3].end and merged.speaker_id == lines[2].speaker_id
+    assert len(_lines(editing, meeting_id)) == 3
+    assert editing.history(merged.id)[-1].action == "merge"
+    with pytest.raises(InputError):
+        editing.merge_with_next(merged.id, expected_version=merged.version, editor="佐藤")
+
+
+def test_find_and_replace_with_preview(editing, meeting_id, engine):
+    seed_meeting(engine, title="別の会議")  # replacing must stay inside one meeting
+    preview = editing.preview_replace(meeting_id, "補正予算", "補正予算案")
+    assert preview.count == 2 and len(preview.matches) == 2
+    assert "補正予算案" in preview.matches[0].after
+    assert editing.apply_replace(meeting_id, preview, editor="佐藤") == 2
+    texts = [x.text for x in _lines(editing, meeting_id)]
+    assert sum(t.count("補正予算案") for t in texts) == 2
+    # A preview that is out of date is refused.
+    stale = editing.preview_replace(meeting_id, "議長", "議長（")
+    line = next(x for x in _lines(editing, meeting_id) if "議長" in x.text)
+    editing.edit_text(line.id, text=line.text + "以上です。", expected_version=line.version, editor="鈴木")
+    with pytest.raises(EditConflict):
+        editing.apply_replace(meeting_id, stale, editor="佐藤")
+    assert [e.action for e in editing.events(meeting_id)] == ["replace"]
+
+
+def test_merge_speakers_moves_utterances_and_history(editing, meeting_id):
+    lines = _lines(editing, meeting_id)
+    speakers = {s.label: s for s in editing.speakers(meeting_id)}
+    editing.edit_text(lines[1].id, text="議長。山田です。", expected_version=1, editor="佐藤")
+    moved = editing.merge_speakers(
+        source_id=speakers["SPEAKER_01"].id, target_id=speakers["SPEAKER_02"].id, editor="佐藤"
+    )
+    assert moved == 1
+    after = {s.label: s for s in editing.speakers(meeting_id)}
+    assert "SPEAKER_01" not in after and after["SPEAKER_02"].utterances == 2
+    assert {r.speaker_id for r in editing.history(lines[1].id)} == {speakers["SPEAKER_02"].id}
+    assert editing.events(meeting_id)[-1].action == "speaker_merge"
+
+
+def test_finalize_locks_and_reopen_is_recorded(editing, meeting_id):
+    info = editing.meeting(meeting_id)
+    line = _lines(editing, meeting_id)[0]
+    done = editing.finalize(meeting_id, editor="課長", expected_version=info.edit_version)
+    assert done.finalized and done.finalized_by == "課長" and done.version == 1
+    assert editing.meetings()[0].status_label == "確定済み"
+    with pytest.raises(FinalizedError):
+        editing.edit_text(line.id, text="変更", expected_version=line.version, editor="佐藤")
+    with pytest.raises(FinalizedError):
+        editing.update_speaker(editing.speakers(meeting_id)[0].id, editor="佐藤", name="x")
+    with pytest.raises(FinalizedError):
+        editing.update_meeting(meeting_id, expected_version=done.edit_version, editor="佐藤", title="x")
+    with pytest.raises(InputError):
+        editing.reopen(meeting_id, editor="課長", reason="", expected_version=done.edit_version)
+    reopened = editing.reopen(meeting_id, editor="課長", reason="発言者の訂正", expected_version=done.edit_version)
+    assert not reopened.finalized and reopened.version == 2
+    events = editing.events(meeting_id)
+    assert [e.action for e in events] == ["finalize", "reopen"]
+    assert events[1].detail["reason"] == "発言者の訂正" and events[1].detail["finalized_by"] == "課長"
+    editing.edit_text(line.id, text="変更", expected_version=line.version, editor="佐藤")
+
+
+def test_meeting_details_round_trip_and_stale_details(editing, meeting_id):
+    info = editing.meeting(meeting_id)
+    details = MeetingDetails(
+        assembly="大磯町議会",
+        session=4,
+        issue=2,
+        convened=dt.date(2025, 12, 1),
+        opened=dt.time(10, 0),
+        closed=dt.time(16, 30),
+        attendees=(Person("山田太郎", seat=3), Person("大磯一郎", seat=14)),
+        absentees=(Person("欠席花子", seat=5),),
+        explainers=(Person("町長次郎", role="町長"),),
+        staff=(Person("事務三郎", role="議会事務局長"),),
+        agenda=(AgendaEntry("一般質問", order=1), AgendaEntry("令和７年度補正予算", order=2, bill="議案第５号")),
+    )
+    saved = editing.update_meeting(
+        meeting_id,
+        expected_version=info.edit_version,
+        editor="佐藤",
+        title="令和７年第４回大磯町議会定例会",
+        kind="定例会",
+        held_at=dt.datetime(2025, 12, 2, 10),
+        place="議場",
+        details=details,
+    )
+    assert saved.details == details and saved.title == "令和７年第４回大磯町議会定例会"
+    assert saved.edit_version == info.edit_version + 1
+    assert MeetingDetails.from_dict(details.to_dict()) == details
+    with pytest.raises(EditConflict):
+        editing.update_meeting(meeting_id, expected_version=info.edit_version, editor="鈴木", title="古い画面から")
+
+
+def test_pages_jump_to_time_and_low_confidence(editing, engine):
+    meeting_id = seed_meeting(engine, utterances=130)
+    page = editing.page(meeting_id, 0, 50)
+    assert (page.total, page.pages, len(page.lines)) == (130, 3, 50)
+    assert len(editing.page(meeting_id, 2, 50).lines) == 30
+    target = editing.page(meeting_id, 1, 50).lines[10]
+    assert editing.page_at(meeting_id, (target.start + target.end) / 2, 50) == 1
+    assert editing.page_at(meeting_id, 1e9, 50) == 2
+    marked = page.lines[1].low_confidence()
+    assert [low for _, low in marked] == [False, True, False] and "".join(t for t, _ in marked) == page.lines[1].text
+    summary = editing.meetings()[0]
+    assert summary.status == "succeeded" and summary.status_label == "完了"
+
+
+def test_editor_name_is_required(editing, meeting_id):
+    line = _lines(editing, meeting_id)[0]
+    with pytest.raises(InputError):
+        editing.edit_text(line.id, text="x", expected_version=1, editor=" ")

@@ -1,0 +1,297 @@
+"""Every page with streamlit.testing.v1.AppTest against the real services and a real temp SQLite database.
+
+The model boundary is faked (``minutes.jobs.run_pipeline``), so the background worker finishes a job in a moment.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import wave
+from pathlib import Path
+
+import numpy as np
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from minutes.database import make_engine
+from minutes.editing import EditingService
+from minutes.pipeline import PipelineResult
+from minutes.records import Utterance, Word
+from tests.test_editing import seed_meeting
+
+ROOT = Path(__file__).resolve().parent.parent
+APP = str(ROOT / "streamlit_app.py")
+TIMEOUT = 30
+
+
+def _wav_bytes(seconds: float = 3.0, rate: int = 16_000) -> bytes:
+    t = np.arange(int(seconds * rate)) / rate
+    samples = (0.3 * np.sin(2 * np.pi * 220 * t) * 32767).astype(np.int16)
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return buffer.getvalue()
+
+
+def fake_pipeline(source, work_dir, model_path, options, progress, max_duration=None) -> PipelineResult:
+    for stage in ("decode", "transcribe", "diarize", "assign"):
+        progress(stage, 1, 1)
+    words = (Word(0.0, 0.5, "ただいま", 0.9), Word(0.5, 1.0, "から", 0.3))
+    return PipelineResult(
+        "ja",
+        3.0,
+        ("SPEAKER_00", "SPEAKER_01"),
+        (Utterance("SPEAKER_00", 0.0, 1.0, "ただいまから", words), Utterance("SPEAKER_01", 1.2, 2.8, "質問します。")),
+        {"decode": 0.01},
+    )
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch):
+    """A fresh data folder, fresh cached services, a fake pipeline; the worker thread is stopped afterwards."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("MINUTES_DATA_DIR", str(data))
+    monkeypatch.setenv("MINUTES_DEVICE", "cpu")
+    monkeypatch.delenv("MINUTES_DATABASE_URL", raising=False)
+    monkeypatch.setattr("minutes.jobs.run_pipeline", fake_pipeline)
+    monkeypatch.setattr("minutes.service.MinutesService.whisper_model_path", lambda self, override=None: tmp_path)
+    st.cache_resource.clear()
+    yield data
+    from ui import state
+
+    _thread, stop = state.worker()
+    stop.set()
+    state.service().engine.dispose()
+    st.cache_resource.clear()
+
+
+def _engine(data: Path):
+    return make_engine(f"sqlite:///{data / 'minutes.db'}")
+
+
+def _app(page: str | None = None, meeting_id: int | None = None) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["editor_name"] = "佐藤"
+    if meeting_id is not None:
+        at.query_params["meeting"] = str(meeting_id)
+    at.run()
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _seeded(data: Path, **kwargs) -> int:
+    """Migrate through the app's own service, then store a finished meeting whose recording exists."""
+    _app()
+    recordings = data / "recordings"
+    recordings.mkdir(parents=True, exist_ok=True)
+    (recordings / "sample.wav").write_bytes(_wav_bytes(30.0))
+    engine = _engine(data)
+    try:
+        return seed_meeting(engine, **kwargs)
+    finally:
+        engine.dispose()
+
+
+def test_meetings_list_filters_and_sorts(app_env):
+    first = _seeded(app_env, title="本会議 第１日")
+    second = _seeded(app_env, title="総務常任委員会")
+    engine = _engine(app_env)
+    EditingService(engine, app_env).finalize(second, editor="課長", expected_version=1)
+    engine.dispose()
+    at = _app()
+    assert at.title[0].value == "会議一覧"
+    table = at.dataframe[0].value
+    assert set(table["会議名"]) == {"本会議 第１日", "総務常任委員会"}
+    assert set(table["状態"]) == {"完了", "確定済み"}
+    at.multiselect(key="filter_status").set_value(["finalized"]).run()
+    assert list(at.dataframe[0].value["会議名"]) == ["総務常任委員会"]
+    at.multiselect(key="filter_status").set_value([]).run()
+    at.text_input(key="filter_title").set_value("本会議").run()
+    assert list(at.dataframe[0].value["会議名"]) == ["本会議 第１日"]
+    at.selectbox(key="sort").set_value("状態").run()
+    assert not at.exception
+    assert first
+
+
+def test_new_meeting_uploads_and_the_job_finishes(app_env):
+    at = _app("ui/pages/new_meeting.py")
+    at.text_input[0].input("令和７年第４回定例会")
+    at.file_uploader[0].upload("会議.wav", _wav_bytes(), "audio/wav")
+    at.radio[0].set_value("人数を指定")
+    at.button[0].click().run()  # the form's submit button
+    assert not at.exception, at.exception
+    assert not at.error, [e.value for e in at.error]
+    meeting_id = int(
+        at.query_params["meeting"][0] if isinstance(at.query_params["meeting"], list) else at.query_params["meeting"]
+    )
+    engine = _engine(app_env)
+    editing = EditingService(engine, app_env)
+    deadline = time.monotonic() + TIMEOUT
+    while editing.meeting(meeting_id).job.status != "succeeded" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    info = editing.meeting(meeting_id)
+    engine.dispose()
+    assert info.title == "令和７年第４回定例会" and info.job.status == "succeeded" and info.utterance_count == 2
+    assert info.recording.path.exists() and info.recording.original_name == "会議.wav"
+
+
+def test_new_meeting_requires_a_recording(app_env):
+    at = _app("ui/pages/new_meeting.py")
+    at.text_input[0].input("録音なし")
+    at.button[0].click().run()
+    assert "録音・録画ファイルを選んでください。" in [e.value for e in at.error]
+
+
+def test_meeting_page_shows_progress_failure_and_retry(app_env):
+    meeting_id = _seeded(app_env)
+    engine = _engine(app_env)
+    from sqlmodel import Session
+
+    from minutes import repository
+
+    with Session(engine) as session:
+        job = repository.latest_job(session, meeting_id=meeting_id)
+        job.status, job.error_message, job.stage = "failed", "音声が含まれていません。", "decode"
+        session.add(job)
+        session.commit()
+    at = _app("ui/pages/meeting.py", meeting_id)
+    assert any("音声が含まれていません。" in e.value for e in at.error)
+    at.button(key="retry_job").click().run()
+    assert not at.exception
+    deadline = time.monotonic() + TIMEOUT
+    editing = EditingService(engine, app_env)
+    while editing.job(meeting_id).status != "succeeded" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert editing.job(meeting_id).status == "succeeded"
+    engine.dispose()
+
+
+def test_meeting_page_details_finalize_and_reopen(app_env):
+    meeting_id = _seeded(app_env)
+    at = _app("ui/pages/meeting.py", meeting_id)
+    assert at.title[0].value == "令和７年第４回定例会"
+    assert any("文字起こし完了" in s.value for s in at.success)
+    assembly = next(t for t in at.text_input if t.label == "議会名")
+    assembly.input("大磯町議会")
+    next(n for n in at.number_input if n.label == "第N回").set_value(4)
+    next(b for b in at.button if b.label == "見出しを保存").click().run()
+    assert not at.exception, at.exception
+    engine = _engine(app_env)
+    editing = EditingService(engine, app_env)
+    info = editing.meeting(meeting_id)
+    assert info.details.assembly == "大磯町議会" and info.details.session == 4
+    at.checkbox(key="confirm_finalize").check().run()
+    at.button(key="finalize").click().run()
+    assert editing.meeting(meeting_id).finalized_by == "佐藤"
+    assert any("確定済み" in i.value for i in at.info)
+    assert all(t.disabled for t in at.text_input if t.label == "会議名 *")
+    next(t for t in at.text_input if t.label == "確定を解除する理由 *").input("訂正の申し出")
+    next(b for b in at.button if b.label == "確定を解除する").click().run()
+    info = editing.meeting(meeting_id)
+    assert not info.finalized and info.version == 2
+    assert [e.action for e in editing.events(meeting_id)] == ["details", "finalize", "reopen"]
+    engine.dispose()
+
+
+def test_editor_edits_plays_splits_and_shows_conflicts(app_env):
+    meeting_id = _seeded(app_env, utterances=120)
+    engine = _engine(app_env)
+    editing = EditingService(engine, app_env)
+    at = _app("ui/pages/editor.py", meeting_id)
+    assert at.title[0].value == "発言の編集"
+    lines = editing.page(meeting_id, 0, 50).lines
+    assert len([t for t in at.text_area if t.key.startswith("text-")]) == 50
+    first = lines[0]
+    at.text_area(key=f"text-{first.id}-1").input("ただいまから本日の会議を開会します。").run()
+    assert editing.line(first.id).text == "ただいまから本日の会議を開会します。"
+    # play from an utterance: the sidebar gets a player positioned at it
+    at.button(key=f"play-{lines[3].id}").click().run()
+    assert not at.exception, at.exception
+    assert any("から再生" in c.value for c in at.sidebar.caption)
+    # a stale edit: someone else changed line 2 after this page was drawn
+    second = lines[1]
+    editing.edit_text(second.id, text="別の人の修正です。", expected_version=1, editor="鈴木")
+    at.text_area(key=f"text-{second.id}-1").input("私の修正").run()
+    assert any("別の人の修正です。" in e.value for e in at.error)
+    assert editing.line(second.id).text == "別の人の修正です。"
+    # split via the tools of a line
+    third = lines[2]
+    at.button(key=f"tools-{third.id}").click().run()
+    at.button(key=f"do-split-{third.id}").click().run()
+    assert not at.exception, at.exception
+    assert editing.page(meeting_id, 0, 500).total == 121
+    # jump to a time on page 3
+    target = editing.page(meeting_id, 2, 50).lines[5]
+    at.text_input(key="jump_to").input(f"{int(target.start // 60)}:{target.start % 60:05.2f}").run()
+    assert at.number_input(key=f"page-{meeting_id}").value == 3
+    engine.dispose()
+
+
+def test_editor_find_and_replace_and_history_revert(app_env):
+    meeting_id = _seeded(app_env)
+    engine = _engine(app_env)
+    editing = EditingService(engine, app_env)
+    at = _app("ui/pages/editor.py", meeting_id)
+    at.text_input(key="find").input("補正予算")
+    at.text_input(key="replacement").input("補正予算案")
+    next(b for b in at.button if b.label == "プレビュー").click().run()
+    assert any("2 箇所" in m.value for m in at.markdown)
+    at.button(key="apply_replace").click().run()
+    texts = [line.text for line in editing.page(meeting_id).lines]
+    assert sum(t.count("補正予算案") for t in texts) == 2
+    line = next(x for x in editing.page(meeting_id).lines if "補正予算案" in x.text)
+    at.button(key=f"tools-{line.id}").click().run()
+    at.button(key=f"revert-{line.id}-1").click().run()
+    assert "補正予算案" not in editing.line(line.id).text
+    engine.dispose()
+
+
+def test_editor_is_read_only_when_finalized(app_env):
+    meeting_id = _seeded(app_env)
+    engine = _engine(app_env)
+    EditingService(engine, app_env).finalize(meeting_id, editor="課長", expected_version=1)
+    engine.dispose()
+    at = _app("ui/pages/editor.py", meeting_id)
+    areas = [t for t in at.text_area if t.key.startswith("text-")]
+    assert areas and all(t.disabled for t in areas)
+    assert any("確定済み" in i.value for i in at.info)
+
+
+def test_speakers_page_rename_and_merge(app_env):
+    meeting_id = _seeded(app_env)
+    engine = _engine(app_env)
+    editing = EditingService(engine, app_env)
+    at = _app("ui/pages/speakers.py", meeting_id)
+    assert at.title[0].value == "話者"
+    assert len(at.get("vega_lite_chart")) == 2
+    chair = next(s for s in editing.speakers(meeting_id) if s.label == "SPEAKER_00")
+
+    def widget(kind: str, name: str):
+        return next(w for w in getattr(at, kind) if (w.key or "").startswith(f"sp-{name}-{chair.id}-"))
+
+    widget("text_input", "name").input("大磯一郎")
+    widget("text_input", "role").input("議長")
+    widget("selectbox", "kind").set_value("議員")
+    widget("number_input", "seat").set_value(14)
+    widget("button", "save").click().run()
+    assert not at.exception, at.exception
+    renamed = next(s for s in editing.speakers(meeting_id) if s.id == chair.id)
+    assert (renamed.display, renamed.kind, renamed.seat) == ("議長 大磯一郎", "議員", 14)
+    # the new name shows in the editor at once
+    at.switch_page("ui/pages/editor.py").run()
+    assert "議長 大磯一郎" in at.selectbox(key=f"speaker-{editing.page(meeting_id).lines[0].id}-1").options
+    at.switch_page("ui/pages/speakers.py").run()
+    others = [s for s in editing.speakers(meeting_id) if s.id != chair.id]
+    at.selectbox(key="merge_source").set_value(others[0].id)
+    at.selectbox(key="merge_target").set_value(others[1].id)
+    at.button(key="merge_speakers").click().run()
+    assert len(editing.speakers(meeting_id)) == 2
+    engine.dispose()

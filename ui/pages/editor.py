@@ -1,0 +1,352 @@
+"""発言の編集: the transcript, 50 utterances a page, with playback from any utterance, text and speaker edits, split,
+merge, edit history with revert, low-confidence marks, and find & replace. Every change is saved at once."""
+
+from __future__ import annotations
+
+import re
+
+import streamlit as st
+
+from minutes.editing import EditConflict, Line, MeetingInfo, SpeakerInfo, suggest_split
+from minutes.errors import MinutesError
+from ui import state
+from ui.playback import clip_for
+
+PER_PAGE = 50
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+
+meeting_id = state.meeting_picker()
+if meeting_id is None:
+    st.stop()
+editing = state.editing()
+try:
+    info: MeetingInfo = editing.meeting(meeting_id)
+except MinutesError as error:
+    state.show_error(error)
+    st.stop()
+
+st.title("発言の編集")
+st.caption(info.title)
+if info.utterance_count == 0:
+    if info.job is not None and info.job.running:
+        st.info("文字起こしの処理中です。完了すると、ここで発言を編集できます。", icon=":material/hourglass_top:")
+    else:
+        st.info("この会議には発言がありません。", icon=":material/info:")
+    st.stop()
+
+locked = info.finalized
+if locked:
+    st.info(
+        f"確定済みの会議録です（{info.finalized_by} さん、{state.format_moment(info.finalized_at)}）。"
+        "閲覧のみできます。修正するには「会議の情報・確定」で確定を解除してください。",
+        icon=":material/lock:",
+    )
+
+speakers: list[SpeakerInfo] = editing.speakers(meeting_id)
+speaker_names = {s.id: s.display for s in speakers}
+speaker_ids = [s.id for s in speakers]
+editor = state.editor_name()
+flash = st.session_state.setdefault("flash", [])  # messages from callbacks, shown once
+conflicts: dict[int, tuple[str, str]] = st.session_state.setdefault("conflicts", {})
+page_key = f"page-{meeting_id}"
+
+
+# ---------------------------------------------------------------- callbacks (run before the page is drawn again)
+
+
+def _report(error: MinutesError, line_id: int | None = None, attempted: str = "") -> None:
+    if isinstance(error, EditConflict) and line_id is not None:
+        conflicts[line_id] = (error.message, attempted)
+    else:
+        flash.append(("error", error.message))
+
+
+def on_text(line: Line, key: str) -> None:
+    text = st.session_state[key]
+    try:
+        editing.edit_text(line.id, text=text, expected_version=line.version, editor=editor)
+        conflicts.pop(line.id, None)
+        flash.append(("saved", "保存しました"))
+    except MinutesError as error:
+        _report(error, line.id, text)
+
+
+def on_speaker(line: Line, key: str) -> None:
+    try:
+        editing.change_speaker(line.id, speaker_id=st.session_state[key], expected_version=line.version, editor=editor)
+        flash.append(("saved", "話者を変更しました"))
+    except MinutesError as error:
+        _report(error, line.id)
+
+
+def on_play(line: Line) -> None:
+    st.session_state.play = (meeting_id, line.start, line.id)
+
+
+def on_tools(line: Line) -> None:
+    st.session_state.tools = None if st.session_state.get("tools") == line.id else line.id
+
+
+def on_split(line: Line, key: str) -> None:
+    try:
+        editing.split(line.id, at=int(st.session_state[key]), expected_version=line.version, editor=editor)
+        flash.append(("saved", "発言を分割しました"))
+    except MinutesError as error:
+        _report(error, line.id)
+
+
+def on_merge(line: Line, following: Line | None) -> None:
+    try:
+        editing.merge_with_next(
+            line.id,
+            expected_version=line.version,
+            editor=editor,
+            next_expected_version=following.version if following else None,
+        )
+        flash.append(("saved", "次の発言と結合しました"))
+    except MinutesError as error:
+        _report(error, line.id)
+
+
+def on_revert(line: Line, version: int) -> None:
+    try:
+        editing.revert(line.id, to_version=version, expected_version=line.version, editor=editor)
+        flash.append(("saved", f"第{version}版に戻しました"))
+    except MinutesError as error:
+        _report(error, line.id)
+
+
+def on_jump() -> None:
+    seconds = state.parse_seconds(st.session_state.get("jump_to", ""))
+    if seconds is None:
+        flash.append(("error", "時刻は「1:02:03」や「62:03」の形で入力してください。"))
+        return
+    st.session_state[page_key] = (
+        editing.page_at(meeting_id, seconds, PER_PAGE, st.session_state.get("speaker_filter")) + 1
+    )
+
+
+def on_step(delta: int, pages: int) -> None:
+    st.session_state[page_key] = min(max(1, st.session_state.get(page_key, 1) + delta), pages)
+
+
+# ---------------------------------------------------------------- messages and player
+
+for kind, message in flash:
+    if kind == "error":
+        st.error(message, icon=":material/warning:")
+    else:
+        st.toast(message, icon=":material/save:")
+flash.clear()
+
+play = st.session_state.get("play")
+with st.sidebar:
+    st.markdown("**再生**")
+    if info.recording is None or not info.recording.path.exists():
+        st.caption("録音ファイルが見つからないため再生できません。")
+    elif play is None or play[0] != meeting_id:
+        st.caption("発言の ▶ を押すと、その発言から再生します。")
+    else:
+        _, start, line_id = play
+        try:
+            clip, offset = clip_for(
+                info.recording.path,
+                state.service().settings.data_dir / "playback",
+                start,
+                key=f"recording-{info.recording.id}",
+            )
+            st.audio(str(clip), format="audio/wav", start_time=offset, autoplay=True)
+            st.caption(f"{state.format_seconds(start)} から再生（発言 {line_id}）")
+        except Exception as error:  # an unreadable recording must not break the editor
+            st.warning(f"再生用の音声を作れませんでした（{type(error).__name__}）。")
+
+
+# ---------------------------------------------------------------- find and replace
+
+with st.expander("検索・置換", icon=":material/search:"):
+    with st.form("replace"):
+        a, b = st.columns(2)
+        find = a.text_input("検索する語", key="find")
+        replacement = b.text_input("置き換える語", key="replacement")
+        previewed = st.form_submit_button("プレビュー")
+    if previewed:
+        try:
+            st.session_state.preview = editing.preview_replace(meeting_id, find, replacement)
+        except MinutesError as error:
+            state.show_error(error)
+    preview = st.session_state.get("preview")
+    if preview is not None:
+        if not preview.matches:
+            st.info(f"「{preview.find}」は見つかりませんでした。")
+        else:
+            st.markdown(
+                f"「{preview.find}」→「{preview.replace}」: **{len(preview.matches)} 発言で {preview.count} 箇所**"
+            )
+            st.dataframe(
+                [
+                    {"時刻": state.format_seconds(m.start), "件数": m.count, "変更前": m.before, "変更後": m.after}
+                    for m in preview.matches
+                ],
+                hide_index=True,
+                width="stretch",
+                height=min(400, 38 + 35 * len(preview.matches)),
+            )
+            a, b, _ = st.columns([1, 1, 3])
+            if a.button(f"{preview.count} 箇所をすべて置換", type="primary", disabled=locked, key="apply_replace"):
+                try:
+                    count = editing.apply_replace(meeting_id, preview, editor=editor)
+                    st.session_state.preview = None
+                    flash.append(("saved", f"{count} 箇所を置換しました"))
+                    st.rerun()
+                except MinutesError as error:
+                    state.show_error(error)
+            if b.button("取り消す", key="clear_preview"):
+                st.session_state.preview = None
+                st.rerun()
+
+
+# ---------------------------------------------------------------- navigation
+
+a, b, c, d, e = st.columns([2, 1.2, 2.2, 1, 1], vertical_alignment="bottom")
+speaker_filter = a.selectbox(
+    "話者で絞り込み",
+    [None, *speaker_ids],
+    format_func=lambda i: "すべての話者" if i is None else speaker_names[i],
+    key="speaker_filter",
+)
+first = editing.page(meeting_id, 0, PER_PAGE, speaker_filter)
+pages = first.pages
+if st.session_state.get(page_key, 1) > pages:
+    st.session_state[page_key] = pages
+page_number = b.number_input(f"ページ（全 {pages}）", min_value=1, max_value=pages, step=1, key=page_key)
+c.text_input("時刻へ移動", key="jump_to", placeholder="例: 1:02:03", on_change=on_jump)
+d.button("◀ 前", on_click=on_step, args=(-1, pages), disabled=page_number <= 1, width="stretch")
+e.button("次 ▶", on_click=on_step, args=(1, pages), disabled=page_number >= pages, width="stretch")
+
+show_marks = st.toggle("確信度の低い語に色を付けて表示", value=True, key="show_marks")
+page = first if page_number == 1 else editing.page(meeting_id, page_number - 1, PER_PAGE, speaker_filter)
+st.caption(
+    f"{page.total} 発言中 {page.page * PER_PAGE + 1}〜{page.page * PER_PAGE + len(page.lines)} 件目。"
+    "本文は欄の外をクリックすると保存されます。:orange-background[色付き]の語は認識の確信度が低い箇所です。"
+)
+
+
+# ---------------------------------------------------------------- the utterances
+
+
+def _escape(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def _marked(line: Line) -> str | None:
+    pieces = line.low_confidence()
+    if not any(low for _, low in pieces):
+        return None
+    return "".join(f":orange-background[{_escape(text)}]" if low else _escape(text) for text, low in pieces)
+
+
+def _tools(line: Line, following: Line | None) -> None:
+    left, middle, right = st.columns([3, 2, 4])
+    with left:
+        st.markdown("**分割**")
+        key = f"split-{line.id}-{line.version}"
+        at = st.number_input(
+            "分割する位置（先頭から何文字目の後か）",
+            min_value=1,
+            max_value=max(1, len(line.text) - 1),
+            value=min(suggest_split(line.text), max(1, len(line.text) - 1)),
+            step=1,
+            key=key,
+            disabled=locked or len(line.text) < 2,
+        )
+        st.caption(f"{line.text[:at]}｜{line.text[at:]}")
+        st.button("ここで分割", key=f"do-split-{line.id}", on_click=on_split, args=(line, key), disabled=locked)
+    with middle:
+        st.markdown("**結合**")
+        if following is not None:
+            st.caption(f"次: {speaker_names.get(following.speaker_id, '?')}「{following.text[:40]}」")
+        st.button("次の発言と結合", key=f"merge-{line.id}", on_click=on_merge, args=(line, following), disabled=locked)
+    with right:
+        st.markdown("**修正履歴**")
+        for revision in reversed(editing.history(line.id)):
+            row_left, row_right = st.columns([5, 2])
+            row_left.caption(
+                f"第{revision.version}版　{revision.action_label}　{revision.edited_by}"
+                f"　{state.format_moment(revision.edited_at) if revision.edited_at else ''}"
+                f"　{speaker_names.get(revision.speaker_id, '')}：{revision.text}"
+            )
+            if revision.version != line.version:
+                row_right.button(
+                    "この版に戻す",
+                    key=f"revert-{line.id}-{revision.version}",
+                    on_click=on_revert,
+                    args=(line, revision.version),
+                    disabled=locked,
+                )
+            else:
+                row_right.caption("現在の版")
+
+
+lines = page.lines
+for index, line in enumerate(lines):
+    following = lines[index + 1] if index + 1 < len(lines) else None
+    with st.container(border=True, key=f"line-{line.id}"):
+        time_col, speaker_col, text_col, tool_col = st.columns([1.5, 2.2, 8, 1.1])
+        time_col.button(
+            f"▶ {state.format_seconds(line.start)}",
+            key=f"play-{line.id}",
+            on_click=on_play,
+            args=(line,),
+            help="この発言から再生",
+        )
+        if line.edited:
+            time_col.caption("修正済み")
+        speaker_key = f"speaker-{line.id}-{line.version}"
+        speaker_col.selectbox(
+            "話者",
+            speaker_ids,
+            index=speaker_ids.index(line.speaker_id) if line.speaker_id in speaker_ids else 0,
+            format_func=speaker_names.get,
+            key=speaker_key,
+            on_change=on_speaker,
+            args=(line, speaker_key),
+            label_visibility="collapsed",
+            disabled=locked,
+        )
+        text_key = f"text-{line.id}-{line.version}"
+        text_col.text_area(
+            "本文",
+            value=line.text,
+            key=text_key,
+            on_change=on_text,
+            args=(line, text_key),
+            label_visibility="collapsed",
+            height=max(68, 26 * (len(line.text) // 60 + 2)),
+            disabled=locked,
+        )
+        marked = _marked(line) if show_marks else None
+        if marked:
+            text_col.caption(f"要確認: {marked}")
+        if line.id in conflicts:
+            message, attempted = conflicts[line.id]
+            text_col.error(message, icon=":material/warning:")
+            if attempted:
+                text_col.caption("あなたが入力した内容（保存されていません。必要ならコピーしてください）:")
+                text_col.code(attempted, language=None, wrap_lines=True)
+            if text_col.button("確認しました", key=f"ack-{line.id}"):
+                conflicts.pop(line.id, None)
+                st.rerun()
+        tool_col.button(
+            "閉じる" if st.session_state.get("tools") == line.id else "操作",
+            key=f"tools-{line.id}",
+            on_click=on_tools,
+            args=(line,),
+            help="分割・結合・修正履歴",
+            width="stretch",
+        )
+        if st.session_state.get("tools") == line.id:
+            _tools(line, following)
+
+a, b, _ = st.columns([1, 1, 6])
+a.button("◀ 前", on_click=on_step, args=(-1, pages), disabled=page_number <= 1, key="prev-bottom", width="stretch")
+b.button("次 ▶", on_click=on_step, args=(1, pages), disabled=page_number >= pages, key="next-bottom", width="stretch")

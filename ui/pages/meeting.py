@@ -1,0 +1,309 @@
+"""会議の情報・確定: live progress of the job (cancel, retry), the 会議録 header, finalize and reopen, the record."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pandas as pd
+import streamlit as st
+
+from minutes.editing import AgendaEntry, EditConflict, MeetingDetails, MeetingInfo, Person
+from minutes.errors import MinutesError
+from minutes.progress import STAGE_LABELS_JA
+from minutes.tables import JobStatus
+from ui import state
+
+meeting_id = state.meeting_picker()
+if meeting_id is None:
+    st.stop()
+editing = state.editing()
+try:
+    info: MeetingInfo = editing.meeting(meeting_id)
+except MinutesError as error:
+    state.show_error(error)
+    st.stop()
+
+st.title(info.title)
+facts = [info.kind or "種別未設定", state.format_date(info.held_at), info.place or "場所未設定"]
+if info.recording is not None:
+    facts.append(f"録音: {info.recording.original_name}（{state.format_seconds(info.recording.duration)}）")
+st.caption("　".join(facts))
+
+
+# ---------------------------------------------------------------- progress
+
+
+def _eta_text(seconds: float | None) -> str:
+    if seconds is None:
+        return "残り時間を計算中…"
+    if seconds < 60:
+        return "まもなく完了"
+    return f"残り約 {int(seconds // 60) + 1} 分"
+
+
+@st.fragment(run_every=2)
+def progress_panel(initial_status: str) -> None:
+    job = editing.job(meeting_id)
+    if job is None:
+        return
+    if job.status != initial_status and not job.running:
+        st.rerun(scope="app")  # finished: show the transcript links and the rest of the page
+    if job.status == JobStatus.QUEUED:
+        st.info("処理の順番を待っています。", icon=":material/hourglass_top:")
+        st.progress(0.0, text="処理待ち")
+    else:
+        stage = STAGE_LABELS_JA.get(job.stage, job.stage)
+        st.progress(
+            min(job.progress, 100.0) / 100, text=f"{stage}　{job.progress:.0f}%　{_eta_text(job.eta_seconds())}"
+        )
+        if job.cancel_requested:
+            st.caption("取り消しを受け付けました。処理の区切りで止まります。")
+    if not job.cancel_requested and st.button("処理を取り消す", key="cancel_job"):
+        try:
+            state.service().cancel_job(job.id)
+        except MinutesError as error:
+            state.show_error(error)
+        st.rerun(scope="app")
+
+
+job = info.job
+if job is None:
+    st.warning("この会議には録音の処理がありません。")
+elif job.running:
+    st.subheader("処理の進み具合")
+    progress_panel(job.status)
+elif job.status == JobStatus.FAILED:
+    st.error(f"文字起こしに失敗しました: {job.error_message}", icon=":material/warning:")
+    st.caption("録音は保存されています。原因を取り除いてから再試行できます。")
+    if st.button("再試行", type="primary", key="retry_job"):
+        try:
+            state.service().retry_job(job.id)
+        except MinutesError as error:
+            state.show_error(error)
+        st.rerun()
+elif job.status == JobStatus.CANCELLED:
+    st.warning("処理は取り消されました。録音は保存されています。", icon=":material/stop_circle:")
+    if st.button("もう一度処理する", type="primary", key="retry_job"):
+        try:
+            state.service().retry_job(job.id)
+        except MinutesError as error:
+            state.show_error(error)
+        st.rerun()
+else:
+    a, b, c = st.columns([2, 1, 1])
+    a.success(f"文字起こし完了: {info.utterance_count} 発言", icon=":material/check_circle:")
+    if b.button("発言を編集する", type="primary", width="stretch"):
+        st.switch_page("ui/pages/editor.py", query_params={"meeting": meeting_id})
+    if c.button("話者を確認する", width="stretch"):
+        st.switch_page("ui/pages/speakers.py", query_params={"meeting": meeting_id})
+
+
+# ---------------------------------------------------------------- finalize
+
+
+st.subheader("確定")
+if info.finalized:
+    st.info(
+        f"この会議録は確定済みです（第{info.version}版、{info.finalized_by} さん、"
+        f"{state.format_moment(info.finalized_at)}）。編集はできません。",
+        icon=":material/lock:",
+    )
+    with st.form("reopen"):
+        reason = st.text_input("確定を解除する理由 *", placeholder="例: 議員からの発言訂正の申し出のため")
+        if st.form_submit_button("確定を解除する"):
+            try:
+                editing.reopen(
+                    meeting_id, editor=state.editor_name(), reason=reason, expected_version=info.edit_version
+                )
+                st.toast("確定を解除しました。版が上がりました。")
+                st.rerun()
+            except MinutesError as error:
+                state.show_error(error)
+elif job is not None and job.status == JobStatus.SUCCEEDED:
+    st.caption(f"現在 第{info.version}版。確定すると、解除するまで誰も編集できなくなります。")
+    confirm = st.checkbox("内容を確認しました", key="confirm_finalize")
+    if st.button("会議録を確定する", type="primary", disabled=not confirm, key="finalize"):
+        try:
+            editing.finalize(meeting_id, editor=state.editor_name(), expected_version=info.edit_version)
+            st.toast("会議録を確定しました。")
+            st.rerun()
+        except MinutesError as error:
+            state.show_error(error)
+else:
+    st.caption("文字起こしが完了すると確定できます。")
+
+
+# ---------------------------------------------------------------- details
+
+
+def _people_frame(people: tuple[Person, ...], with_seat: bool) -> pd.DataFrame:
+    rows = [{"議席番号": p.seat, "氏名": p.name, "職名": p.role} for p in people]
+    frame = pd.DataFrame(rows, columns=["議席番号", "氏名", "職名"])
+    frame["議席番号"] = frame["議席番号"].astype("Int64")
+    return frame if with_seat else frame.drop(columns=["議席番号"])
+
+
+def _people(frame: pd.DataFrame) -> tuple[Person, ...]:
+    people = []
+    for row in frame.to_dict("records"):
+        name = str(row.get("氏名") or "").strip()
+        if not name or name == "nan":
+            continue
+        seat = row.get("議席番号")
+        role = row.get("職名")
+        people.append(
+            Person(
+                name,
+                int(seat) if seat is not None and not pd.isna(seat) else None,
+                "" if role is None or pd.isna(role) else str(role).strip(),
+            )
+        )
+    return tuple(people)
+
+
+def _agenda_frame(agenda: tuple[AgendaEntry, ...]) -> pd.DataFrame:
+    frame = pd.DataFrame(
+        [{"日程第": a.order, "議案番号": a.bill, "件名": a.title} for a in agenda],
+        columns=["日程第", "議案番号", "件名"],
+    )
+    frame["日程第"] = frame["日程第"].astype("Int64")
+    return frame
+
+
+def _agenda(frame: pd.DataFrame) -> tuple[AgendaEntry, ...]:
+    items = []
+    for row in frame.to_dict("records"):
+        title = str(row.get("件名") or "").strip()
+        if not title or title == "nan":
+            continue
+        order, bill = row.get("日程第"), row.get("議案番号")
+        items.append(
+            AgendaEntry(
+                title,
+                int(order) if order is not None and not pd.isna(order) else None,
+                "" if bill is None or pd.isna(bill) else str(bill).strip(),
+            )
+        )
+    return tuple(items)
+
+
+st.subheader("会議録の見出し")
+details = info.details
+locked = info.finalized
+with st.form(f"details-{info.edit_version}"):
+    a, b = st.columns([3, 1])
+    title = a.text_input("会議名 *", value=info.title, max_chars=200, disabled=locked)
+    kinds = list(state.MEETING_KINDS)
+    if info.kind and info.kind not in kinds:
+        kinds.append(info.kind)
+    kind = b.selectbox("種別", kinds, index=kinds.index(info.kind) if info.kind in kinds else 0, disabled=locked)
+    a, b, c = st.columns([2, 1, 1])
+    assembly = a.text_input("議会名", value=details.assembly, placeholder="大磯町議会", disabled=locked)
+    session_number = b.number_input("第N回", min_value=1, max_value=99, value=details.session, disabled=locked)
+    issue = c.number_input("第N号", min_value=1, max_value=99, value=details.issue, disabled=locked)
+    a, b, c, d = st.columns(4)
+    convened = a.date_input("招集年月日", value=details.convened, format="YYYY/MM/DD", disabled=locked)
+    held_date = b.date_input(
+        "開催日", value=info.held_at.date() if info.held_at else None, format="YYYY/MM/DD", disabled=locked
+    )
+    opened = c.time_input("開会（開議）時刻", value=details.opened, step=60, disabled=locked)
+    closed = d.time_input("閉会（散会）時刻", value=details.closed, step=60, disabled=locked)
+    place = st.text_input("場所", value=info.place, placeholder="大磯町議会議場", disabled=locked)
+    st.markdown("**出席者・欠席者**（行を追加して入力します）")
+    a, b = st.columns(2)
+    attendees = a.data_editor(
+        _people_frame(details.attendees, True),
+        num_rows="dynamic",
+        key=f"attendees-{info.edit_version}",
+        disabled=locked,
+        width="stretch",
+    )
+    a.caption("出席議員")
+    absentees = b.data_editor(
+        _people_frame(details.absentees, True),
+        num_rows="dynamic",
+        key=f"absentees-{info.edit_version}",
+        disabled=locked,
+        width="stretch",
+    )
+    b.caption("欠席議員")
+    a, b = st.columns(2)
+    explainers = a.data_editor(
+        _people_frame(details.explainers, False),
+        num_rows="dynamic",
+        key=f"explainers-{info.edit_version}",
+        disabled=locked,
+        width="stretch",
+    )
+    a.caption("説明のため出席した者")
+    staff = b.data_editor(
+        _people_frame(details.staff, False),
+        num_rows="dynamic",
+        key=f"staff-{info.edit_version}",
+        disabled=locked,
+        width="stretch",
+    )
+    b.caption("職務のため出席した者")
+    st.markdown("**議事日程**")
+    agenda = st.data_editor(
+        _agenda_frame(details.agenda),
+        num_rows="dynamic",
+        key=f"agenda-{info.edit_version}",
+        disabled=locked,
+        width="stretch",
+    )
+    saved = st.form_submit_button("見出しを保存", type="primary", disabled=locked)
+
+if saved:
+    start = info.held_at.time() if info.held_at else dt.time(10, 0)
+    try:
+        editing.update_meeting(
+            meeting_id,
+            expected_version=info.edit_version,
+            editor=state.editor_name(),
+            title=title,
+            kind=kind,
+            held_at=dt.datetime.combine(held_date, start) if held_date else None,
+            place=place,
+            details=MeetingDetails(
+                assembly=assembly.strip(),
+                session=int(session_number) if session_number else None,
+                issue=int(issue) if issue else None,
+                convened=convened,
+                opened=opened,
+                closed=closed,
+                attendees=_people(attendees),
+                absentees=_people(absentees),
+                explainers=_people(explainers),
+                staff=_people(staff),
+                agenda=_agenda(agenda),
+            ),
+        )
+        st.toast("会議録の見出しを保存しました。")
+        st.rerun()
+    except EditConflict as error:
+        state.show_error(error)
+        if st.button("最新の内容を表示"):
+            st.rerun()
+    except MinutesError as error:
+        state.show_error(error)
+
+
+# ---------------------------------------------------------------- record
+
+
+with st.expander("操作の記録"):
+    events = editing.events(meeting_id)
+    if not events:
+        st.caption("まだ記録はありません。")
+    for event in reversed(events):
+        extra = ""
+        if event.action == "reopen":
+            extra = f"（理由: {event.detail.get('reason', '')}、第{event.detail.get('version')}版へ）"
+        elif event.action == "replace":
+            extra = (
+                f"（「{event.detail.get('find')}」→「{event.detail.get('replace')}」{event.detail.get('count')} 件）"
+            )
+        elif event.action == "speaker_merge":
+            extra = f"（{event.detail.get('source_name')} を {event.detail.get('target')} に統合）"
+        st.markdown(f"- {state.format_moment(event.at)}　{event.actor}　**{event.action_label}**{extra}")
