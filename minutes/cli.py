@@ -71,6 +71,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     cancel = commands.add_parser("cancel", help="処理を取り消す")
     cancel.add_argument("job_id", type=int)
+
+    export = commands.add_parser("export", help="会議録を書き出す（Word、テキスト、字幕、オープンデータ）")
+    export.add_argument("meeting_id", type=int)
+    export.add_argument("--format", required=True, choices=["docx", "txt", "srt", "vtt", "json", "csv"])
+    export.add_argument("-o", "--output", type=Path, help="出力ファイル（省略時: 会議名から作った名前）。- で標準出力")
     return parser
 
 
@@ -254,6 +259,22 @@ def cmd_cancel(args) -> int:
     return 0
 
 
+def cmd_export(args) -> int:
+    import getpass
+
+    from minutes.documents import export_meeting
+
+    service = _service()
+    result = export_meeting(service.engine, meeting_id=args.meeting_id, fmt=args.format, actor=getpass.getuser())
+    if args.output is not None and str(args.output) == "-":
+        sys.stdout.buffer.write(result.data)
+        return 0
+    target = args.output or Path(result.filename)
+    target.write_bytes(result.data)
+    print(f"{target} に書き出しました（{len(result.data):,} バイト）。", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {
     "transcribe": cmd_transcribe,
     "worker": cmd_worker,
@@ -261,6 +282,7 @@ COMMANDS = {
     "show": cmd_show,
     "retry": cmd_retry,
     "cancel": cmd_cancel,
+    "export": cmd_export,
 }
 
 if __name__ == "__main__":

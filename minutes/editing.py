@@ -41,6 +41,7 @@ ACTION_LABELS_JA = {
     "details": "会議情報の変更",
     "speaker_details": "話者情報の変更",
     "speaker_merge": "話者の統合",
+    "export": "書き出し",
 }
 
 

@@ -133,6 +133,49 @@ else:
     st.caption("文字起こしが完了すると確定できます。")
 
 
+# ---------------------------------------------------------------- export
+
+EXPORT_LABELS = {
+    "docx": "会議録（Word .docx）",
+    "txt": "テキスト（.txt）",
+    "srt": "字幕 SRT（動画公開用）",
+    "vtt": "字幕 WebVTT（動画公開用）",
+    "json": "オープンデータ JSON",
+    "csv": "オープンデータ CSV（Excel 対応）",
+}
+
+st.subheader("書き出し")
+if job is not None and job.status == JobStatus.SUCCEEDED:
+    if not info.finalized:
+        st.caption("確定前の書き出しには「案」と表示されます。")
+    left, right = st.columns([3, 2], vertical_alignment="bottom")
+    chosen = left.selectbox("形式", list(EXPORT_LABELS), format_func=EXPORT_LABELS.get, key="export_format")
+    if right.button("書き出しを作成", key="export_make", width="stretch"):
+        from minutes.documents import export_meeting
+
+        try:
+            st.session_state.export_result = (
+                meeting_id,
+                export_meeting(state.service().engine, meeting_id=meeting_id, fmt=chosen, actor=state.editor_name()),
+            )
+        except MinutesError as error:
+            state.show_error(error)
+    prepared = st.session_state.get("export_result")
+    if prepared and prepared[0] == meeting_id:
+        result = prepared[1]
+        st.download_button(
+            f"{result.filename} をダウンロード",
+            data=result.data,
+            file_name=result.filename,
+            mime=result.mime_type,
+            type="primary",
+            key="export_download",
+            icon=":material/download:",
+        )
+else:
+    st.caption("文字起こしが完了すると書き出せます。")
+
+
 # ---------------------------------------------------------------- details
 
 

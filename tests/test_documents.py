@@ -1,0 +1,160 @@
+"""From the database to the 会議録: the export record, every format, the CLI, the event log."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import subprocess
+import sys
+
+import docx
+import pytest
+from sqlmodel import Session
+
+from minutes import repository
+from minutes.documents import build_document, export_meeting, safe_filename
+from minutes.editing import EditingService, MeetingDetails, Person
+from minutes.records import Utterance, Word
+
+
+@pytest.fixture
+def meeting(service):
+    """A transcribed meeting as the pipeline stores it (no models needed)."""
+    with Session(service.engine) as session:
+        stored = repository.create_meeting(
+            session, title="定例会 第２日", kind="定例会", held_at=dt.datetime(2025, 12, 2, 10), place="大磯町議会議場"
+        )
+        recording = repository.add_recording(
+            session,
+            meeting_id=stored.id,
+            original_name="a.wav",
+            stored_path="recordings/a.wav",
+            size_bytes=1,
+            sha256="0" * 64,
+        )
+        job = repository.enqueue_job(session, meeting_id=stored.id, recording_id=recording.id, options={})
+        session.commit()
+        meeting_id, job_id = stored.id, job.id
+    assert repository.claim_job(service.engine, job_id=job_id, worker_id="w")
+    lines = [
+        ("SPEAKER_00", 0.5, 3.0, "ただいまから本日の会議を開きます。"),
+        ("SPEAKER_01", 4.0, 9.0, "防災対策について質問いたします。"),
+        ("SPEAKER_02", 10.0, 14.0, "お答えいたします。"),
+    ]
+    utterances = [
+        Utterance(
+            s, a, b, t, (Word(a, (a + b) / 2, t[: len(t) // 2], 0.9), Word((a + b) / 2, b, t[len(t) // 2 :], 0.9))
+        )
+        for s, a, b, t in lines
+    ]
+    with Session(service.engine) as session:
+        repository.save_result(
+            session,
+            job_id=job_id,
+            worker_id="w",
+            language="ja",
+            duration=15.0,
+            speakers=["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"],
+            utterances=utterances,
+            stage_seconds={},
+        )
+        session.commit()
+    editing = EditingService.of(service)
+    chair, member, mayor = editing.speakers(meeting_id)
+    editing.update_speaker(chair.id, editor="書記", name="山田太郎", role="議長", kind="議員")
+    editing.update_speaker(member.id, editor="書記", name="佐藤花子", seat=3, kind="議員")
+    editing.update_speaker(mayor.id, editor="書記", name="鈴木一郎", role="町長", kind="説明員")
+    info = editing.meeting(meeting_id)
+    details = MeetingDetails(
+        assembly="大磯町議会",
+        session=4,
+        issue=2,
+        convened=dt.date(2025, 12, 1),
+        opened=dt.time(10, 0),
+        closed=dt.time(11, 48),
+        attendees=(Person("山田太郎", 1), Person("佐藤花子", 3)),
+        explainers=(Person("鈴木一郎", None, "町長"),),
+    )
+    editing.update_meeting(
+        meeting_id,
+        expected_version=info.edit_version,
+        editor="書記",
+        title=info.title,
+        kind=info.kind,
+        held_at=info.held_at,
+        place=info.place,
+        details=details,
+    )
+    return meeting_id
+
+
+def test_document_from_the_database(service, meeting):
+    with Session(service.engine) as session:
+        document = build_document(session, meeting_id=meeting)
+    assert document.assembly == "大磯町議会" and document.session == 4 and document.issue == 2
+    assert document.convened == dt.date(2025, 12, 1) and document.meeting_date == dt.date(2025, 12, 2)
+    assert document.opened == dt.datetime(2025, 12, 2, 10, 0) and not document.finalized
+    speeches = document.speeches
+    assert [(s.role, s.name, s.seat) for s in speeches] == [
+        ("議長", "山田太郎", None),
+        ("", "佐藤花子", 3),
+        ("町長", "鈴木一郎", None),
+    ]
+    assert speeches[0].words and document.duration == 15.0
+
+
+def test_word_export_has_the_assembly_notation_and_is_marked_draft(service, meeting):
+    result = export_meeting(service.engine, meeting_id=meeting, fmt="docx", actor="書記")
+    assert result.filename == "定例会 第２日（案）.docx"
+    text = "\n".join(p.text for p in docx.Document(io.BytesIO(result.data)).paragraphs)
+    assert "令和７年第４回大磯町議会定例会会議録（第２号）" in text and "案" in text
+    assert "○議長（山田太郎君）" in text and "○３番（佐藤花子君）" in text and "○町長（鈴木一郎君）" in text
+    assert "午前１０時００分開議" in text and "午前１１時４８分散会" in text
+
+
+def test_every_format_renders_and_is_logged(service, meeting):
+    for fmt in ("docx", "txt", "srt", "vtt", "json", "csv"):
+        assert export_meeting(service.engine, meeting_id=meeting, fmt=fmt, actor="書記").data
+    data = json.loads(export_meeting(service.engine, meeting_id=meeting, fmt="json", actor="書記").data)
+    record = data["meetingRecord"]
+    assert record["nameOfMeeting"] and [s["speaker"] for s in record["speechRecord"]] == [
+        "山田太郎",
+        "佐藤花子",
+        "鈴木一郎",
+    ]
+    events = [e for e in EditingService.of(service).events(meeting) if e.action == "export"]
+    assert [e.detail["format"] for e in events] == ["docx", "txt", "srt", "vtt", "json", "csv", "json"]
+
+
+def test_finalized_export_is_not_marked_draft(service, meeting):
+    editing = EditingService.of(service)
+    editing.finalize(meeting, editor="書記", expected_version=editing.meeting(meeting).edit_version)
+    result = export_meeting(service.engine, meeting_id=meeting, fmt="docx", actor="書記")
+    assert result.filename == "定例会 第２日.docx"
+    assert "（案）" not in "\n".join(p.text for p in docx.Document(io.BytesIO(result.data)).paragraphs)
+
+
+def test_cli_export(service, meeting, settings, tmp_path):
+    target = tmp_path / "out.srt"
+    result = subprocess.run(
+        [sys.executable, "-m", "minutes.cli", "export", str(meeting), "--format", "srt", "-o", str(target)],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "MINUTES_DATA_DIR": str(settings.data_dir), "HOME": str(tmp_path)},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "議長" in target.read_text() and "-->" in target.read_text()
+    missing = subprocess.run(
+        [sys.executable, "-m", "minutes.cli", "export", "999", "--format", "docx"],
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "MINUTES_DATA_DIR": str(settings.data_dir)},
+    )
+    assert missing.returncode == 5 and "見つかりません" in missing.stderr
+
+
+def test_safe_filename():
+    assert safe_filename("../../etc/passwd") == "etc_passwd"
+    assert safe_filename('a:b*c?"d"') == "a_b_c_d"
+    assert safe_filename("") == "会議録"
