@@ -29,19 +29,6 @@ def read_rttm(path: Path) -> list[SpeakerTurn]:
     return turns
 
 
-def word_turns(utterances: Iterable[tuple[str, Iterable[tuple[float, float]]]], *, join_gap: float = 0.5) -> list:
-    """Speaker turns where words were actually spoken: each utterance's words, joined across pauses shorter than
-    ``join_gap``. Scores speaker attribution without counting the pauses inside an utterance as speech."""
-    turns: list[SpeakerTurn] = []
-    for speaker, spans in utterances:
-        for start, end in spans:
-            if turns and turns[-1].speaker == speaker and start - turns[-1].end <= join_gap:
-                turns[-1] = SpeakerTurn(turns[-1].start, max(end, turns[-1].end), speaker)
-            else:
-                turns.append(SpeakerTurn(start, end, speaker))
-    return turns
-
-
 def _annotation(turns: Iterable[SpeakerTurn]):
     from pyannote.core import Annotation, Segment
 
