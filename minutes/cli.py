@@ -1,4 +1,4 @@
-"""Command line: ``minutes transcribe | worker | models | show | retry | cancel``.
+"""Command line: ``minutes transcribe | worker | models | show | retry | cancel | export | search | archive``.
 
 Errors end the command with one clear line on stderr and a non-zero exit status.
 """
@@ -76,6 +76,35 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("meeting_id", type=int)
     export.add_argument("--format", required=True, choices=["docx", "txt", "srt", "vtt", "json", "csv"])
     export.add_argument("-o", "--output", type=Path, help="出力ファイル（省略時: 会議名から作った名前）。- で標準出力")
+
+    search = commands.add_parser("search", help="すべての会議の発言と資料を全文検索する")
+    search.add_argument("query", help="検索する語（空白で区切ると、すべてを含むものを探す）")
+    search.add_argument("--from", dest="date_from", help="開催日がこの日以降（2025-04-01）")
+    search.add_argument("--to", dest="date_to", help="開催日がこの日以前（2026-03-31）")
+    search.add_argument("--type", dest="kind", help="会議の種別（定例会、委員会 …）")
+    search.add_argument("--speaker", help="話者の氏名・役職の一部（発言だけを探す）")
+    search.add_argument("--meeting", type=int, help="この会議 ID の中だけを探す")
+    search.add_argument(
+        "--in",
+        dest="scope",
+        choices=["all", "utterances", "materials"],
+        default="all",
+        help="検索対象（既定: 発言と資料）",
+    )
+    search.add_argument(
+        "--sort", choices=["relevance", "newest", "oldest"], default="relevance", help="並び順（既定: 関連度順）"
+    )
+    search.add_argument("--limit", type=_positive, default=20, help="表示する件数（既定 20）")
+    search.add_argument("--json", action="store_true", help="結果を JSON で標準出力に出す")
+
+    archive = commands.add_parser("archive", help="確定した会議録のアーカイブを検証・作成する")
+    archive_commands = archive.add_subparsers(dest="archive_command", required=True)
+    verify = archive_commands.add_parser("verify", help="アーカイブのファイルが改ざん・欠落していないか検証する")
+    verify.add_argument("path", type=Path, help="アーカイブのフォルダ（…/archive/<会議ID>/v<版>）")
+    create = archive_commands.add_parser("create", help="確定済みでアーカイブのない会議のアーカイブを作る")
+    create.add_argument("meeting_id", type=int)
+    listing = archive_commands.add_parser("list", help="会議のアーカイブの版を一覧する")
+    listing.add_argument("meeting_id", type=int)
     return parser
 
 
@@ -275,6 +304,118 @@ def cmd_export(args) -> int:
     return 0
 
 
+def cmd_search(args) -> int:
+    from minutes.search import SearchQuery, SearchService, parse_date
+
+    query = SearchQuery(
+        args.query,
+        date_from=parse_date(args.date_from) if args.date_from else None,
+        date_to=parse_date(args.date_to) if args.date_to else None,
+        kind=args.kind,
+        speaker=args.speaker,
+        meeting_id=args.meeting,
+        scope=args.scope,
+        order=args.sort,
+        limit=args.limit,
+    )
+    results = SearchService(_service().engine).search(query)
+    if args.json:
+        payload = {
+            "query": args.query,
+            "terms": list(results.terms),
+            "total": results.utterance_total,
+            "total_is_lower_bound": results.total_is_lower_bound,
+            "elapsed_ms": round(results.elapsed_ms, 1),
+            "results": [
+                {
+                    "type": "utterance",
+                    "meeting_id": h.meeting_id,
+                    "meeting_title": h.meeting_title,
+                    "meeting_kind": h.meeting_kind,
+                    "held_at": h.held_at.isoformat() if h.held_at else None,
+                    "utterance_id": h.utterance_id,
+                    "seq": h.seq,
+                    "start": h.start,
+                    "end": h.end,
+                    "speaker": h.speaker,
+                    "agenda_order": h.agenda_order,
+                    "snippet": h.snippet.text,
+                    "marks": h.snippet.marks(),
+                    "matches": h.matches,
+                    "link": h.link,
+                }
+                for h in results.utterances
+            ]
+            + [
+                {
+                    "type": "material",
+                    "meeting_id": h.meeting_id,
+                    "meeting_title": h.meeting_title,
+                    "held_at": h.held_at.isoformat() if h.held_at else None,
+                    "material_id": h.material_id,
+                    "title": h.title,
+                    "page": h.page,
+                    "label": h.label,
+                    "snippet": h.snippet.text,
+                    "marks": h.snippet.marks(),
+                    "link": h.link,
+                }
+                for h in results.materials
+            ],
+        }
+        print(json.dumps(payload, ensure_ascii=False))
+        return 0
+    if not results.utterances and not results.materials:
+        print(f"「{args.query}」は見つかりませんでした。")
+        return 0
+    if query.scope != "materials":
+        print(f"発言 {results.total_label}（{results.elapsed_ms:.0f} ms）")
+    for h in results.utterances:
+        day = f"{h.held_at:%Y-%m-%d}" if h.held_at else "日付なし"
+        print(f"[{day} {h.meeting_title}] {_timestamp(h.start)} {h.speaker}: {h.snippet.marked()}")
+        print(f"    会議 {h.meeting_id}・発言 {h.utterance_id}  → {h.link}")
+    if results.materials:
+        print(f"資料 {len(results.materials)} 件")
+    for h in results.materials:
+        day = f"{h.held_at:%Y-%m-%d}" if h.held_at else "日付なし"
+        print(f"[{day} {h.meeting_title}] 資料「{h.title}」{h.label}: {h.snippet.marked()}")
+    return 0
+
+
+def cmd_archive(args) -> int:
+    import getpass
+
+    from minutes.archive import ArchiveService
+
+    archives = ArchiveService.of(_service())
+    if args.archive_command == "verify":
+        result = archives.verify(args.path.expanduser())
+        for problem in result.problems:
+            print(problem.line)
+        if not result.ok:
+            print(f"検証NG: {len(result.problems)} 件の問題があります（{result.folder}）。", file=sys.stderr)
+            return 1
+        manifest = result.manifest
+        print(
+            f"検証OK: {result.files} ファイル（会議「{manifest['meeting']['title']}」第{manifest['version']}版、"
+            f"{manifest.get('finalized_by')} さんが確定）"
+        )
+        return 0
+    if args.archive_command == "create":
+        info = archives.create(args.meeting_id, actor=getpass.getuser())
+        print(f"第{info.version}版のアーカイブを作成しました: {info.path}（{info.files} ファイル）")
+        return 0
+    listed = archives.list(args.meeting_id)
+    if not listed:
+        print("この会議のアーカイブはまだありません（確定すると作成されます）。")
+    for info in listed:
+        print(
+            f"第{info.version}版  {info.created_at:%Y-%m-%d %H:%M}  {info.created_by}  "
+            f"{info.files} ファイル  {info.path}"
+        )
+    return 0
+
+
 COMMANDS = {
     "transcribe": cmd_transcribe,
     "worker": cmd_worker,
@@ -283,6 +424,8 @@ COMMANDS = {
     "retry": cmd_retry,
     "cancel": cmd_cancel,
     "export": cmd_export,
+    "search": cmd_search,
+    "archive": cmd_archive,
 }
 
 if __name__ == "__main__":

@@ -42,6 +42,9 @@ ACTION_LABELS_JA = {
     "speaker_details": "話者情報の変更",
     "speaker_merge": "話者の統合",
     "export": "書き出し",
+    "agenda": "議事日程の割り当て",
+    "material_add": "資料の追加",
+    "material_delete": "資料の削除",
 }
 
 
@@ -264,6 +267,7 @@ class Line:
     words: tuple[dict, ...]
     edited: bool
     version: int
+    agenda_order: int | None = None  # 日程第N
 
     def low_confidence(self, threshold: float = LOW_CONFIDENCE) -> list[tuple[str, bool]]:
         """The text in pieces, each marked True when recognised with low confidence. Marks only while the text still
@@ -342,7 +346,7 @@ class Event:
 
 
 def _line(u: Utterance) -> Line:
-    return Line(u.id, u.seq, u.speaker_id, u.start, u.end, u.text, tuple(u.words), u.edited, u.version)
+    return Line(u.id, u.seq, u.speaker_id, u.start, u.end, u.text, tuple(u.words), u.edited, u.version, u.agenda_order)
 
 
 def _job_state(job) -> JobState | None:
@@ -540,7 +544,8 @@ class EditingService:
         return self.meeting(meeting_id)
 
     def finalize(self, meeting_id: int, *, editor: str, expected_version: int) -> MeetingInfo:
-        """Make the meeting read-only, recording who and when."""
+        """Make the meeting read-only, recording who and when, and write its archive package (``minutes.archive``) in
+        the same transaction: a meeting is finalized only with its archive."""
         editor = _editor(editor)
         with Session(self.engine) as session:
             self._editable(session, meeting_id)
@@ -562,8 +567,42 @@ class EditingService:
             repository.add_event(
                 session, meeting_id=meeting_id, action="finalize", actor=editor, detail={"version": version}
             )
-            session.commit()
+            from minutes.archive import discard, write_archive  # archive needs this module: imported late
+
+            folder = write_archive(session, data_dir=self.data_dir, meeting_id=meeting_id, actor=editor)
+            try:
+                session.commit()
+            except BaseException:
+                discard(folder)
+                raise
         return self.meeting(meeting_id)
+
+    def assign_agenda(
+        self, meeting_id: int, utterance_ids: Sequence[int], *, agenda_order: int | None, editor: str
+    ) -> int:
+        """Put utterances under 日程第N (None: no item). Not an edit of their text: versions stay. Returns how many."""
+        editor = _editor(editor)
+        with Session(self.engine) as session:
+            meeting = self._editable(session, meeting_id)
+            orders = {a.order for a in MeetingDetails.from_dict(meeting.details).agenda if a.order is not None}
+            if agenda_order is not None and agenda_order not in orders:
+                raise InputError(
+                    f"日程第{agenda_order}は議事日程にありません。先に「会議の情報・確定」で議事日程に加えてください。",
+                    f"agenda order {agenda_order} not in {sorted(orders)}",
+                )
+            changed = repository.set_agenda_order(
+                session, meeting_id=meeting_id, utterance_ids=utterance_ids, agenda_order=agenda_order
+            )
+            repository.add_event(
+                session,
+                meeting_id=meeting_id,
+                action="agenda",
+                actor=editor,
+                detail={"order": agenda_order, "utterances": changed},
+            )
+            repository.touch_meeting(session, meeting_id=meeting_id)
+            session.commit()
+        return changed
 
     def reopen(self, meeting_id: int, *, editor: str, reason: str, expected_version: int) -> MeetingInfo:
         """Make a finalized meeting editable again; recorded with its reason; the document version rises."""
@@ -688,6 +727,7 @@ class EditingService:
                     text=second_text,
                     words=second_words,
                     edited=True,
+                    agenda_order=u.agenda_order,
                 ),
             )
             self._save(session, u, expected_version, editor, "split", text=first_text, end=cut, words=first_words)

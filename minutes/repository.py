@@ -5,17 +5,20 @@ is the point, as in claiming a job). Pages and commands never hold live rows acr
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, func, text, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from minutes.errors import JobCancelled, JobError, NotFoundError
 from minutes.records import Utterance as UtteranceRecord
 from minutes.tables import (
+    Archive,
     Job,
     JobStatus,
+    Material,
+    MaterialText,
     Meeting,
     MeetingEvent,
     Recording,
@@ -501,3 +504,310 @@ def utterances_with_revisions(session: Session, *, utterance_ids: Sequence[int])
         col(UtteranceRevision.utterance_id).in_(list(utterance_ids))
     )
     return set(session.exec(statement))
+
+
+# ---------------------------------------------------------------- paperless
+
+
+def add_material(session: Session, *, material: Material, pages: Sequence[tuple[int, str, str]]) -> Material:
+    """Store a material row and the text of its pages ``(page, label, text)``; the search index follows by trigger."""
+    session.add(material)
+    session.flush()
+    for page, label, text_of_page in pages:
+        session.add(MaterialText(material_id=material.id, page=page, label=label[:200], text=text_of_page))
+    session.flush()
+    return material
+
+
+def get_material(session: Session, *, material_id: int) -> Material:
+    material = session.get(Material, material_id)
+    if material is None:
+        raise NotFoundError(f"資料（ID {material_id}）が見つかりません。", f"material {material_id} not found")
+    return material
+
+
+def materials_of(session: Session, *, meeting_id: int) -> list[Material]:
+    statement = (
+        select(Material)
+        .where(Material.meeting_id == meeting_id)
+        .order_by(col(Material.agenda_order).is_(None), col(Material.agenda_order), col(Material.id))
+    )
+    return list(session.exec(statement))
+
+
+def material_pages(session: Session, *, material_id: int) -> list[MaterialText]:
+    statement = select(MaterialText).where(MaterialText.material_id == material_id).order_by(col(MaterialText.page))
+    return list(session.exec(statement))
+
+
+def delete_material(session: Session, *, material_id: int) -> None:
+    session.exec(delete(MaterialText).where(col(MaterialText.material_id) == material_id))
+    session.exec(delete(Material).where(col(Material.id) == material_id))
+
+
+def set_material_agenda(session: Session, *, material_id: int, agenda_order: int | None) -> None:
+    session.exec(update(Material).where(col(Material.id) == material_id).values(agenda_order=agenda_order))
+
+
+def add_archive(session: Session, *, archive: Archive) -> Archive:
+    session.add(archive)
+    session.flush()
+    return archive
+
+
+def archives_of(session: Session, *, meeting_id: int) -> list[Archive]:
+    statement = select(Archive).where(Archive.meeting_id == meeting_id).order_by(col(Archive.version))
+    return list(session.exec(statement))
+
+
+def archive_at(session: Session, *, path: str) -> Archive | None:
+    return session.exec(select(Archive).where(Archive.path == path)).first()
+
+
+def set_agenda_order(
+    session: Session, *, meeting_id: int, utterance_ids: Sequence[int], agenda_order: int | None
+) -> int:
+    """Set the 日程第N of the given utterances of one meeting (not their version: it is not an edit of the text)."""
+    if not utterance_ids:
+        return 0
+    result = session.exec(
+        update(Utterance)
+        .where(col(Utterance.meeting_id) == meeting_id, col(Utterance.id).in_(list(utterance_ids)))
+        .values(agenda_order=agenda_order)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
+
+
+def agenda_rows(session: Session, *, meeting_id: int) -> list[tuple[int, int, int, str, int | None]]:
+    """(id, seq, speaker id, text, agenda order) of every utterance in order: light rows for agenda suggestions."""
+    statement = (
+        select(Utterance.id, Utterance.seq, Utterance.speaker_id, Utterance.text, Utterance.agenda_order)
+        .where(Utterance.meeting_id == meeting_id)
+        .order_by(col(Utterance.seq))
+    )
+    return [tuple(row) for row in session.exec(statement)]
+
+
+def utterance_index(session: Session, *, utterance_id: int) -> tuple[int, int, float]:
+    """(meeting id, 0-based position in the meeting, start) of an utterance: to open the editor at it."""
+    u = get_utterance(session, utterance_id=utterance_id)
+    before = session.exec(
+        select(func.count()).select_from(Utterance).where(Utterance.meeting_id == u.meeting_id, Utterance.seq < u.seq)
+    ).one()
+    return u.meeting_id, int(before), u.start
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _meeting_filters(
+    *, date_from: date | None, date_to: date | None, kind: str | None, meeting_id: int | None
+) -> tuple[list[str], dict]:
+    clauses, params = [], {}
+    day = "date(coalesce(m.held_at, m.created_at))"
+    if date_from is not None:
+        clauses.append(f"{day} >= :date_from")
+        params["date_from"] = date_from.isoformat()
+    if date_to is not None:
+        clauses.append(f"{day} <= :date_to")
+        params["date_to"] = date_to.isoformat()
+    if kind:
+        clauses.append("m.kind = :kind")
+        params["kind"] = kind
+    if meeting_id is not None:
+        clauses.append("m.id = :meeting_id")
+        params["meeting_id"] = meeting_id
+    return clauses, params
+
+
+_ORDER = {
+    "newest": "date(coalesce(m.held_at, m.created_at)) DESC, m.id DESC, {seq}",
+    "oldest": "date(coalesce(m.held_at, m.created_at)), m.id, {seq}",
+}
+
+
+def search_utterance_ids(
+    session: Session,
+    *,
+    match: str | None,
+    short_terms: Sequence[str],
+    vocab_range: tuple[str, str] | None,
+    order: str,
+    limit: int,
+    offset: int,
+    count_cap: int,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    kind: str | None = None,
+    meeting_id: int | None = None,
+    speaker: str | None = None,
+) -> tuple[list[tuple[int, float]], int]:
+    """Utterance ids matching a search, best first, with a score; and how many match (at most ``count_cap``).
+
+    ``match``: an FTS5 query over the trigram index (words of three or more characters). ``vocab_range``: instead of
+    ``match``, the documents whose trigrams start with the (lower-cased) short word ``lo`` (``lo <= term < hi``), with
+    the number of occurrences as the score. ``short_terms``: further words every hit must contain. ``order``:
+    relevance (bm25 or occurrences), newest or oldest.
+    """
+    clauses, params = _meeting_filters(date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id)
+    for i, term in enumerate(short_terms):
+        if match is not None:  # the index's own copy of the text is compact; the utterance row is not
+            clauses.append(f"instr(lower(utterance_fts.text), :short{i}) > 0")
+            params[f"short{i}"] = term.lower()
+        else:
+            clauses.append(f"u.text LIKE :short{i} ESCAPE '\\'")
+            params[f"short{i}"] = _like(term)
+    if speaker:
+        clauses.append(
+            "u.speaker_id IN (SELECT id FROM speaker WHERE name LIKE :speaker ESCAPE '\\' OR role LIKE :speaker "
+            "ESCAPE '\\' OR label LIKE :speaker ESCAPE '\\' OR coalesce(role, '') || coalesce(name, '') LIKE "
+            ":speaker ESCAPE '\\')"
+        )
+        params["speaker"] = _like(speaker.replace(" ", "").replace("　", ""))
+    if match is not None:
+        source = "utterance_fts JOIN utterance u INDEXED BY ix_utterance_search ON u.id = utterance_fts.rowid"
+        clauses.insert(0, "utterance_fts MATCH :match")
+        params["match"] = match
+        score = "bm25(utterance_fts)"
+        relevance = "score, seq"
+    else:
+        assert vocab_range is not None
+        source = (
+            "(SELECT doc, count(*) AS n FROM utterance_fts_instance WHERE term >= :lo AND term < :hi GROUP BY doc) "
+            "AS hits JOIN utterance u INDEXED BY ix_utterance_search ON u.id = hits.doc"
+        )
+        params["lo"], params["hi"] = vocab_range
+        score = "hits.n"
+        relevance = "score DESC, day DESC, meeting DESC, seq"
+    ordering = {"newest": "day DESC, meeting DESC, seq", "oldest": "day, meeting, seq"}.get(order, relevance)
+    body = f"FROM {source} JOIN meeting m ON m.id = u.meeting_id WHERE {' AND '.join(clauses) or '1'}"
+    found = (
+        f"SELECT u.id AS id, {score} AS score, date(coalesce(m.held_at, m.created_at)) AS day, m.id AS meeting, "
+        f"u.seq AS seq {body}"
+    )
+    # One pass: the window count is taken over every match before LIMIT (no second query for the total). bm25() may
+    # not share a query with a window function, hence the subquery (SQLite does not flatten it, for the window).
+    rows = session.exec(
+        text(
+            f"SELECT id, score, count(*) OVER () AS total FROM ({found}) "
+            f"ORDER BY {ordering} LIMIT :limit OFFSET :offset"
+        ),
+        params=params | {"limit": limit, "offset": offset},
+    ).all()
+    if rows:
+        total = int(rows[0][2])
+    else:
+        count = text(f"SELECT count(*) FROM (SELECT 1 {body} LIMIT :cap)")
+        total = int(session.exec(count, params=params | {"cap": count_cap}).one()[0])
+    return [(int(i), float(s)) for i, s, _ in rows], total
+
+
+def count_vocab(session: Session, *, lo: str, hi: str, cap: int) -> int:
+    """How many trigram occurrences start with the short word (``lo <= term < hi``), counting at most ``cap``."""
+    statement = text(
+        "SELECT count(*) FROM (SELECT 1 FROM utterance_fts_instance WHERE term >= :lo AND term < :hi LIMIT :cap)"
+    )
+    return int(session.exec(statement, params={"lo": lo, "hi": hi, "cap": cap}).one()[0])
+
+
+def search_meetings_in_order(
+    session: Session,
+    *,
+    order: str,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    kind: str | None = None,
+    meeting_id: int | None = None,
+) -> list[int]:
+    """Ids of the meetings passing the filters, newest (or oldest) first."""
+    clauses, params = _meeting_filters(date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id)
+    ordering = _ORDER["oldest" if order == "oldest" else "newest"].format(seq="1")
+    statement = text(f"SELECT m.id FROM meeting m WHERE {' AND '.join(clauses) or '1'} ORDER BY {ordering}")
+    return [int(row[0]) for row in session.exec(statement, params=params)]
+
+
+def scan_utterance_ids(
+    session: Session, *, meeting_ids: Sequence[int], terms: Sequence[str], speaker: str | None = None
+) -> list[int]:
+    """Utterances of the given meetings containing every term (LIKE; by meeting in the given order, then seq)."""
+    if not meeting_ids:
+        return []
+    params: dict = {f"t{i}": _like(term) for i, term in enumerate(terms)}
+    clauses = [f"u.text LIKE :t{i} ESCAPE '\\'" for i in range(len(terms))]
+    if speaker:
+        clauses.append(
+            "u.speaker_id IN (SELECT id FROM speaker WHERE name LIKE :speaker ESCAPE '\\' OR role LIKE :speaker "
+            "ESCAPE '\\' OR label LIKE :speaker ESCAPE '\\' OR coalesce(role, '') || coalesce(name, '') LIKE "
+            ":speaker ESCAPE '\\')"
+        )
+        params["speaker"] = _like(speaker.replace(" ", "").replace("　", ""))
+    ids = ", ".join(str(int(i)) for i in meeting_ids)
+    rank = " ".join(f"WHEN {int(i)} THEN {n}" for n, i in enumerate(meeting_ids))
+    statement = text(
+        f"SELECT u.id FROM utterance u WHERE u.meeting_id IN ({ids}) AND {' AND '.join(clauses)} "
+        f"ORDER BY CASE u.meeting_id {rank} END, u.seq"
+    )
+    return [int(row[0]) for row in session.exec(statement, params=params)]
+
+
+def utterance_hits(session: Session, *, utterance_ids: Sequence[int]) -> dict[int, tuple]:
+    """id -> (utterance, speaker, meeting) for search results, in one query."""
+    if not utterance_ids:
+        return {}
+    statement = (
+        select(Utterance, Speaker, Meeting)
+        .join(Speaker, col(Speaker.id) == col(Utterance.speaker_id))
+        .join(Meeting, col(Meeting.id) == col(Utterance.meeting_id))
+        .where(col(Utterance.id).in_(list(utterance_ids)))
+    )
+    return {u.id: (u, s, m) for u, s, m in session.exec(statement)}
+
+
+def search_material_pages(
+    session: Session,
+    *,
+    match: str | None,
+    short_terms: Sequence[str],
+    order: str,
+    limit: int,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    kind: str | None = None,
+    meeting_id: int | None = None,
+) -> list[tuple[MaterialText, Material, Meeting]]:
+    """Pages of materials containing every word (FTS5 for long words, LIKE for short ones), best first."""
+    clauses, params = _meeting_filters(date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id)
+    for i, term in enumerate(short_terms):
+        clauses.append(f"t.text LIKE :short{i} ESCAPE '\\'")
+        params[f"short{i}"] = _like(term)
+    if match is not None:
+        source = "materialtext_fts JOIN materialtext t ON t.id = materialtext_fts.rowid"
+        clauses.insert(0, "materialtext_fts MATCH :match")
+        params["match"] = match
+        relevance = "bm25(materialtext_fts), t.id"
+    else:
+        source = "materialtext t"
+        relevance = "date(coalesce(m.held_at, m.created_at)) DESC, t.id"
+    ordering = (_ORDER.get(order) or relevance).format(seq="t.material_id, t.page")
+    statement = text(
+        f"SELECT t.id FROM {source} JOIN material a ON a.id = t.material_id JOIN meeting m ON m.id = a.meeting_id "
+        f"WHERE {' AND '.join(clauses) or '1'} ORDER BY {ordering} LIMIT :limit"
+    )
+    ids = [int(row[0]) for row in session.exec(statement, params=params | {"limit": limit})]
+    if not ids:
+        return []
+    rows = session.exec(
+        select(MaterialText, Material, Meeting)
+        .join(Material, col(Material.id) == col(MaterialText.material_id))
+        .join(Meeting, col(Meeting.id) == col(Material.meeting_id))
+        .where(col(MaterialText.id).in_(ids))
+    )
+    found = {t.id: (t, a, m) for t, a, m in rows}
+    return [found[i] for i in ids if i in found]
+
+
+def meeting_kinds(session: Session) -> list[str]:
+    statement = select(Meeting.kind).where(Meeting.kind != "").distinct().order_by(col(Meeting.kind))
+    return list(session.exec(statement))

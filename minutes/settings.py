@@ -21,6 +21,8 @@ ENVIRONMENT = {
     "MINUTES_MAX_UPLOAD_MB": "Largest recording accepted, in megabytes.",
     "MINUTES_MAX_DURATION_HOURS": "Longest recording accepted, in hours.",
     "MINUTES_JOB_HEARTBEAT_TIMEOUT": "Seconds without a heartbeat after which a running job counts as abandoned.",
+    "MINUTES_MAX_MATERIAL_MB": "Largest material (資料) accepted, in megabytes (read by minutes.materials).",
+    "MINUTES_ARCHIVE_RECORDING": "1 copies the recording into each archive package (read by minutes.archive).",
 }
 
 

@@ -95,7 +95,11 @@ class Speaker(SQLModel, table=True):
 
 
 class Utterance(SQLModel, table=True):
-    __table_args__ = (Index("ix_utterance_meeting_seq", "meeting_id", "seq"),)
+    __table_args__ = (
+        Index("ix_utterance_meeting_seq", "meeting_id", "seq"),
+        # Covers the join of search hits to their meeting and speaker without reading the (large) rows.
+        Index("ix_utterance_search", "id", "meeting_id", "speaker_id", "seq"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     meeting_id: int = Field(foreign_key="meeting.id")
@@ -108,6 +112,8 @@ class Utterance(SQLModel, table=True):
     words: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     edited: bool = False
     version: int = 1  # raised by every edit; for detecting stale edits
+    # The 議事日程 item this utterance belongs to, by its number (日程第N = ``AgendaEntry.order``); None: unassigned.
+    agenda_order: int | None = None
 
 
 class UtteranceRevision(SQLModel, table=True):
@@ -138,3 +144,66 @@ class MeetingEvent(SQLModel, table=True):
     actor: str = Field(max_length=100)
     at: datetime = Field(default_factory=utcnow)
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# ---------------------------------------------------------------- paperless: materials and archives
+
+
+class MaterialKind:
+    PDF = "pdf"
+    DOCX = "docx"
+    XLSX = "xlsx"
+    PPTX = "pptx"
+    IMAGE = "image"
+    TEXT = "text"
+
+
+class Material(SQLModel, table=True):
+    """A document attached to a meeting or to one of its agenda items (資料). The file is stored under the data
+    directory by a system-made name; ``original_name`` is for showing only."""
+
+    __table_args__ = (Index("ix_material_meeting_agenda", "meeting_id", "agenda_order"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False))
+    agenda_order: int | None = None  # 日程第N it belongs to; None: the meeting as a whole
+    title: str = Field(max_length=255)  # 資料名 (the file name unless the clerk gave one)
+    original_name: str = Field(max_length=255)  # shown to people only; never used as a path
+    kind: str = Field(max_length=16)  # a MaterialKind value, decided by the content
+    mime_type: str = Field(max_length=100)
+    stored_path: str = Field(max_length=500)  # relative to the data directory
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    pages: int = 0  # pages (PDF), sheets (Excel), slides (PowerPoint); 1 for the rest
+    uploaded_by: str = Field(max_length=100)
+    uploaded_at: datetime = Field(default_factory=utcnow)
+
+
+class MaterialText(SQLModel, table=True):
+    """The text of one page, sheet or slide of a material, for search (indexed by ``materialtext_fts``)."""
+
+    __table_args__ = (UniqueConstraint("material_id", "page"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    material_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("material.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    page: int  # 1-based page, sheet or slide number
+    label: str = Field(default="", max_length=200)  # ３ページ, シート「歳入」, スライド２
+    text: str
+
+
+class Archive(SQLModel, table=True):
+    """One archive package of a finalized meeting (第N版): a read-only folder with a manifest of SHA-256 sums."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False))
+    version: int  # Meeting.version at finalization
+    path: str = Field(max_length=500)  # the folder, relative to the data directory
+    manifest_sha256: str = Field(max_length=64)  # a changed manifest shows even if its sums were rewritten
+    files: int
+    total_bytes: int
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)

@@ -1,5 +1,9 @@
 """発言の編集: the transcript, 50 utterances a page, with playback from any utterance, text and speaker edits, split,
-merge, edit history with revert, low-confidence marks, and find & replace. Every change is saved at once."""
+merge, edit history with revert, low-confidence marks, find & replace, and the agenda item (日程第N) of each utterance
+with suggestions from the chair's announcements. Every change is saved at once.
+
+``?meeting=M&at=u123`` opens the page of utterance 123, marked, scrolled to, with the player ready at its start;
+``?meeting=M&at=1:02:03`` (or seconds) does the same for the utterance spoken then (links from the search page)."""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import re
 
 import streamlit as st
 
+from minutes.agenda import agenda_label, suggestions_for
 from minutes.editing import EditConflict, Line, MeetingInfo, SpeakerInfo, suggest_split
 from minutes.errors import MinutesError
 from ui import state
@@ -49,6 +54,43 @@ editor = state.editor_name()
 flash = st.session_state.setdefault("flash", [])  # messages from callbacks, shown once
 conflicts: dict[int, tuple[str, str]] = st.session_state.setdefault("conflicts", {})
 page_key = f"page-{meeting_id}"
+agenda = {a.order: a for a in info.details.agenda if a.order is not None}
+agenda_orders = [None, *sorted(agenda)]
+
+
+def _open_at(target: str) -> int | None:
+    """Go to the page of ``u<id>`` or of a time, ready to play there; returns the utterance to mark."""
+    from minutes.search import SearchService
+
+    st.session_state["speaker_filter"] = None
+    if target.startswith("u") and target[1:].isdigit():
+        try:
+            found_meeting, index, start = SearchService(editing.engine).locate(int(target[1:]))
+        except MinutesError as error:
+            flash.append(("error", error.message))
+            return None
+        if found_meeting != meeting_id:
+            return None
+        st.session_state[page_key] = index // PER_PAGE + 1
+        st.session_state.play = (meeting_id, start, int(target[1:]))
+        return int(target[1:])
+    seconds = state.parse_seconds(target)
+    if seconds is None:
+        return None
+    page_number = editing.page_at(meeting_id, seconds, PER_PAGE)
+    st.session_state[page_key] = page_number + 1
+    lines_there = editing.page(meeting_id, page_number, PER_PAGE).lines
+    line = next((x for x in lines_there if x.end > seconds), lines_there[-1] if lines_there else None)
+    st.session_state.play = (meeting_id, seconds, line.id if line else 0)
+    return line.id if line else None
+
+
+at = st.query_params.get("at")
+if at and st.session_state.get("opened_at") != (meeting_id, at):
+    st.session_state.opened_at = (meeting_id, at)
+    st.session_state.focus = (meeting_id, _open_at(at))
+focus = st.session_state.get("focus")
+focus_id = focus[1] if focus and focus[0] == meeting_id else None
 
 
 # ---------------------------------------------------------------- callbacks (run before the page is drawn again)
@@ -124,6 +166,23 @@ def on_jump() -> None:
     st.session_state[page_key] = (
         editing.page_at(meeting_id, seconds, PER_PAGE, st.session_state.get("speaker_filter")) + 1
     )
+
+
+def on_agenda(line: Line, key: str) -> None:
+    try:
+        editing.assign_agenda(meeting_id, [line.id], agenda_order=st.session_state[key], editor=editor)
+        flash.append(("saved", "議事日程を設定しました"))
+    except MinutesError as error:
+        _report(error, line.id)
+
+
+def on_suggestion(suggestions) -> None:
+    try:
+        for suggestion in suggestions:
+            editing.assign_agenda(meeting_id, suggestion.utterance_ids, agenda_order=suggestion.order, editor=editor)
+        flash.append(("saved", f"{len(suggestions)} 件の議事日程の候補を適用しました"))
+    except MinutesError as error:
+        flash.append(("error", error.message))
 
 
 def on_step(delta: int, pages: int) -> None:
@@ -203,6 +262,27 @@ with st.expander("検索・置換", icon=":material/search:"):
             if b.button("取り消す", key="clear_preview"):
                 st.session_state.preview = None
                 st.rerun()
+
+
+# ---------------------------------------------------------------- agenda suggestions
+
+if agenda and not locked:
+    suggestions = suggestions_for(editing.engine, meeting_id)
+    if suggestions:
+        with st.expander(f"議事日程の候補（{len(suggestions)} 件）", icon=":material/format_list_numbered:"):
+            st.caption("議長の「日程第N」の発言から、次の「日程第N」までの発言をその日程に割り当てる候補です。")
+            for n, suggestion in enumerate(suggestions):
+                text_col, button_col = st.columns([6, 1], vertical_alignment="center")
+                text_col.markdown(
+                    f"**{suggestion.label}**　発言 {suggestion.first_seq + 1}〜{suggestion.last_seq + 1}"
+                    f"（{len(suggestion.utterance_ids)} 発言）  \n「{suggestion.quote}」"
+                )
+                button_col.button(
+                    "適用", key=f"suggestion-{n}", on_click=on_suggestion, args=([suggestion],), width="stretch"
+                )
+            st.button(
+                "候補をすべて適用", type="primary", key="apply_suggestions", on_click=on_suggestion, args=(suggestions,)
+            )
 
 
 # ---------------------------------------------------------------- navigation
@@ -301,6 +381,8 @@ for index, line in enumerate(lines):
         )
         if line.edited:
             time_col.caption("修正済み")
+        if line.id == focus_id:
+            time_col.caption(":orange-background[検索結果]")
         speaker_key = f"speaker-{line.id}-{line.version}"
         speaker_col.selectbox(
             "話者",
@@ -313,6 +395,20 @@ for index, line in enumerate(lines):
             label_visibility="collapsed",
             disabled=locked,
         )
+        if agenda:
+            agenda_key = f"agenda-{line.id}-{line.agenda_order}"
+            speaker_col.selectbox(
+                "議事日程",
+                agenda_orders,
+                index=agenda_orders.index(line.agenda_order) if line.agenda_order in agenda_orders else 0,
+                format_func=lambda o: "日程の割り当てなし" if o is None else f"日程第{o}",
+                key=agenda_key,
+                on_change=on_agenda,
+                args=(line, agenda_key),
+                label_visibility="collapsed",
+                disabled=locked,
+                help=None if line.agenda_order not in agenda else agenda_label(agenda[line.agenda_order]),
+            )
         text_key = f"text-{line.id}-{line.version}"
         text_col.text_area(
             "本文",
@@ -350,3 +446,18 @@ for index, line in enumerate(lines):
 a, b, _ = st.columns([1, 1, 6])
 a.button("◀ 前", on_click=on_step, args=(-1, pages), disabled=page_number <= 1, key="prev-bottom", width="stretch")
 b.button("次 ▶", on_click=on_step, args=(1, pages), disabled=page_number >= pages, key="next-bottom", width="stretch")
+
+if focus_id is not None and any(line.id == focus_id for line in lines):
+    # Mark the utterance opened from a search result and bring it into view (a script in a same-origin frame).
+    st.markdown(
+        f"<style>.st-key-line-{focus_id} {{ border: 2px solid #e8a33d; background: #fff7e8; }}</style>",
+        unsafe_allow_html=True,
+    )
+    from streamlit.components.v1 import html
+
+    html(
+        "<script>let tries = 0; const look = () => { const el = window.parent.document.querySelector("
+        f"'.st-key-line-{focus_id}'); if (el) {{ el.scrollIntoView({{block: 'center'}}); }} else if (tries++ < 20) "
+        "{ setTimeout(look, 100); } }; look();</script>",
+        height=0,
+    )

@@ -1,4 +1,5 @@
-"""会議の情報・確定: live progress of the job (cancel, retry), the 会議録 header, finalize and reopen, the record."""
+"""会議の情報・確定: live progress of the job (cancel, retry), the 会議録 header, finalize and reopen, the archive
+versions with verification, the record."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
+from minutes.archive import ArchiveService
 from minutes.editing import AgendaEntry, EditConflict, MeetingDetails, MeetingInfo, Person
 from minutes.errors import MinutesError
+from minutes.materials import MaterialService
 from minutes.progress import STAGE_LABELS_JA
 from minutes.tables import JobStatus
 from ui import state
@@ -131,6 +134,71 @@ elif job is not None and job.status == JobStatus.SUCCEEDED:
             state.show_error(error)
 else:
     st.caption("文字起こしが完了すると確定できます。")
+
+materials_count = len(MaterialService.of(state.service()).list(meeting_id))
+left, right = st.columns([3, 1], vertical_alignment="center")
+left.caption(f"資料 {materials_count} 件（確定すると、会議録とともにアーカイブに保存されます）")
+if right.button("資料を開く", key="open_materials", width="stretch"):
+    st.switch_page("ui/pages/materials.py", query_params={"meeting": meeting_id})
+
+
+# ---------------------------------------------------------------- archive
+
+
+def _size(n: int) -> str:
+    return f"{n / (1 << 20):.1f} MB" if n >= 1 << 20 else f"{max(1, n // 1024):,} KB"
+
+
+archives = ArchiveService.of(state.service())
+archived = archives.list(meeting_id)
+if archived or info.finalized:
+    st.subheader("アーカイブ（確定版の保存）")
+    st.caption(
+        "確定のたびに、会議録（Word・JSON・テキスト）と資料を読み取り専用で保存し、全ファイルの SHA-256 を目録に"
+        "記録します。確定を解除して再び確定すると、新しい版として別に保存されます。"
+    )
+    if info.finalized and not any(a.version == info.version for a in archived):
+        st.warning(f"第{info.version}版のアーカイブがありません（この機能の導入前に確定された会議録です）。")
+        if st.button("アーカイブを作成する", key="archive_create"):
+            try:
+                archives.create(meeting_id, actor=state.editor_name() or "不明")
+                st.rerun()
+            except MinutesError as error:
+                state.show_error(error)
+    for archive in reversed(archived):
+        with st.container(border=True, key=f"archive-{archive.version}"):
+            text_col, verify_col, zip_col = st.columns([5, 1.2, 1.6], vertical_alignment="center")
+            text_col.markdown(
+                f"**第{archive.version}版**　{state.format_moment(archive.created_at)}　{archive.created_by} さん  \n"
+                f"{archive.files} ファイル・{_size(archive.total_bytes)}　`{archive.path}`"
+            )
+            if verify_col.button("検証", key=f"verify-{archive.version}", width="stretch"):
+                try:
+                    st.session_state[f"verified-{meeting_id}-{archive.version}"] = archives.verify(archive.path)
+                except MinutesError as error:
+                    state.show_error(error)
+            if zip_col.button("ZIP を作成", key=f"zip-{archive.version}", width="stretch"):
+                st.session_state[f"archive_zip-{meeting_id}"] = (archive.version, archives.zip_bytes(archive.path))
+            prepared_zip = st.session_state.get(f"archive_zip-{meeting_id}")
+            if prepared_zip and prepared_zip[0] == archive.version:
+                zip_col.download_button(
+                    "ダウンロード",
+                    data=prepared_zip[1],
+                    file_name=f"会議録アーカイブ_{meeting_id}_第{archive.version}版.zip",
+                    mime="application/zip",
+                    key=f"zip-download-{archive.version}",
+                    icon=":material/download:",
+                )
+            result = st.session_state.get(f"verified-{meeting_id}-{archive.version}")
+            if result is not None:
+                if result.ok:
+                    st.success(f"検証OK: {result.files} ファイルすべてが作成時のままです。", icon=":material/verified:")
+                else:
+                    st.error(
+                        f"検証NG: {len(result.problems)} 件の問題があります。\n\n"
+                        + "\n".join(f"- {p.line}" for p in result.problems),
+                        icon=":material/gpp_bad:",
+                    )
 
 
 # ---------------------------------------------------------------- export
@@ -349,4 +417,10 @@ with st.expander("操作の記録"):
             )
         elif event.action == "speaker_merge":
             extra = f"（{event.detail.get('source_name')} を {event.detail.get('target')} に統合）"
+        elif event.action in ("material_add", "material_delete"):
+            extra = f"（{event.detail.get('name')}）"
+        elif event.action == "agenda":
+            order = event.detail.get("order")
+            target = f"日程第{order}" if order is not None else "割り当て解除"
+            extra = f"（{target}、{event.detail.get('utterances')} 発言）"
         st.markdown(f"- {state.format_moment(event.at)}　{event.actor}　**{event.action_label}**{extra}")

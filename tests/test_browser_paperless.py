@@ -1,0 +1,167 @@
+"""Paperless flow in headless Chromium against `streamlit run`, on a transcript stored with repository.save_result (the
+main-flow browser test already runs the models): attach a PDF → view its rendered page → finalize (archive, verify) →
+search → open the result in the editor at the right utterance, with the player ready there.
+
+Set MINUTES_UI_SHOTS=/some/folder to keep a screenshot of every step.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minutes.database import make_engine, migrate
+from minutes.editing import EditingService
+from tests.media import write_wav
+from tests.test_browser import CHROMIUM, ROOT, _free_port
+from tests.test_editing import seed_meeting
+from tests.test_materials import make_pdf
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def seeded_server(tmp_path):
+    """A data folder with one transcribed meeting (60 utterances, a real 6-minute recording) and a server on it."""
+    pytest.importorskip("playwright")
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+    data, port = tmp_path / "data", _free_port()
+    (data / "recordings").mkdir(parents=True)
+    t = np.arange(16_000 * 360) / 16_000
+    write_wav(data / "recordings" / "sample.wav", 0.2 * np.sin(2 * np.pi * 220 * t))
+    engine = make_engine(f"sqlite:///{data / 'minutes.db'}")
+    migrate(engine)
+    meeting_id = seed_meeting(engine, title="令和７年第４回定例会", utterances=60, duration=360.0)
+    editing = EditingService(engine, data)
+    target = editing.page(meeting_id, 1, 50).lines[3]  # on the editor's second page
+    editing.edit_text(target.id, text="河川改修の予算について伺います。", expected_version=1, editor="佐藤")
+    engine.dispose()
+    env = os.environ | {"MINUTES_DATA_DIR": str(data), "MINUTES_DEVICE": "cpu", "HF_HUB_OFFLINE": "1"}
+    env.pop("MINUTES_DATABASE_URL", None)
+    log = (tmp_path / "streamlit.log").open("wb")
+    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)]
+    process = subprocess.Popen(
+        [*command, "--server.address", "127.0.0.1", "--server.headless", "true"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError((tmp_path / "streamlit.log").read_text(errors="replace")) from None
+                time.sleep(0.5)
+        yield url, data, meeting_id, target.id, target.start, tmp_path
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+def test_paperless_flow_in_chromium(seeded_server):
+    from playwright.sync_api import expect, sync_playwright
+
+    url, data, meeting_id, target_id, target_start, tmp_path = seeded_server
+    shots = Path(os.environ["MINUTES_UI_SHOTS"]) if os.environ.get("MINUTES_UI_SHOTS") else None
+    pdf = tmp_path / "議案第５号 補正予算.pdf"
+    pdf.write_bytes(make_pdf([["Bill No. 5: Supplementary budget", "Disaster prevention warehouse", "12,000"]]))
+
+    def shot(page, name: str) -> None:
+        if shots is not None:
+            shots.mkdir(parents=True, exist_ok=True)
+            page.wait_for_timeout(800)
+            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+                "--autoplay-policy=no-user-gesture-required",
+            ],
+        )
+        page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="ja-JP")
+        page.set_default_timeout(30_000)
+        blocked: list[str] = []
+        page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else blocked.append(r.url))
+
+        # attach a PDF and see its first page rendered on the server
+        page.goto(f"{url}/materials?meeting={meeting_id}")
+        expect(page.get_by_role("heading", name="資料", exact=True)).to_be_visible()
+        page.locator("input[type=file]").set_input_files(str(pdf))
+        expect(page.get_by_text("議案第５号 補正予算.pdf")).to_be_visible()
+        page.get_by_role("button", name="追加する").click()
+        expect(page.get_by_text(re.compile("を追加しました"))).to_be_visible()
+        image = page.locator("[data-testid=stMain] [data-testid=stImage] img").first
+        expect(image).to_be_visible()
+        page.wait_for_function("(img) => img.complete && img.naturalWidth > 1000", arg=image.element_handle())
+        shot(page, "1_materials_pdf")
+
+        # finalize: the archive appears and verifies
+        page.goto(f"{url}/meeting?meeting={meeting_id}")
+        page.get_by_text("内容を確認しました").click()
+        page.get_by_role("button", name="会議録を確定する").click()
+        expect(page.get_by_text(re.compile("確定済みです"))).to_be_visible()
+        expect(page.get_by_text("第1版", exact=True)).to_be_visible()
+        page.get_by_role("button", name="検証").click()
+        expect(page.get_by_text(re.compile("検証OK"))).to_be_visible()
+        shot(page, "2_meeting_archive")
+
+        # search, and open the result at its utterance
+        page.goto(f"{url}/search")
+        page.get_by_label("検索する語").fill("予算")
+        page.get_by_role("button", name="検索", exact=True).click()
+        expect(page.get_by_text(re.compile("^発言　30 件"))).to_be_visible()
+        shot(page, "3_search_results")
+        page.get_by_label("検索する語").fill("disaster prevention")
+        page.get_by_role("button", name="検索", exact=True).click()
+        expect(page.get_by_text(re.compile("^資料　1 件"))).to_be_visible()
+        page.get_by_label("検索する語").fill("河川改修")
+        page.get_by_role("button", name="検索", exact=True).click()
+        expect(page.get_by_text(re.compile("^発言　1 件"))).to_be_visible()
+        page.locator(f".st-key-hit-{target_id}").get_by_role("button", name="▶ 発言を開く").click()
+
+        expect(page.get_by_role("heading", name="発言の編集")).to_be_visible()
+        assert f"at=u{target_id}" in page.url
+        line = page.locator(f".st-key-line-{target_id}")
+        expect(line.locator("textarea")).to_have_value("河川改修の予算について伺います。")
+        expect(line.get_by_text("検索結果")).to_be_visible()
+        expect(line).to_be_in_viewport()
+        offset = target_start % 300
+        page.wait_for_function(
+            "(offset) => { const a = document.querySelector('section[data-testid=stSidebar] audio');"
+            " return a && a.readyState >= 1 && a.currentTime >= offset - 0.5 && a.currentTime < offset + 5; }",
+            arg=offset,
+            timeout=20_000,
+        )
+        shot(page, "4_editor_at_result")
+        browser.close()
+
+    assert not blocked, f"requests outside the app: {blocked[:5]}"
+    assert (data / "archive" / str(meeting_id) / "v1" / "manifest.json").is_file()
