@@ -1,12 +1,18 @@
-"""The Streamlit app: a router over the pages in ``ui/pages``. Run with ``streamlit run streamlit_app.py``."""
+"""The Streamlit app: a router over the pages in ``ui/pages``. Run with ``streamlit run streamlit_app.py``.
+
+Nothing but the sign-in page is shown until the session token validates (``ui.state.setup``); the services check
+every action against the signed-in user again, so hidden pages are a convenience, not the protection.
+"""
 
 import streamlit as st
 
+from minutes.auth import Permission
 from ui import state
 
 # No page or page_icon icons: they become the favicon, which Streamlit fetches from a CDN (fonts.gstatic.com).
 st.set_page_config(page_title="会議録作成", layout="wide")
 
+user = state.setup()
 pages = [
     st.Page("ui/pages/meetings.py", title="会議一覧", default=True),
     st.Page("ui/pages/search.py", title="検索"),
@@ -15,7 +21,17 @@ pages = [
     st.Page("ui/pages/editor.py", title="発言の編集"),
     st.Page("ui/pages/speakers.py", title="話者"),
     st.Page("ui/pages/materials.py", title="資料"),
+    st.Page("ui/pages/users.py", title="利用者"),
+    st.Page("ui/pages/audit.py", title="監査ログ"),
 ]
-navigation = st.navigation(pages)
-state.setup()
-navigation.run()
+if user is None:
+    # Every page is registered (so a link such as /editor?meeting=3 survives the sign-in) but none runs.
+    st.navigation(pages, position="hidden")
+    state.login_page()
+    st.stop()
+hidden = {
+    "新しい会議": not user.can(Permission.CREATE_MEETING),
+    "利用者": not user.can(Permission.MANAGE_USERS),
+    "監査ログ": not user.can(Permission.VIEW_AUDIT),
+}
+st.navigation([p for p in pages if not hidden.get(p.title)]).run()

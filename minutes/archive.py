@@ -29,7 +29,8 @@ from pathlib import Path, PurePosixPath
 from sqlmodel import Session
 
 import exports
-from minutes import repository
+from minutes import audit, auth, repository
+from minutes.auth import Permission, Principal
 from minutes.documents import build_document, safe_filename
 from minutes.errors import InputError
 from minutes.tables import Archive, utcnow
@@ -86,6 +87,10 @@ def write_archive(session: Session, *, data_dir: Path, meeting_id: int, actor: s
     folder.parent.mkdir(parents=True, exist_ok=True)
     if folder.exists():  # left by a finalization that failed after writing: keep it aside, never overwrite
         folder.rename(folder.with_name(f"{folder.name}.abandoned-{uuid.uuid4().hex[:8]}"))
+    audit.record(
+        session, actor=actor, action="archive", target_type="meeting", target_id=meeting_id,
+        after={"version": meeting.version, "folder": str(folder.relative_to(data_dir))},
+    )  # fmt: skip
     staging = folder.with_name(f".{folder.name}.{uuid.uuid4().hex}.part")
     staging.mkdir()
     try:
@@ -305,16 +310,19 @@ class ArchiveInfo:
 
 
 class ArchiveService:
-    def __init__(self, engine, data_dir: Path) -> None:
+    def __init__(self, engine, data_dir: Path, user: Principal | None = None) -> None:
         self.engine = engine
         self.data_dir = data_dir
+        self.user = user
 
     @classmethod
-    def of(cls, service) -> ArchiveService:
-        return cls(service.engine, service.settings.data_dir)
+    def of(cls, service, user: Principal | None = None) -> ArchiveService:
+        return cls(service.engine, service.settings.data_dir, user)
 
     def list(self, meeting_id: int) -> list[ArchiveInfo]:
+        """The archive versions of a meeting (refused for a closed meeting the user is not a member of)."""
         with Session(self.engine) as session:
+            auth.check(session, self.user, Permission.READ, meeting_id)
             return [
                 ArchiveInfo(
                     a.id,
@@ -348,6 +356,8 @@ class ArchiveService:
     def create(self, meeting_id: int, *, actor: str) -> ArchiveInfo:
         """Archive a finalized meeting that has no archive of its current version (e.g. finalized before archives)."""
         with Session(self.engine) as session:
+            auth.check(session, self.user, Permission.FINALIZE, meeting_id)
+            actor = self.user.name if self.user is not None else actor
             folder = write_archive(session, data_dir=self.data_dir, meeting_id=meeting_id, actor=actor)
             try:
                 session.commit()

@@ -1,4 +1,5 @@
-"""Command line: ``minutes transcribe | worker | models | show | retry | cancel | export | search | archive``.
+"""Command line: ``minutes transcribe | worker | models | show | retry | cancel | export | search | archive | user |
+audit``. Every action is recorded in the audit trail as ``cli`` with the operating-system user's name.
 
 Errors end the command with one clear line on stderr and a non-zero exit status.
 """
@@ -105,6 +106,22 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("meeting_id", type=int)
     listing = archive_commands.add_parser("list", help="会議のアーカイブの版を一覧する")
     listing.add_argument("meeting_id", type=int)
+
+    user = commands.add_parser("user", help="アプリの利用者を管理する")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="利用者を追加する（パスワードは入力を求めるか標準入力から読む）")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=["管理者", "書記", "編集者", "閲覧者"])
+    user_commands.add_parser("list", help="利用者を一覧する")
+    unlock = user_commands.add_parser("unlock", help="ロックされた利用者を解除する")
+    unlock.add_argument("name")
+
+    audit_parser = commands.add_parser("audit", help="監査ログを書き出す")
+    audit_commands = audit_parser.add_subparsers(dest="audit_command", required=True)
+    audit_export = audit_commands.add_parser("export", help="監査ログを CSV で書き出す")
+    audit_export.add_argument("--from", dest="date_from", help="この日以降（2026-04-01、UTC）")
+    audit_export.add_argument("--to", dest="date_to", help="この日以前（UTC）")
+    audit_export.add_argument("-o", "--output", type=Path, required=True, help="出力ファイル。- で標準出力")
     return parser
 
 
@@ -112,10 +129,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, stream=sys.stderr)
+    from minutes import audit, redact
+
+    redact.install()
     if args.command == "transcribe" and args.max_speakers and args.speakers:
         parser.error("--speakers と --max-speakers は同時に指定できません")
     try:
-        return COMMANDS[args.command](args)
+        with audit.acting_as(audit.CLI):
+            return COMMANDS[args.command](args)
     except MinutesError as error:
         print(f"エラー: {error.message}", file=sys.stderr)
         if args.verbose and error.detail:
@@ -214,6 +235,7 @@ def cmd_transcribe(args) -> int:
         place=args.place,
         options=options,
         model=model,
+        actor=_os_user(),
     )
     _run_with_bar(service, job_id, args.quiet)
     return _finish(service, job_id, args.json)
@@ -289,12 +311,10 @@ def cmd_cancel(args) -> int:
 
 
 def cmd_export(args) -> int:
-    import getpass
-
     from minutes.documents import export_meeting
 
     service = _service()
-    result = export_meeting(service.engine, meeting_id=args.meeting_id, fmt=args.format, actor=getpass.getuser())
+    result = export_meeting(service.engine, meeting_id=args.meeting_id, fmt=args.format, actor=_os_user())
     if args.output is not None and str(args.output) == "-":
         sys.stdout.buffer.write(result.data)
         return 0
@@ -383,8 +403,6 @@ def cmd_search(args) -> int:
 
 
 def cmd_archive(args) -> int:
-    import getpass
-
     from minutes.archive import ArchiveService
 
     archives = ArchiveService.of(_service())
@@ -402,7 +420,7 @@ def cmd_archive(args) -> int:
         )
         return 0
     if args.archive_command == "create":
-        info = archives.create(args.meeting_id, actor=getpass.getuser())
+        info = archives.create(args.meeting_id, actor=_os_user())
         print(f"第{info.version}版のアーカイブを作成しました: {info.path}（{info.files} ファイル）")
         return 0
     listed = archives.list(args.meeting_id)
@@ -416,6 +434,73 @@ def cmd_archive(args) -> int:
     return 0
 
 
+def _os_user() -> str:
+    """The operating-system user running the command: the actor recorded for CLI actions."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return f"uid {os.getuid()}"
+
+
+def _read_password() -> str:
+    """From a prompt on a terminal (twice), else the first line of stdin (for scripts)."""
+    import getpass
+
+    if sys.stdin.isatty():
+        password = getpass.getpass("パスワード: ")
+        if getpass.getpass("パスワード（確認）: ") != password:
+            from minutes.errors import InputError
+
+            raise InputError("確認のパスワードが一致しません。", "passwords differ")
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_user(args) -> int:
+    from minutes.auth import AuthService
+
+    users = AuthService.of(_service())
+    if args.user_command == "add":
+        user = users.create_user(args.name, args.role, _read_password(), actor_name=_os_user())
+        print(f"利用者「{user.name}」（{user.role}）を追加しました。", file=sys.stderr)
+        return 0
+    listed = users.users()
+    if args.user_command == "unlock":
+        found = next((u for u in listed if u.name == args.name), None)
+        if found is None:
+            from minutes.errors import NotFoundError
+
+            raise NotFoundError(f"利用者「{args.name}」はいません。", args.name)
+        users.update_user(found.id, actor=None, unlock=True)
+        print(f"利用者「{found.name}」のロックを解除しました。", file=sys.stderr)
+        return 0
+    for u in listed:
+        state = "無効" if not u.active else ("ロック中" if u.locked_until else "有効")
+        print(f"{u.id}\t{u.name}\t{u.role}\t{state}")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    from minutes import audit
+    from minutes.search import parse_date
+
+    service = _service()
+    entries = audit.events(
+        service.engine,
+        date_from=parse_date(args.date_from) if args.date_from else None,
+        date_to=parse_date(args.date_to) if args.date_to else None,
+    )
+    data = audit.to_csv(entries)
+    if str(args.output) == "-":
+        sys.stdout.buffer.write(data)
+    else:
+        args.output.write_bytes(data)
+        print(f"{args.output} に {len(entries)} 件を書き出しました。", file=sys.stderr)
+    return 0
+
+
 COMMANDS = {
     "transcribe": cmd_transcribe,
     "worker": cmd_worker,
@@ -426,6 +511,8 @@ COMMANDS = {
     "export": cmd_export,
     "search": cmd_search,
     "archive": cmd_archive,
+    "user": cmd_user,
+    "audit": cmd_audit,
 }
 
 if __name__ == "__main__":

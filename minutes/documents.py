@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 import exports
-from minutes import repository
+from minutes import auth, repository
+from minutes.auth import Permission, Principal
 from minutes.editing import MeetingDetails
 from minutes.errors import InputError
-from minutes.tables import MeetingEvent, Speaker
+from minutes.tables import Speaker
 
 
 @dataclass(frozen=True)
@@ -112,26 +113,29 @@ def safe_filename(title: str) -> str:
     return name[:80]
 
 
-def export_meeting(engine, *, meeting_id: int, fmt: str, actor: str) -> ExportResult:
-    """Render one format and record who exported what (the meeting's event log)."""
+def export_meeting(engine, *, meeting_id: int, fmt: str, actor: str, user: Principal | None = None) -> ExportResult:
+    """Render one format and record who exported what (the meeting's event log and the audit trail). ``user``: the
+    signed-in user, who needs the export permission and must be allowed to see the meeting."""
     if fmt not in exports.FORMATS:
         raise InputError(
             f"形式「{fmt}」には対応していません（{', '.join(exports.FORMATS)}）。", f"unknown format {fmt}"
         )
     render, mime_type, extension = exports.FORMATS[fmt]
     with Session(engine) as session:
+        auth.check(session, user, Permission.EXPORT, meeting_id)
+        if user is not None:
+            actor = user.name
         document = build_document(session, meeting_id=meeting_id)
         meeting = repository.get_meeting(session, meeting_id=meeting_id)
         data = render(document, None)
         draft = "" if document.finalized else "（案）"
         filename = f"{safe_filename(meeting.title)}{draft}{extension}"
-        session.add(
-            MeetingEvent(
-                meeting_id=meeting_id,
-                action="export",
-                actor=actor[:100],
-                detail={"format": fmt, "bytes": len(data), "finalized": document.finalized, "version": meeting.version},
-            )
+        repository.add_event(
+            session,
+            meeting_id=meeting_id,
+            action="export",
+            actor=actor[:100],
+            detail={"format": fmt, "bytes": len(data), "finalized": document.finalized, "version": meeting.version},
         )
         session.commit()
     return ExportResult(data, filename, mime_type)

@@ -17,11 +17,12 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, delete
 
-from minutes import repository
+from minutes import audit, auth, repository
+from minutes.auth import Permission, Principal
 from minutes.errors import InputError, MinutesError
-from minutes.tables import JobStatus, Meeting, Speaker, Utterance, UtteranceRevision, utcnow
+from minutes.tables import JobStatus, Meeting, MeetingAccess, Speaker, Utterance, UtteranceRevision, utcnow
 
 LOW_CONFIDENCE = 0.5  # words recognised with a lower probability are marked for checking
 SPEAKER_KINDS = ("議員", "説明員", "職員", "その他")  # exports.SpeakerKind values
@@ -445,19 +446,28 @@ def _editor(name: str) -> str:
 class EditingService:
     """One per process, shared by all sessions: every call opens its own database session, so it is thread-safe."""
 
-    def __init__(self, engine: Engine, data_dir: Path) -> None:
+    def __init__(self, engine: Engine, data_dir: Path, user: Principal | None = None) -> None:
         self.engine = engine
         self.data_dir = data_dir
+        self.user = user  # the signed-in user every call is checked against (None: the local OS user, CLI)
 
     @classmethod
-    def of(cls, service) -> EditingService:
-        """The editing service over a ``MinutesService`` (same engine, same data folder)."""
-        return cls(service.engine, service.settings.data_dir)
+    def of(cls, service, user: Principal | None = None) -> EditingService:
+        """The editing service over a ``MinutesService`` (same engine, same data folder), acting for ``user``."""
+        return cls(service.engine, service.settings.data_dir, user)
+
+    def _who(self, editor: str) -> str:
+        """The name recorded for a change: the signed-in user's, else the name given (CLI, tests)."""
+        return self.user.name if self.user is not None else _editor(editor)
+
+    def _readable(self, session: Session, meeting_id: int) -> Meeting:
+        return auth.check(session, self.user, Permission.READ, meeting_id)
 
     # ------------------------------------------------------------ meetings
 
     def meetings(self) -> list[MeetingSummary]:
         with Session(self.engine) as session:
+            hidden = auth.hidden_meetings(session, self.user)
             return [
                 MeetingSummary(
                     m.id,
@@ -470,11 +480,12 @@ class EditingService:
                     m.created_at,
                 )
                 for m, job in repository.list_meetings_with_jobs(session)
+                if m.id not in hidden
             ]
 
     def meeting(self, meeting_id: int) -> MeetingInfo:
         with Session(self.engine) as session:
-            m = repository.get_meeting(session, meeting_id=meeting_id)
+            m = self._readable(session, meeting_id)
             recording = repository.recording_of(session, meeting_id=meeting_id)
             return MeetingInfo(
                 m.id,
@@ -503,6 +514,7 @@ class EditingService:
 
     def job(self, meeting_id: int) -> JobState | None:
         with Session(self.engine) as session:
+            self._readable(session, meeting_id)
             return _job_state(repository.latest_job(session, meeting_id=meeting_id))
 
     def update_meeting(
@@ -518,7 +530,7 @@ class EditingService:
         details: MeetingDetails | None = None,
     ) -> MeetingInfo:
         """Save the meeting's header (会議名 … 議事日程) if nobody changed it since ``expected_version``."""
-        editor = _editor(editor)
+        editor = self._who(editor)
         title = title.strip()
         if not title:
             raise InputError("会議名を入力してください。", "empty title")
@@ -546,8 +558,9 @@ class EditingService:
     def finalize(self, meeting_id: int, *, editor: str, expected_version: int) -> MeetingInfo:
         """Make the meeting read-only, recording who and when, and write its archive package (``minutes.archive``) in
         the same transaction: a meeting is finalized only with its archive."""
-        editor = _editor(editor)
+        editor = self._who(editor)
         with Session(self.engine) as session:
+            auth.check(session, self.user, Permission.FINALIZE, meeting_id)
             self._editable(session, meeting_id)
             job = repository.latest_job(session, meeting_id=meeting_id)
             if job is None or job.status != JobStatus.SUCCEEDED:
@@ -581,7 +594,7 @@ class EditingService:
         self, meeting_id: int, utterance_ids: Sequence[int], *, agenda_order: int | None, editor: str
     ) -> int:
         """Put utterances under 日程第N (None: no item). Not an edit of their text: versions stay. Returns how many."""
-        editor = _editor(editor)
+        editor = self._who(editor)
         with Session(self.engine) as session:
             meeting = self._editable(session, meeting_id)
             orders = {a.order for a in MeetingDetails.from_dict(meeting.details).agenda if a.order is not None}
@@ -606,12 +619,12 @@ class EditingService:
 
     def reopen(self, meeting_id: int, *, editor: str, reason: str, expected_version: int) -> MeetingInfo:
         """Make a finalized meeting editable again; recorded with its reason; the document version rises."""
-        editor = _editor(editor)
+        editor = self._who(editor)
         reason = reason.strip()
         if not reason:
             raise InputError("確定を解除する理由を入力してください。", "empty reason")
         with Session(self.engine) as session:
-            meeting = repository.get_meeting(session, meeting_id=meeting_id)
+            meeting = auth.check(session, self.user, Permission.FINALIZE, meeting_id)
             if meeting.finalized_at is None:
                 raise InputError("この会議録は確定されていません。", "not finalized")
             # read before the update: the session refreshes ``meeting`` from it
@@ -638,15 +651,46 @@ class EditingService:
 
     def events(self, meeting_id: int) -> list[Event]:
         with Session(self.engine) as session:
+            self._readable(session, meeting_id)
             return [
                 Event(e.action, e.actor, e.at, dict(e.detail))
                 for e in repository.events_of(session, meeting_id=meeting_id)
             ]
 
+    def members(self, meeting_id: int) -> tuple[bool, set[int]]:
+        """Whether the meeting is closed (非公開・秘密会), and the ids of the users who may see it."""
+        with Session(self.engine) as session:
+            meeting = self._readable(session, meeting_id)
+            return meeting.closed, auth.members_of(session, meeting_id)
+
+    def set_access(self, meeting_id: int, *, closed: bool, members: Sequence[int], editor: str) -> None:
+        """Mark the meeting closed (visible only to ``members``) or open. The acting user always stays a member."""
+        editor = self._who(editor)
+        members = set(members) | ({self.user.id} if self.user is not None else set())
+        if closed and not members:
+            raise InputError("非公開の会議には閲覧できる利用者を 1 人以上選んでください。", "closed without members")
+        with Session(self.engine) as session:
+            meeting = auth.check(session, self.user, Permission.MANAGE_ACCESS, meeting_id)
+            before = {"closed": meeting.closed, "members": sorted(auth.members_of(session, meeting_id))}
+            session.exec(delete(MeetingAccess).where(col(MeetingAccess.meeting_id) == meeting_id))
+            for user_id in sorted(members) if closed else []:
+                session.add(MeetingAccess(meeting_id=meeting_id, user_id=user_id))
+            meeting.closed = closed
+            session.add(meeting)
+            repository.add_event(
+                session,
+                meeting_id=meeting_id,
+                action="access",
+                actor=editor,
+                detail={"before": before, "after": {"closed": closed, "members": sorted(members) if closed else []}},
+            )
+            session.commit()
+
     # ------------------------------------------------------------ reading the transcript
 
     def page(self, meeting_id: int, page: int = 0, per_page: int = 50, speaker_id: int | None = None) -> Page:
         with Session(self.engine) as session:
+            self._readable(session, meeting_id)
             total = repository.count_utterances(session, meeting_id=meeting_id, speaker_id=speaker_id)
             pages = max(1, -(-total // per_page))
             page = min(max(page, 0), pages - 1)
@@ -658,6 +702,7 @@ class EditingService:
     def page_at(self, meeting_id: int, seconds: float, per_page: int = 50, speaker_id: int | None = None) -> int:
         """The page holding the utterance spoken at ``seconds`` (or the next one)."""
         with Session(self.engine) as session:
+            self._readable(session, meeting_id)
             index = repository.count_utterances_before(
                 session, meeting_id=meeting_id, seconds=seconds, speaker_id=speaker_id
             )
@@ -666,7 +711,9 @@ class EditingService:
 
     def line(self, utterance_id: int) -> Line:
         with Session(self.engine) as session:
-            return _line(repository.get_utterance(session, utterance_id=utterance_id))
+            u = repository.get_utterance(session, utterance_id=utterance_id)
+            self._readable(session, u.meeting_id)
+            return _line(u)
 
     def history(self, utterance_id: int) -> list[Revision]:
         """Every version of the utterance, oldest first (just the current one while it was never edited)."""
@@ -674,6 +721,8 @@ class EditingService:
 
     def histories(self, utterance_ids: Sequence[int]) -> dict[int, list[Revision]]:
         with Session(self.engine) as session:
+            for meeting_id in {repository.get_utterance(session, utterance_id=i).meeting_id for i in utterance_ids}:
+                self._readable(session, meeting_id)
             result: dict[int, list[Revision]] = {}
             for r in repository.revisions_of(session, utterance_ids=utterance_ids):
                 result.setdefault(r.utterance_id, []).append(_revision(r))
@@ -705,7 +754,7 @@ class EditingService:
 
     def split(self, utterance_id: int, *, at: int, expected_version: int, editor: str) -> tuple[Line, Line]:
         """Split an utterance before character ``at``; the second part becomes a new utterance right after it."""
-        editor = _editor(editor)
+        editor = self._who(editor)
         with Session(self.engine) as session:
             u = self._current(session, utterance_id, expected_version)
             if not 0 < at < len(u.text):
@@ -751,7 +800,7 @@ class EditingService:
         self, utterance_id: int, *, expected_version: int, editor: str, next_expected_version: int | None = None
     ) -> Line:
         """Join the next utterance onto this one (its speaker is this one's); the next one is removed."""
-        editor = _editor(editor)
+        editor = self._who(editor)
         with Session(self.engine) as session:
             u = self._current(session, utterance_id, expected_version)
             following = repository.next_utterance(session, utterance=u)
@@ -780,6 +829,7 @@ class EditingService:
         if not find:
             raise InputError("検索する語を入力してください。", "empty search")
         with Session(self.engine) as session:
+            self._readable(session, meeting_id)
             matches = tuple(
                 ReplaceMatch(
                     u.id,
@@ -797,7 +847,7 @@ class EditingService:
     def apply_replace(self, meeting_id: int, preview: ReplacePreview, *, editor: str) -> int:
         """Replace in exactly the utterances of ``preview``; refuses if any of them changed since. Returns the number
         of replacements."""
-        editor = _editor(editor)
+        editor = self._who(editor)
         with Session(self.engine) as session:
             self._editable(session, meeting_id)
             current = {
@@ -837,6 +887,7 @@ class EditingService:
     def speakers(self, meeting_id: int) -> list[SpeakerInfo]:
         """Speakers with talk time and a clip (the middle of their longest utterance, at most 12 s)."""
         with Session(self.engine) as session:
+            self._readable(session, meeting_id)
             totals = repository.speaker_totals(session, meeting_id=meeting_id)
             result = []
             for s in repository.speakers_of(session, meeting_id=meeting_id):
@@ -857,7 +908,7 @@ class EditingService:
 
         ``expected`` is the speaker as the user saw it: if someone changed it since, nothing is saved (EditConflict).
         """
-        editor = _editor(editor)
+        editor = self._who(editor)
         allowed = {"name", "role", "seat", "kind", "yomi", "group"}
         unknown = set(fields) - allowed
         if unknown:
@@ -899,7 +950,7 @@ class EditingService:
     def merge_speakers(self, *, source_id: int, target_id: int, editor: str) -> int:
         """Attribute everything of ``source`` to ``target`` (the same person detected twice); ``source`` goes away.
         Returns the number of utterances moved."""
-        editor = _editor(editor)
+        editor = self._who(editor)
         if source_id == target_id:
             raise InputError("同じ話者どうしは統合できません。", "same speaker")
         with Session(self.engine) as session:
@@ -930,12 +981,13 @@ class EditingService:
     def timeline(self, meeting_id: int) -> list[tuple[int, float, float]]:
         """(speaker id, start, end) of every utterance: for the who-spoke-when chart."""
         with Session(self.engine) as session:
+            self._readable(session, meeting_id)
             return repository.timeline_of(session, meeting_id=meeting_id)
 
     # ------------------------------------------------------------ internals
 
     def _editable(self, session: Session, meeting_id: int) -> Meeting:
-        meeting = repository.get_meeting(session, meeting_id=meeting_id)
+        meeting = auth.check(session, self.user, Permission.EDIT, meeting_id)
         if meeting.finalized_at is not None:
             raise FinalizedError(
                 f"この会議録は {meeting.finalized_by} さんが確定済みのため編集できません。"
@@ -992,9 +1044,19 @@ class EditingService:
                 edited_by=editor,
             ),
         )
+        keys = ("text", "speaker_id", "start", "end")
+        audit.record(
+            session,
+            actor=editor,
+            action=f"utterance_{action}",
+            target_type="utterance",
+            target_id=u.id,
+            before={"meeting": u.meeting_id, "version": expected_version} | {k: getattr(u, k) for k in keys},
+            after={"version": expected_version + 1} | {k: v for k, v in values.items() if k in keys},
+        )
 
     def _change(self, utterance_id: int, expected_version: int, editor: str, action: str, **values) -> Line:
-        editor = _editor(editor)
+        editor = self._who(editor)
         if "text" in values and not values["text"]:
             raise InputError("発言を空にはできません。不要な発言は前後の発言と結合してください。", "empty text")
         with Session(self.engine) as session:

@@ -47,3 +47,15 @@ class NotFoundError(MinutesError):
     """A meeting, job or other record does not exist."""
 
     exit_code = 5
+
+
+class PermissionDenied(MinutesError):
+    """The signed-in user's role or a closed meeting's list of members does not allow the action."""
+
+    exit_code = 6
+
+
+class AuthError(MinutesError):
+    """Sign-in failed (wrong name or password, locked or disabled account) or the session has ended."""
+
+    exit_code = 7

@@ -27,7 +27,8 @@ from xml.etree import ElementTree
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from minutes import repository
+from minutes import auth, repository
+from minutes.auth import Permission, Principal
 from minutes.editing import FinalizedError, _editor
 from minutes.errors import InputError
 from minutes.tables import Material, MaterialKind
@@ -505,13 +506,17 @@ def _display(original_name: str) -> str:
 class MaterialService:
     """Materials of meetings. One per process, thread-safe (every call opens its own database session)."""
 
-    def __init__(self, engine: Engine, data_dir: Path) -> None:
+    def __init__(self, engine: Engine, data_dir: Path, user: Principal | None = None) -> None:
         self.engine = engine
         self.data_dir = data_dir
+        self.user = user  # the signed-in user every call is checked against (None: the local OS user)
 
     @classmethod
-    def of(cls, service) -> MaterialService:
-        return cls(service.engine, service.settings.data_dir)
+    def of(cls, service, user: Principal | None = None) -> MaterialService:
+        return cls(service.engine, service.settings.data_dir, user)
+
+    def _who(self, editor: str) -> str:
+        return self.user.name if self.user is not None else _editor(editor)
 
     def add(
         self,
@@ -524,10 +529,10 @@ class MaterialService:
         title: str = "",
     ) -> MaterialInfo:
         """Check, store and index one file. Nothing is kept when it is refused (type, extension, size, damage)."""
-        editor = _editor(editor)
+        editor = self._who(editor)
         name = _display(original_name)
         with Session(self.engine) as session:
-            self._editable(session, meeting_id)
+            self._editable(session, meeting_id, Permission.UPLOAD_MATERIAL)
         if isinstance(source, bytes):
             source = io.BytesIO(source)
         if isinstance(source, Path):
@@ -543,7 +548,7 @@ class MaterialService:
             stored = final
             pages = extract_pages(stored, file_type.kind)
             with Session(self.engine) as session:
-                self._editable(session, meeting_id)
+                self._editable(session, meeting_id, Permission.UPLOAD_MATERIAL)
                 material = repository.add_material(
                     session,
                     material=Material(
@@ -599,13 +604,17 @@ class MaterialService:
 
     def list(self, meeting_id: int) -> list[MaterialInfo]:
         with Session(self.engine) as session:
+            auth.check(session, self.user, Permission.READ, meeting_id)
             return [_info(m, self.data_dir) for m in repository.materials_of(session, meeting_id=meeting_id)]
 
     def get(self, material_id: int) -> MaterialInfo:
         with Session(self.engine) as session:
-            return _info(repository.get_material(session, material_id=material_id), self.data_dir)
+            material = repository.get_material(session, material_id=material_id)
+            auth.check(session, self.user, Permission.READ, material.meeting_id)
+            return _info(material, self.data_dir)
 
     def pages(self, material_id: int) -> list[PageText]:
+        self.get(material_id)  # checks that the user may see it
         with Session(self.engine) as session:
             return [
                 PageText(t.page, t.label, t.text) for t in repository.material_pages(session, material_id=material_id)
@@ -633,7 +642,7 @@ class MaterialService:
         raise InputError("この資料は画像として表示できません。本文を表示します。", f"no preview for {info.kind}")
 
     def set_agenda(self, material_id: int, *, agenda_order: int | None, editor: str) -> MaterialInfo:
-        editor = _editor(editor)
+        editor = self._who(editor)
         with Session(self.engine) as session:
             material = repository.get_material(session, material_id=material_id)
             self._editable(session, material.meeting_id)
@@ -643,7 +652,7 @@ class MaterialService:
 
     def delete(self, material_id: int, *, editor: str) -> None:
         """Remove a material of a meeting that is not finalized (archived copies stay in their archives)."""
-        editor = _editor(editor)
+        editor = self._who(editor)
         with Session(self.engine) as session:
             material = repository.get_material(session, material_id=material_id)
             self._editable(session, material.meeting_id)
@@ -659,8 +668,8 @@ class MaterialService:
             session.commit()
         path.unlink(missing_ok=True)
 
-    def _editable(self, session: Session, meeting_id: int) -> None:
-        meeting = repository.get_meeting(session, meeting_id=meeting_id)
+    def _editable(self, session: Session, meeting_id: int, permission: Permission = Permission.EDIT) -> None:
+        meeting = auth.check(session, self.user, permission, meeting_id)
         if meeting.finalized_at is not None:
             raise FinalizedError(
                 "この会議録は確定済みのため、資料を追加・削除できません。必要な場合は「会議の情報・確定」で確定を"

@@ -330,7 +330,11 @@ def touch_meeting(session: Session, *, meeting_id: int) -> None:
 
 
 def add_event(session: Session, *, meeting_id: int, action: str, actor: str, detail: dict | None = None) -> None:
+    """Record an action in the meeting's own log and in the audit trail (same transaction)."""
+    from minutes import audit
+
     session.add(MeetingEvent(meeting_id=meeting_id, action=action, actor=actor, detail=detail or {}))
+    audit.record(session, actor=actor, action=action, target_type="meeting", target_id=meeting_id, after=detail)
 
 
 def events_of(session: Session, *, meeting_id: int) -> list[MeetingEvent]:
@@ -603,9 +607,16 @@ def _like(term: str) -> str:
 
 
 def _meeting_filters(
-    *, date_from: date | None, date_to: date | None, kind: str | None, meeting_id: int | None
+    *,
+    date_from: date | None,
+    date_to: date | None,
+    kind: str | None,
+    meeting_id: int | None,
+    hidden: Sequence[int] = (),
 ) -> tuple[list[str], dict]:
     clauses, params = [], {}
+    if hidden:  # closed meetings of others, drafts for readers (ids are integers: safe to inline)
+        clauses.append(f"m.id NOT IN ({','.join(str(int(i)) for i in sorted(hidden))})")
     day = "date(coalesce(m.held_at, m.created_at))"
     if date_from is not None:
         clauses.append(f"{day} >= :date_from")
@@ -643,6 +654,7 @@ def search_utterance_ids(
     kind: str | None = None,
     meeting_id: int | None = None,
     speaker: str | None = None,
+    hidden: Sequence[int] = (),
 ) -> tuple[list[tuple[int, float]], int]:
     """Utterance ids matching a search, best first, with a score; and how many match (at most ``count_cap``).
 
@@ -651,7 +663,9 @@ def search_utterance_ids(
     the number of occurrences as the score. ``short_terms``: further words every hit must contain. ``order``:
     relevance (bm25 or occurrences), newest or oldest.
     """
-    clauses, params = _meeting_filters(date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id)
+    clauses, params = _meeting_filters(
+        date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
+    )
     for i, term in enumerate(short_terms):
         if match is not None:  # the index's own copy of the text is compact; the utterance row is not
             clauses.append(f"instr(lower(utterance_fts.text), :short{i}) > 0")
@@ -720,9 +734,12 @@ def search_meetings_in_order(
     date_to: date | None = None,
     kind: str | None = None,
     meeting_id: int | None = None,
+    hidden: Sequence[int] = (),
 ) -> list[int]:
     """Ids of the meetings passing the filters, newest (or oldest) first."""
-    clauses, params = _meeting_filters(date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id)
+    clauses, params = _meeting_filters(
+        date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
+    )
     ordering = _ORDER["oldest" if order == "oldest" else "newest"].format(seq="1")
     statement = text(f"SELECT m.id FROM meeting m WHERE {' AND '.join(clauses) or '1'} ORDER BY {ordering}")
     return [int(row[0]) for row in session.exec(statement, params=params)]
@@ -776,9 +793,12 @@ def search_material_pages(
     date_to: date | None = None,
     kind: str | None = None,
     meeting_id: int | None = None,
+    hidden: Sequence[int] = (),
 ) -> list[tuple[MaterialText, Material, Meeting]]:
     """Pages of materials containing every word (FTS5 for long words, LIKE for short ones), best first."""
-    clauses, params = _meeting_filters(date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id)
+    clauses, params = _meeting_filters(
+        date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
+    )
     for i, term in enumerate(short_terms):
         clauses.append(f"t.text LIKE :short{i} ESCAPE '\\'")
         params[f"short{i}"] = _like(term)

@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from minutes import repository
+from minutes import auth, repository
+from minutes.auth import Permission, Principal
 from minutes.errors import InputError
 
 VOCAB_CAP = 20_000  # occurrences of a short word listed through the vocabulary before walking meetings instead
@@ -174,8 +175,9 @@ def count_matches(text: str, terms: tuple[str, ...]) -> int:
 class SearchService:
     """Search over one database. Thread-safe: every call opens its own session."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, user: Principal | None = None) -> None:
         self.engine = engine
+        self.user = user  # closed meetings of others (and drafts, for 閲覧者) are never searched
 
     def search(self, query: SearchQuery) -> SearchResults:
         began = time.perf_counter()
@@ -194,6 +196,9 @@ class SearchService:
         total, lower_bound = 0, False
         materials: tuple[MaterialHit, ...] = ()
         with Session(self.engine) as session:
+            filters["hidden"] = sorted(auth.hidden_meetings(session, self.user))
+            if query.meeting_id is not None and query.meeting_id in filters["hidden"]:
+                auth.check(session, self.user, Permission.READ, query.meeting_id)
             if query.scope in ("all", "utterances"):
                 scored, total, lower_bound = self._utterance_ids(session, query, match, short_terms, filters)
                 utterances = self._utterance_hits(session, scored, terms)
@@ -289,7 +294,9 @@ class SearchService:
     def locate(self, utterance_id: int) -> tuple[int, int, float]:
         """(meeting id, position in the meeting, start seconds) of an utterance."""
         with Session(self.engine) as session:
-            return repository.utterance_index(session, utterance_id=utterance_id)
+            located = repository.utterance_index(session, utterance_id=utterance_id)
+            auth.check(session, self.user, Permission.READ, located[0])
+            return located
 
     def kinds(self) -> list[str]:
         with Session(self.engine) as session:

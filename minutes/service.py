@@ -11,8 +11,9 @@ from typing import BinaryIO
 from sqlmodel import Session
 
 from diarize import DiarizationOptions
-from minutes import repository
+from minutes import audit, auth, repository
 from minutes.audio import probe
+from minutes.auth import Permission, Principal, require
 from minutes.database import make_engine, migrate
 from minutes.errors import InputError
 from minutes.pipeline import PipelineOptions
@@ -155,9 +156,14 @@ class MinutesService:
         place: str = "",
         options: PipelineOptions | None = None,
         model: Path | None = None,
+        user: Principal | None = None,
+        actor: str = "",
     ) -> tuple[int, int]:
         """Store the recording and queue its job; returns (meeting id, job id). Nothing is stored for a file that is
-        not a usable recording at all (empty, not media, no audio track)."""
+        not a usable recording at all (empty, not media, no audio track). ``user``: the signed-in user (needs the
+        create permission); ``actor``: the name recorded otherwise (the CLI's operating-system user)."""
+        require(user, Permission.CREATE_MEETING)
+        actor = user.name if user is not None else (actor or "system")
         title = title.strip()
         if not title:
             raise InputError("会議名を入力してください。", "empty title")
@@ -197,6 +203,22 @@ class MinutesService:
                     options=options.to_dict(),
                     model=model_path,
                 )
+                audit.record(
+                    session,
+                    actor=actor,
+                    action="create",
+                    target_type="meeting",
+                    target_id=meeting.id,
+                    after={"title": meeting.title, "kind": kind, "job": job.id},
+                )
+                audit.record(
+                    session,
+                    actor=actor,
+                    action="upload",
+                    target_type="recording",
+                    target_id=stored_recording.id,
+                    after={"meeting": meeting.id, "name": name, "bytes": stored.size_bytes, "sha256": stored.sha256},
+                )
                 session.commit()
                 return meeting.id, job.id
         except Exception:
@@ -207,21 +229,23 @@ class MinutesService:
         with Session(self.engine) as session:
             return _job_view(repository.get_job(session, job_id=job_id))
 
-    def cancel_job(self, job_id: int) -> JobView:
+    def cancel_job(self, job_id: int, user: Principal | None = None) -> JobView:
+        require(user, Permission.CREATE_MEETING)
         with Session(self.engine) as session:
             job = repository.request_cancel(session, job_id=job_id)
             session.commit()
             return _job_view(job)
 
-    def retry_job(self, job_id: int) -> JobView:
+    def retry_job(self, job_id: int, user: Principal | None = None) -> JobView:
+        require(user, Permission.CREATE_MEETING)
         with Session(self.engine) as session:
             job = repository.retry_job(session, job_id=job_id)
             session.commit()
             return _job_view(job)
 
-    def transcript(self, meeting_id: int) -> TranscriptView:
+    def transcript(self, meeting_id: int, user: Principal | None = None) -> TranscriptView:
         with Session(self.engine) as session:
-            meeting = repository.get_meeting(session, meeting_id=meeting_id)
+            meeting = auth.check(session, user, Permission.READ, meeting_id)
             speakers = {
                 s.id: SpeakerView(s.id, s.label, s.name, s.role)
                 for s in repository.speakers_of(session, meeting_id=meeting_id)

@@ -23,6 +23,10 @@ ENVIRONMENT = {
     "MINUTES_JOB_HEARTBEAT_TIMEOUT": "Seconds without a heartbeat after which a running job counts as abandoned.",
     "MINUTES_MAX_MATERIAL_MB": "Largest material (資料) accepted, in megabytes (read by minutes.materials).",
     "MINUTES_ARCHIVE_RECORDING": "1 copies the recording into each archive package (read by minutes.archive).",
+    "MINUTES_LOCKOUT_ATTEMPTS": "Failed sign-ins in a row after which an account is locked.",
+    "MINUTES_LOCKOUT_MINUTES": "Minutes an account stays locked after too many failed sign-ins.",
+    "MINUTES_SESSION_IDLE_MINUTES": "Minutes without activity after which a signed-in session ends.",
+    "MINUTES_SESSION_MAX_HOURS": "Hours after sign-in after which a session ends whatever the activity.",
 }
 
 
@@ -64,6 +68,10 @@ class Settings:
     max_upload_mb: int = 4096
     max_duration_hours: float = 8.0
     job_heartbeat_timeout: float = 60.0
+    lockout_attempts: int = 5
+    lockout_minutes: float = 15.0
+    session_idle_minutes: float = 30.0
+    session_max_hours: float = 12.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -81,6 +89,10 @@ class Settings:
             max_upload_mb=_int("MINUTES_MAX_UPLOAD_MB", 4096),
             max_duration_hours=_float("MINUTES_MAX_DURATION_HOURS", 8.0),
             job_heartbeat_timeout=_float("MINUTES_JOB_HEARTBEAT_TIMEOUT", 60.0),
+            lockout_attempts=_int("MINUTES_LOCKOUT_ATTEMPTS", 5),
+            lockout_minutes=_float("MINUTES_LOCKOUT_MINUTES", 15.0),
+            session_idle_minutes=_float("MINUTES_SESSION_IDLE_MINUTES", 30.0),
+            session_max_hours=_float("MINUTES_SESSION_MAX_HOURS", 12.0),
         )
 
     @property

@@ -44,6 +44,8 @@ class Meeting(MeetingBase, table=True):
     # session (第N回), issue (第N号), convened (招集年月日), opened/closed (開会・閉会), attendees, absentees,
     # explainers, staff (people), agenda (議事日程).
     details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+    # 非公開・秘密会: visible only to the users listed in MeetingAccess (minutes.auth.can_see).
+    closed: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
 
 
 class Recording(SQLModel, table=True):
@@ -207,3 +209,58 @@ class Archive(SQLModel, table=True):
     total_bytes: int
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- accounts and audit (migration 0004)
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the app. ``auth_provider`` is "local" (argon2 password here); room for SSO later."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)  # login name, also shown in records (佐藤)
+    role: str = Field(max_length=16)  # minutes.auth.Role value: 管理者, 書記, 編集者, 閲覧者
+    auth_provider: str = Field(default="local", max_length=32)
+    password_hash: str | None = Field(default=None, max_length=255)  # argon2id; None for external providers
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser session; the browser holds the token, the table only its SHA-256."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), index=True))
+    token_sha256: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime  # absolute end, whatever the activity
+    revoked_at: datetime | None = None
+    ip: str | None = Field(default=None, max_length=64)
+
+
+class MeetingAccess(SQLModel, table=True):
+    """Who may see a closed meeting (非公開・秘密会): only the users listed here, administrators included."""
+
+    meeting_id: int = Field(sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True))
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True))
+
+
+class AuditEvent(SQLModel, table=True):
+    """The append-only audit trail (SQLite triggers refuse UPDATE and DELETE; migration 0004)."""
+
+    __table_args__ = (Index("ix_auditevent_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor: str = Field(max_length=100)
+    actor_kind: str = Field(max_length=16)  # app, cli, system
+    action: str = Field(max_length=32)
+    target_type: str = Field(default="", max_length=32)
+    target_id: str = Field(default="", max_length=64)
+    before: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    ip: str | None = Field(default=None, max_length=64)

@@ -26,6 +26,21 @@ CHROMIUM = "/usr/bin/chromium"
 JOB_TIMEOUT_MS = 300_000
 
 pytestmark = pytest.mark.slow
+USER, PASSWORD = "佐藤", "correct horse battery"
+
+
+def sign_in(page, *, first: bool = False) -> None:
+    """Every page load is a new Streamlit session, so the app shows its sign-in form (on an empty database, the form
+    that creates the first administrator) and then the page asked for."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("heading", name="管理者の作成" if first else "ログイン", exact=True)).to_be_visible()
+    page.get_by_label("利用者名").fill(USER)
+    page.get_by_label("パスワード", exact=True).fill(PASSWORD)
+    if first:
+        page.get_by_label("パスワード（確認）").fill(PASSWORD)
+    page.get_by_role("button", name="管理者を作成してログイン" if first else "ログイン", exact=True).click()
+    expect(page.get_by_role("button", name="ログアウト")).to_be_visible()
 
 
 def _free_port() -> int:
@@ -37,9 +52,8 @@ def _free_port() -> int:
 @pytest.fixture
 def server(tmp_path, whisper_base):
     """`streamlit run streamlit_app.py` on a free port with its own data folder; yields (url, data folder)."""
-    pytest.importorskip("playwright")
     if not Path(CHROMIUM).exists():
-        pytest.skip("Chromium is not installed at /usr/bin/chromium")
+        pytest.fail("Chromium is not installed at /usr/bin/chromium: apt-get install chromium (./test.sh does)")
     data, port = tmp_path / "data", _free_port()
     env = os.environ | {
         "MINUTES_DATA_DIR": str(data),
@@ -124,6 +138,7 @@ def test_main_flow_in_chromium(server):
 
         # new meeting with the real sample recording
         page.goto(f"{url}/new_meeting")
+        sign_in(page, first=True)
         expect(page.get_by_role("heading", name="新しい会議")).to_be_visible()
         page.get_by_label("会議名 *").fill("ブラウザ試験 定例会")
         page.get_by_label("場所").fill("議場")
@@ -157,6 +172,7 @@ def test_main_flow_in_chromium(server):
 
         # the speakers page: name the first speaker
         page.goto(f"{url}/speakers?meeting={meeting_id}")
+        sign_in(page)
         expect(page.get_by_role("heading", name="話者", exact=True)).to_be_visible()
         page.get_by_label("氏名").first.fill("大磯一郎")
         page.get_by_label("役職・呼び方").first.fill("議長")
@@ -166,6 +182,7 @@ def test_main_flow_in_chromium(server):
 
         # finalize on the meeting page
         page.goto(f"{url}/meeting?meeting={meeting_id}")
+        sign_in(page)
         page.get_by_text("内容を確認しました").click()
         page.get_by_role("button", name="会議録を確定する").click()
         expect(page.get_by_text(re.compile("確定済みです"))).to_be_visible()
@@ -174,6 +191,7 @@ def test_main_flow_in_chromium(server):
         # reload: everything is still there, and the editor is read-only
         page.goto(f"{url}/editor?meeting={meeting_id}")
         page.reload()
+        sign_in(page)
         expect(page.locator("textarea").first).to_have_value(
             "ただいまから本日の会議を開きます。ブラウザで修正しました。"
         )
@@ -184,6 +202,7 @@ def test_main_flow_in_chromium(server):
         page.wait_for_function(shows, arg="議長 大磯一郎")
         shot(page, "7_editor_finalized")
         page.goto(url)
+        sign_in(page)
         page.wait_for_function(shows, arg="確定済み")
         shot(page, "1_meetings")
         browser.close()

@@ -6,6 +6,7 @@ The model boundary is faked (``minutes.jobs.run_pipeline``), so the background w
 from __future__ import annotations
 
 import io
+import os
 import time
 import wave
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import streamlit as st
+from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
 from minutes.database import make_engine
@@ -74,9 +76,32 @@ def _engine(data: Path):
     return make_engine(f"sqlite:///{data / 'minutes.db'}")
 
 
-def _app(page: str | None = None, meeting_id: int | None = None) -> AppTest:
+def login_token(name: str = "佐藤", role: str = "管理者") -> str:
+    """A live session of ``name`` (created with ``role`` if missing) in the app's database (MINUTES_DATA_DIR)."""
+    from minutes.auth import AuthService
+    from minutes.database import migrate
+    from minutes.tables import User
+
+    data = Path(os.environ["MINUTES_DATA_DIR"])
+    engine = _engine(data)
+    try:
+        migrate(engine)
+        auth = AuthService(engine)
+        with Session(engine) as session:
+            user = session.exec(select(User).where(User.name == name)).first()
+        principal = (
+            auth.create_user(name, role, "correct horse battery")
+            if user is None
+            else auth.authenticate(name, "correct horse battery")
+        )
+        return auth.start_session(principal)
+    finally:
+        engine.dispose()
+
+
+def _app(page: str | None = None, meeting_id: int | None = None, user: str = "佐藤", role: str = "管理者") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["editor_name"] = "佐藤"
+    at.session_state["auth_token"] = login_token(user, role)
     if meeting_id is not None:
         at.query_params["meeting"] = str(meeting_id)
     at.run()

@@ -11,14 +11,14 @@ from minutes.editing import AgendaEntry, EditingService, MeetingDetails
 from minutes.materials import MaterialService
 from tests import test_ui_pages
 from tests.test_materials import make_docx, make_pdf
-from tests.test_ui_pages import APP, TIMEOUT, _app, _engine, _seeded
+from tests.test_ui_pages import APP, TIMEOUT, _app, _engine, _seeded, login_token
 
 app_env = test_ui_pages.app_env  # the fixture: fresh data folder, cached services, fake pipeline
 
 
 def _app_at(path: str, **params: str) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    at.session_state["editor_name"] = "佐藤"
+    at.session_state["auth_token"] = login_token()
     for key, value in params.items():
         at.query_params[key] = value
     at.run()

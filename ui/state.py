@@ -1,14 +1,15 @@
-"""What every page shares: the cached services and worker, the editor's name, the chosen meeting, formatting."""
+"""What every page shares: the cached services and worker, the signed-in user, the chosen meeting, formatting."""
 
 from __future__ import annotations
 
 import datetime as dt
-import getpass
 import os
 from zoneinfo import ZoneInfo
 
 import streamlit as st
 
+from minutes import audit, redact
+from minutes.auth import AuthService, Permission, Principal
 from minutes.editing import EditingService, MeetingSummary
 from minutes.errors import MinutesError
 
@@ -36,31 +37,98 @@ def worker():
 
 
 @st.cache_resource(show_spinner=False)
+def auth() -> AuthService:
+    return AuthService.of(service())
+
+
 def editing() -> EditingService:
-    return EditingService.of(service())
+    """The editing service acting for the signed-in user (a light object: made per call)."""
+    return EditingService.of(service(), user())
 
 
-def setup() -> None:
-    """Start the worker and draw the shared sidebar (editor name). Call once at the top of the router."""
-    worker()
-    if "editor_name" not in st.session_state:
-        st.session_state.editor_name = _default_editor()
-    st.sidebar.text_input(
-        "編集者",
-        key="editor_name",
-        help="修正・確定の記録に残る名前です（ログイン機能が入るまでの仮の入力欄）。",
-    )
-
-
-def _default_editor() -> str:
+def client_ip() -> str | None:
     try:
-        return getpass.getuser()
-    except Exception:  # no user name in some containers
-        return ""
+        ip = st.context.ip_address
+    except Exception:  # not served over a socket (AppTest)
+        return None
+    return ip if isinstance(ip, str) else None
+
+
+def setup() -> Principal | None:
+    """Start the worker, check the session token against the database (expiry, revocation) and draw the sidebar.
+    Call once at the top of the router; returns the signed-in user or None."""
+    worker()
+    redact.install()
+    audit.set_context(audit.APP, client_ip())
+    current = auth().validate(st.session_state.get("auth_token"))
+    st.session_state.user = current
+    if current is None:
+        if st.session_state.pop("auth_token", None):
+            st.session_state.auth_message = (
+                "一定時間操作がなかったか、ログインの有効期限が切れました。もう一度ログインしてください。"
+            )
+        return None
+    st.sidebar.markdown(f"**{current.name}**（{current.role}）")
+    if st.sidebar.button("ログアウト", key="logout"):
+        auth().logout(st.session_state.pop("auth_token", None))
+        st.session_state.user = None
+        st.rerun()
+    return current
+
+
+def user() -> Principal | None:
+    """The user signed in for this rerun (validated in ``setup``)."""
+    return st.session_state.get("user")
+
+
+def can(permission: Permission) -> bool:
+    current = user()
+    return current is not None and current.can(permission)
 
 
 def editor_name() -> str:
-    return str(st.session_state.get("editor_name", "")).strip()
+    """The name recorded for the signed-in user's actions."""
+    current = user()
+    return current.name if current is not None else ""
+
+
+def login_page() -> None:
+    """The sign-in form; on a database without users, the form that creates the first administrator."""
+    st.title("会議録作成")
+    message = st.session_state.pop("auth_message", None)
+    if message:
+        st.info(message)
+    if not auth().has_users():
+        st.subheader("管理者の作成")
+        st.caption("最初の利用者として管理者を作成します。パスワードは 10 文字以上にしてください。")
+        with st.form("first_admin"):
+            name = st.text_input("利用者名", key="admin_name")
+            password = st.text_input("パスワード", type="password", key="admin_password")
+            again = st.text_input("パスワード（確認）", type="password", key="admin_password_again")
+            if st.form_submit_button("管理者を作成してログイン", type="primary"):
+                if password != again:
+                    st.error("確認のパスワードが一致しません。")
+                    return
+                try:
+                    created = auth().create_first_admin(name, password)
+                    st.session_state.auth_token = auth().start_session(created, ip=client_ip())
+                except MinutesError as error:
+                    show_error(error)
+                    return
+                st.rerun()
+        return
+    st.subheader("ログイン")
+    with st.form("login"):
+        name = st.text_input("利用者名", key="login_name")
+        password = st.text_input("パスワード", type="password", key="login_password")
+        if st.form_submit_button("ログイン", type="primary"):
+            try:
+                token, _user = auth().login(name, password, ip=client_ip())
+            except MinutesError as error:
+                show_error(error)
+                return
+            st.session_state.auth_token = token
+            st.rerun()
 
 
 def current_meeting_id() -> int | None:

@@ -65,7 +65,7 @@ def _open_at(target: str) -> int | None:
     st.session_state["speaker_filter"] = None
     if target.startswith("u") and target[1:].isdigit():
         try:
-            found_meeting, index, start = SearchService(editing.engine).locate(int(target[1:]))
+            found_meeting, index, start = SearchService(editing.engine, state.user()).locate(int(target[1:]))
         except MinutesError as error:
             flash.append(("error", error.message))
             return None

@@ -20,7 +20,7 @@ meeting_id = state.meeting_picker()
 if meeting_id is None:
     st.stop()
 editing = state.editing()
-materials = MaterialService.of(state.service())
+materials = MaterialService.of(state.service(), state.user())
 try:
     info: MeetingInfo = editing.meeting(meeting_id)
 except MinutesError as error:

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from minutes.archive import ArchiveService
+from minutes.auth import Permission
 from minutes.editing import AgendaEntry, EditConflict, MeetingDetails, MeetingInfo, Person
 from minutes.errors import MinutesError
 from minutes.materials import MaterialService
@@ -63,7 +64,7 @@ def progress_panel(initial_status: str) -> None:
             st.caption("取り消しを受け付けました。処理の区切りで止まります。")
     if not job.cancel_requested and st.button("処理を取り消す", key="cancel_job"):
         try:
-            state.service().cancel_job(job.id)
+            state.service().cancel_job(job.id, state.user())
         except MinutesError as error:
             state.show_error(error)
         st.rerun(scope="app")
@@ -80,7 +81,7 @@ elif job.status == JobStatus.FAILED:
     st.caption("録音は保存されています。原因を取り除いてから再試行できます。")
     if st.button("再試行", type="primary", key="retry_job"):
         try:
-            state.service().retry_job(job.id)
+            state.service().retry_job(job.id, state.user())
         except MinutesError as error:
             state.show_error(error)
         st.rerun()
@@ -88,7 +89,7 @@ elif job.status == JobStatus.CANCELLED:
     st.warning("処理は取り消されました。録音は保存されています。", icon=":material/stop_circle:")
     if st.button("もう一度処理する", type="primary", key="retry_job"):
         try:
-            state.service().retry_job(job.id)
+            state.service().retry_job(job.id, state.user())
         except MinutesError as error:
             state.show_error(error)
         st.rerun()
@@ -135,7 +136,29 @@ elif job is not None and job.status == JobStatus.SUCCEEDED:
 else:
     st.caption("文字起こしが完了すると確定できます。")
 
-materials_count = len(MaterialService.of(state.service()).list(meeting_id))
+if state.can(Permission.MANAGE_ACCESS):
+    closed, members = editing.members(meeting_id)
+    with st.expander("非公開（秘密会）" + ("：非公開" if closed else ""), expanded=closed):
+        st.caption(
+            "非公開にすると、選んだ利用者だけが一覧・検索・書き出し・アーカイブでこの会議を見られます"
+            "（管理者も、選ばれていなければ見られません）。"
+        )
+        names = state.auth().names()
+        with st.form("access"):
+            want_closed = st.checkbox("この会議を非公開にする", value=closed, key="access_closed")
+            chosen_members = st.multiselect(
+                "閲覧できる利用者", list(names), default=sorted(members & set(names)), format_func=names.get
+            )
+            if st.form_submit_button("保存する"):
+                try:
+                    editing.set_access(
+                        meeting_id, closed=want_closed, members=chosen_members, editor=state.editor_name()
+                    )
+                    st.rerun()
+                except MinutesError as error:
+                    state.show_error(error)
+
+materials_count = len(MaterialService.of(state.service(), state.user()).list(meeting_id))
 left, right = st.columns([3, 1], vertical_alignment="center")
 left.caption(f"資料 {materials_count} 件（確定すると、会議録とともにアーカイブに保存されます）")
 if right.button("資料を開く", key="open_materials", width="stretch"):
@@ -149,7 +172,7 @@ def _size(n: int) -> str:
     return f"{n / (1 << 20):.1f} MB" if n >= 1 << 20 else f"{max(1, n // 1024):,} KB"
 
 
-archives = ArchiveService.of(state.service())
+archives = ArchiveService.of(state.service(), state.user())
 archived = archives.list(meeting_id)
 if archived or info.finalized:
     st.subheader("アーカイブ（確定版の保存）")
@@ -224,7 +247,13 @@ if job is not None and job.status == JobStatus.SUCCEEDED:
         try:
             st.session_state.export_result = (
                 meeting_id,
-                export_meeting(state.service().engine, meeting_id=meeting_id, fmt=chosen, actor=state.editor_name()),
+                export_meeting(
+                    state.service().engine,
+                    meeting_id=meeting_id,
+                    fmt=chosen,
+                    actor=state.editor_name(),
+                    user=state.user(),
+                ),
             )
         except MinutesError as error:
             state.show_error(error)

@@ -65,6 +65,7 @@ if submitted:
                 held_at=dt.datetime.combine(held_date, held_time) if held_date else None,
                 place=place,
                 options=options,
+                user=state.user(),
             )
     except MinutesError as error:
         state.show_error(error)

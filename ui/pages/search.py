@@ -15,7 +15,7 @@ from ui import state
 PER_PAGE = 20
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
-search = SearchService(state.service().engine)
+search = SearchService(state.service().engine, state.user())
 st.title("検索")
 st.caption("すべての会議の発言と資料から探します。空白で区切ると、すべての語を含むものを探します（2 文字の語も可）。")
 

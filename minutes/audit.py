@@ -1,0 +1,145 @@
+"""The append-only audit trail: who did what to which record, when, from where (table ``auditevent``).
+
+Every service writes through :func:`record` in the same transaction as the change it records; the table refuses
+UPDATE and DELETE (SQLite triggers, migration 0004). Who is acting comes from the caller (the signed-in user's name,
+or the operating-system user for the CLI); how (app, cli, system) and the client's address come from a context
+variable that the app and the CLI set once per request or command, so services need no extra parameters.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from sqlmodel import Session, col, select
+
+from minutes.tables import AuditEvent
+
+APP, CLI, SYSTEM = "app", "cli", "system"
+
+# (actor_kind, ip) of whatever runs in this thread: the worker and tests run as "system".
+_CONTEXT: contextvars.ContextVar[tuple[str, str | None]] = contextvars.ContextVar("audit", default=(SYSTEM, None))
+
+
+def set_context(kind: str, ip: str | None = None) -> None:
+    """Set how the current thread acts (``app`` per Streamlit rerun, ``cli`` per command)."""
+    _CONTEXT.set((kind, ip))
+
+
+@contextmanager
+def acting_as(kind: str, ip: str | None = None) -> Iterator[None]:
+    token = _CONTEXT.set((kind, ip))
+    try:
+        yield
+    finally:
+        _CONTEXT.reset(token)
+
+
+def record(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target_type: str = "",
+    target_id: object = "",
+    before: dict | None = None,
+    after: dict | None = None,
+) -> None:
+    """Add one audit event to ``session`` (committed with the change it describes)."""
+    kind, ip = _CONTEXT.get()
+    session.add(
+        AuditEvent(
+            actor=(actor or "不明")[:100],
+            actor_kind=kind,
+            action=action[:32],
+            target_type=target_type[:32],
+            target_id=str(target_id if target_id is not None else "")[:64],
+            before=_jsonable(before),
+            after=_jsonable(after),
+            ip=ip,
+        )
+    )
+
+
+def _jsonable(value: dict | None) -> dict | None:
+    return None if value is None else json.loads(json.dumps(value, ensure_ascii=False, default=str))
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    id: int
+    at: dt.datetime
+    actor: str
+    actor_kind: str
+    action: str
+    target_type: str
+    target_id: str
+    before: dict | None
+    after: dict | None
+    ip: str | None
+
+
+def events(
+    engine,
+    *,
+    date_from: dt.date | None = None,
+    date_to: dt.date | None = None,
+    actor: str = "",
+    action: str = "",
+    limit: int | None = None,
+    user=None,
+) -> list[AuditEntry]:
+    """Audit events, oldest first, between two days (inclusive, UTC) and of one actor or action. ``user``: the
+    signed-in user, who must be allowed to view the audit log (None: the local operating-system user)."""
+    from minutes.auth import Permission, require  # auth records through this module
+
+    require(user, Permission.VIEW_AUDIT)
+    statement = select(AuditEvent).order_by(col(AuditEvent.id))
+    if date_from is not None:
+        statement = statement.where(col(AuditEvent.at) >= dt.datetime.combine(date_from, dt.time(), dt.UTC))
+    if date_to is not None:
+        end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), dt.UTC)
+        statement = statement.where(col(AuditEvent.at) < end)
+    if actor:
+        statement = statement.where(AuditEvent.actor == actor)
+    if action:
+        statement = statement.where(AuditEvent.action == action)
+    if limit is not None:
+        statement = statement.limit(limit)
+    with Session(engine) as session:
+        return [
+            AuditEntry(e.id, e.at, e.actor, e.actor_kind, e.action, e.target_type, e.target_id, e.before, e.after, e.ip)
+            for e in session.exec(statement)
+        ]
+
+
+COLUMNS = ("id", "at", "actor", "actor_kind", "action", "target_type", "target_id", "before", "after", "ip")
+
+
+def to_csv(entries: list[AuditEntry]) -> bytes:
+    """CSV (UTF-8 with BOM, so that Excel reads the Japanese) of audit entries."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(COLUMNS)
+    for e in entries:
+        writer.writerow(
+            [
+                e.id,
+                e.at.isoformat(),
+                e.actor,
+                e.actor_kind,
+                e.action,
+                e.target_type,
+                e.target_id,
+                "" if e.before is None else json.dumps(e.before, ensure_ascii=False),
+                "" if e.after is None else json.dumps(e.after, ensure_ascii=False),
+                e.ip or "",
+            ]
+        )
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
