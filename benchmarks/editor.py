@@ -91,6 +91,10 @@ def main() -> int:
     st.cache_resource.clear()
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
     at.session_state["editor_name"] = "bench"
+    from minutes.auth import AuthService
+
+    auth = AuthService(service.engine)
+    at.session_state["auth_token"] = auth.start_session(auth.create_user("bench", "管理者", "correct horse battery"))
     at.query_params["meeting"] = str(meeting_id)
     at.run()
     at.switch_page("ui/pages/editor.py")
