@@ -43,6 +43,38 @@ def sign_in(page, *, first: bool = False) -> None:
     expect(page.get_by_role("button", name="ログアウト")).to_be_visible()
 
 
+def open_page(playwright, url: str):
+    """Debian's Chromium, headless and quiet (no background connections); returns (browser, page, requests that
+    left the app), so a test can assert that nothing was fetched from anywhere else."""
+    browser = playwright.chromium.launch(
+        executable_path=CHROMIUM,
+        args=[
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--autoplay-policy=no-user-gesture-required",
+        ],
+    )
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="ja-JP")
+    page.set_default_timeout(30_000)
+    blocked: list[str] = []
+    page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else blocked.append(r.url))
+    return browser, page, blocked
+
+
+def shot(page, name: str) -> None:
+    """A full-page screenshot into $MINUTES_UI_SHOTS when it is set (for looking at the pages by eye)."""
+    folder = os.environ.get("MINUTES_UI_SHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        page.wait_for_timeout(800)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -109,32 +141,9 @@ def test_main_flow_in_chromium(server):
     from playwright.sync_api import expect, sync_playwright
 
     url, data = server
-    shots = Path(os.environ["MINUTES_UI_SHOTS"]) if os.environ.get("MINUTES_UI_SHOTS") else None
-
-    def shot(page, name: str) -> None:
-        if shots is not None:
-            shots.mkdir(parents=True, exist_ok=True)
-            page.wait_for_timeout(800)
-            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="ja-JP")
-        page.set_default_timeout(30_000)
-        blocked: list[str] = []
-        page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else blocked.append(r.url))
+        browser, page, blocked = open_page(playwright, url)
 
         # new meeting with the real sample recording
         page.goto(f"{url}/new_meeting")

@@ -21,7 +21,7 @@ import pytest
 from minutes.database import make_engine, migrate
 from minutes.editing import EditingService
 from tests.media import write_wav
-from tests.test_browser import CHROMIUM, ROOT, _free_port, sign_in
+from tests.test_browser import CHROMIUM, ROOT, _free_port, open_page, shot, sign_in
 from tests.test_editing import seed_meeting
 from tests.test_materials import make_pdf
 
@@ -81,34 +81,11 @@ def test_paperless_flow_in_chromium(seeded_server):
     from playwright.sync_api import expect, sync_playwright
 
     url, data, meeting_id, target_id, target_start, tmp_path = seeded_server
-    shots = Path(os.environ["MINUTES_UI_SHOTS"]) if os.environ.get("MINUTES_UI_SHOTS") else None
     pdf = tmp_path / "議案第５号 補正予算.pdf"
     pdf.write_bytes(make_pdf([["Bill No. 5: Supplementary budget", "Disaster prevention warehouse", "12,000"]]))
 
-    def shot(page, name: str) -> None:
-        if shots is not None:
-            shots.mkdir(parents=True, exist_ok=True)
-            page.wait_for_timeout(800)
-            page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--autoplay-policy=no-user-gesture-required",
-            ],
-        )
-        page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="ja-JP")
-        page.set_default_timeout(30_000)
-        blocked: list[str] = []
-        page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else blocked.append(r.url))
+        browser, page, blocked = open_page(playwright, url)
 
         # attach a PDF and see its first page rendered on the server
         page.goto(f"{url}/materials?meeting={meeting_id}")
