@@ -10,7 +10,7 @@ import streamlit as st
 
 from minutes import audit, redact
 from minutes.auth import AuthService, Permission, Principal
-from minutes.editing import EditingService, MeetingSummary
+from minutes.editing import EditingService, MeetingInfo, MeetingSummary
 from minutes.errors import MinutesError
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -207,3 +207,18 @@ def format_moment(value: dt.datetime | None) -> str:
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return f"{value.astimezone(LOCAL):%Y年%m月%d日 %H:%M}"
+
+
+def open_meeting() -> tuple[int, EditingService, MeetingInfo]:
+    """The header every per-meeting page starts with: the meeting chosen in the sidebar, the editing service and the
+    meeting as the signed-in user may see it. Stops the page (with the reason shown) when there is none."""
+    meeting_id = meeting_picker()
+    if meeting_id is None:
+        st.stop()
+    service = editing()
+    try:
+        return meeting_id, service, service.meeting(meeting_id)
+    except MinutesError as error:
+        show_error(error)
+        st.stop()
+        raise  # unreachable: st.stop() raises

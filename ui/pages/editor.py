@@ -12,7 +12,7 @@ import re
 import streamlit as st
 
 from minutes.agenda import agenda_label, suggestions_for
-from minutes.editing import EditConflict, Line, MeetingInfo, SpeakerInfo, suggest_split
+from minutes.editing import EditConflict, Line, SpeakerInfo, suggest_split
 from minutes.errors import MinutesError
 from ui import state
 from ui.playback import clip_for
@@ -20,15 +20,7 @@ from ui.playback import clip_for
 PER_PAGE = 50
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
-meeting_id = state.meeting_picker()
-if meeting_id is None:
-    st.stop()
-editing = state.editing()
-try:
-    info: MeetingInfo = editing.meeting(meeting_id)
-except MinutesError as error:
-    state.show_error(error)
-    st.stop()
+meeting_id, editing, info = state.open_meeting()
 
 st.title("発言の編集")
 st.caption(info.title)

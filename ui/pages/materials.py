@@ -8,7 +8,6 @@ import re
 import streamlit as st
 
 from minutes.agenda import agenda_label
-from minutes.editing import MeetingInfo
 from minutes.errors import MinutesError
 from minutes.materials import ACCEPTED_EXTENSIONS, MaterialInfo, MaterialService, max_material_bytes
 from minutes.tables import MaterialKind
@@ -16,16 +15,8 @@ from ui import state
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
-meeting_id = state.meeting_picker()
-if meeting_id is None:
-    st.stop()
-editing = state.editing()
+meeting_id, editing, info = state.open_meeting()
 materials = MaterialService.of(state.service(), state.user())
-try:
-    info: MeetingInfo = editing.meeting(meeting_id)
-except MinutesError as error:
-    state.show_error(error)
-    st.stop()
 
 st.title("資料")
 st.caption(f"{info.title}　{state.format_date(info.held_at)}")

@@ -10,22 +10,14 @@ import streamlit as st
 
 from minutes.archive import ArchiveService
 from minutes.auth import Permission
-from minutes.editing import AgendaEntry, EditConflict, MeetingDetails, MeetingInfo, Person
+from minutes.editing import AgendaEntry, EditConflict, MeetingDetails, Person
 from minutes.errors import MinutesError
 from minutes.materials import MaterialService
 from minutes.progress import STAGE_LABELS_JA
 from minutes.tables import JobStatus
 from ui import state
 
-meeting_id = state.meeting_picker()
-if meeting_id is None:
-    st.stop()
-editing = state.editing()
-try:
-    info: MeetingInfo = editing.meeting(meeting_id)
-except MinutesError as error:
-    state.show_error(error)
-    st.stop()
+meeting_id, editing, info = state.open_meeting()
 
 st.title(info.title)
 facts = [info.kind or "種別未設定", state.format_date(info.held_at), info.place or "場所未設定"]
@@ -283,6 +275,21 @@ def _people_frame(people: tuple[Person, ...], with_seat: bool) -> pd.DataFrame:
     return frame if with_seat else frame.drop(columns=["議席番号"])
 
 
+def _people_editor(
+    column, people: tuple[Person, ...], key: str, caption: str, *, with_seat: bool, version: int, locked: bool
+) -> pd.DataFrame:
+    """One roster of the header as an editable table, keyed by the version so a saved change redraws it."""
+    frame = column.data_editor(
+        _people_frame(people, with_seat),
+        num_rows="dynamic",
+        key=f"{key}-{version}",
+        disabled=locked,
+        width="stretch",
+    )
+    column.caption(caption)
+    return frame
+
+
 def _people(frame: pd.DataFrame) -> tuple[Person, ...]:
     people = []
     for row in frame.to_dict("records"):
@@ -351,39 +358,25 @@ with st.form(f"details-{info.edit_version}"):
     place = st.text_input("場所", value=info.place, placeholder="大磯町議会議場", disabled=locked)
     st.markdown("**出席者・欠席者**（行を追加して入力します）")
     a, b = st.columns(2)
-    attendees = a.data_editor(
-        _people_frame(details.attendees, True),
-        num_rows="dynamic",
-        key=f"attendees-{info.edit_version}",
-        disabled=locked,
-        width="stretch",
+    attendees = _people_editor(
+        a, details.attendees, "attendees", "出席議員", with_seat=True, version=info.edit_version, locked=locked
     )
-    a.caption("出席議員")
-    absentees = b.data_editor(
-        _people_frame(details.absentees, True),
-        num_rows="dynamic",
-        key=f"absentees-{info.edit_version}",
-        disabled=locked,
-        width="stretch",
+    absentees = _people_editor(
+        b, details.absentees, "absentees", "欠席議員", with_seat=True, version=info.edit_version, locked=locked
     )
-    b.caption("欠席議員")
     a, b = st.columns(2)
-    explainers = a.data_editor(
-        _people_frame(details.explainers, False),
-        num_rows="dynamic",
-        key=f"explainers-{info.edit_version}",
-        disabled=locked,
-        width="stretch",
+    explainers = _people_editor(
+        a,
+        details.explainers,
+        "explainers",
+        "説明のため出席した者",
+        with_seat=False,
+        version=info.edit_version,
+        locked=locked,
     )
-    a.caption("説明のため出席した者")
-    staff = b.data_editor(
-        _people_frame(details.staff, False),
-        num_rows="dynamic",
-        key=f"staff-{info.edit_version}",
-        disabled=locked,
-        width="stretch",
+    staff = _people_editor(
+        b, details.staff, "staff", "職務のため出席した者", with_seat=False, version=info.edit_version, locked=locked
     )
-    b.caption("職務のため出席した者")
     st.markdown("**議事日程**")
     agenda = st.data_editor(
         _agenda_frame(details.agenda),

@@ -7,20 +7,12 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from minutes.editing import SPEAKER_KINDS, EditConflict, MeetingInfo, SpeakerInfo
+from minutes.editing import SPEAKER_KINDS, EditConflict, SpeakerInfo
 from minutes.errors import MinutesError
 from ui import state
 from ui.playback import sample_for
 
-meeting_id = state.meeting_picker()
-if meeting_id is None:
-    st.stop()
-editing = state.editing()
-try:
-    info: MeetingInfo = editing.meeting(meeting_id)
-except MinutesError as error:
-    state.show_error(error)
-    st.stop()
+meeting_id, editing, info = state.open_meeting()
 
 st.title("話者")
 st.caption(info.title)
