@@ -13,13 +13,14 @@ import csv
 import datetime as dt
 import io
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
-from minutes.tables import AuditEvent
+from minutes.tables import AuditEvent, utcnow
 
 APP, CLI, SYSTEM = "app", "cli", "system"
 
@@ -52,19 +53,40 @@ def record(
     after: dict | None = None,
 ) -> None:
     """Add one audit event to ``session`` (committed with the change it describes)."""
+    session.add(AuditEvent(**_row(actor, action, target_type, target_id, before, after)))
+
+
+def record_many(
+    session: Session,
+    *,
+    actor: str,
+    action: str,
+    target_type: str,
+    changes: Iterable[tuple[object, dict | None, dict | None]],
+) -> int:
+    """Add one audit event per ``(target_id, before, after)`` in a single multi-row INSERT: the same rows as calling
+    :func:`record` for each, for changes of many records at once (replace all). Returns how many were added."""
+    at = utcnow()
+    rows = [
+        _row(actor, action, target_type, target_id, before, after) | {"at": at} for target_id, before, after in changes
+    ]
+    if rows:
+        session.connection().execute(insert(AuditEvent), rows)
+    return len(rows)
+
+
+def _row(actor: str, action: str, target_type: str, target_id: object, before: dict | None, after: dict | None) -> dict:
     kind, ip = _CONTEXT.get()
-    session.add(
-        AuditEvent(
-            actor=(actor or "不明")[:100],
-            actor_kind=kind,
-            action=action[:32],
-            target_type=target_type[:32],
-            target_id=str(target_id if target_id is not None else "")[:64],
-            before=_jsonable(before),
-            after=_jsonable(after),
-            ip=ip,
-        )
-    )
+    return {
+        "actor": (actor or "不明")[:100],
+        "actor_kind": kind,
+        "action": action[:32],
+        "target_type": target_type[:32],
+        "target_id": str(target_id if target_id is not None else "")[:64],
+        "before": _jsonable(before),
+        "after": _jsonable(after),
+        "ip": ip,
+    }
 
 
 def _jsonable(value: dict | None) -> dict | None:

@@ -6,10 +6,11 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from minutes import repository
+from minutes import audit, repository
 from minutes.database import make_engine, migrate
 from minutes.editing import (
     AgendaEntry,
@@ -24,6 +25,7 @@ from minutes.editing import (
 )
 from minutes.errors import InputError
 from minutes.records import Utterance, Word
+from minutes.tables import Utterance as UtteranceRow
 
 SAMPLE_TEXTS = [
     ("SPEAKER_00", "ただいまから本日の会議を開きます。"),
@@ -216,6 +218,72 @@ def test_find_and_replace_with_preview(editing, meeting_id, engine):
     with pytest.raises(EditConflict):
         editing.apply_replace(meeting_id, stale, editor="佐藤")
     assert [e.action for e in editing.events(meeting_id)] == ["replace"]
+
+
+def test_replace_all_keeps_history_versions_and_audit_per_utterance(editing, engine):
+    meeting_id = seed_meeting(engine, utterances=40)
+    before = {x.id: x for x in _lines(editing, meeting_id)}
+    targets = [x for x in before.values() if "補正予算" in x.text]
+    edited = editing.edit_text(targets[0].id, text=targets[0].text + "以上。", expected_version=1, editor="鈴木")
+    preview = editing.preview_replace(meeting_id, "補正予算", "補正予算案")
+    assert len(preview.matches) == len(targets) == 20
+    assert editing.apply_replace(meeting_id, preview, editor="佐藤") == 20
+
+    after = {x.id: x for x in _lines(editing, meeting_id)}
+    for line in targets:
+        old_text = edited.text if line.id == edited.id else line.text
+        old_version = edited.version if line.id == edited.id else line.version
+        assert after[line.id].text == old_text.replace("補正予算", "補正予算案")
+        assert (after[line.id].version, after[line.id].edited) == (old_version + 1, True)
+    untouched = [i for i in before if i not in {x.id for x in targets}]
+    assert all(after[i].version == 1 and after[i].text == before[i].text for i in untouched)
+
+    plain = targets[1]
+    history = editing.history(plain.id)
+    assert [(r.version, r.action, r.edited_by, r.text) for r in history] == [
+        (1, "recognized", "自動認識", plain.text),
+        (2, "replace", "佐藤", plain.text.replace("補正予算", "補正予算案")),
+    ]
+    # An utterance edited before keeps one snapshot of its recognised text, not two.
+    assert [(r.version, r.action) for r in editing.history(edited.id)] == [
+        (1, "recognized"),
+        (2, "edit"),
+        (3, "replace"),
+    ]
+
+    trail = audit.events(engine, action="utterance_replace")
+    assert sorted(int(e.target_id) for e in trail) == sorted(x.id for x in targets)
+    entry = next(e for e in trail if e.target_id == str(plain.id))
+    assert (entry.actor, entry.target_type) == ("佐藤", "utterance")
+    assert (entry.before["text"], entry.before["version"], entry.before["meeting"]) == (plain.text, 1, meeting_id)
+    assert entry.after == {"version": 2, "text": plain.text.replace("補正予算", "補正予算案")}
+    summary = audit.events(engine, action="replace")
+    assert [e.after for e in summary] == [{"find": "補正予算", "replace": "補正予算案", "count": 20}]
+    with engine.connect() as connection:  # the search index follows the bulk update (FTS triggers)
+        found = connection.exec_driver_sql("SELECT count(*) FROM utterance_fts WHERE utterance_fts MATCH '補正予算案'")
+        assert found.scalar() == 20
+    # Each utterance can be restored on its own.
+    assert editing.revert(plain.id, to_version=1, expected_version=2, editor="佐藤").text == plain.text
+
+
+def test_replace_all_changes_nothing_when_an_utterance_changes_underneath(editing, engine, monkeypatch):
+    meeting_id = seed_meeting(engine, utterances=12)
+    preview = editing.preview_replace(meeting_id, "補正予算", "補正予算案")
+    victim = preview.matches[-1].utterance_id
+    original = repository.utterances_with_revisions
+
+    def racing(session, *, utterance_ids):
+        # Someone else's edit lands between the version check and the bulk update.
+        session.exec(update(UtteranceRow).where(UtteranceRow.id == victim).values(version=UtteranceRow.version + 1))
+        return original(session, utterance_ids=utterance_ids)
+
+    monkeypatch.setattr(repository, "utterances_with_revisions", racing)
+    with pytest.raises(EditConflict):
+        editing.apply_replace(meeting_id, preview, editor="佐藤")
+    lines = _lines(editing, meeting_id)
+    assert all("補正予算案" not in x.text and x.version == 1 for x in lines)
+    assert all(len(editing.history(x.id)) == 1 for x in lines)  # no revisions were written
+    assert audit.events(engine, action="utterance_replace") == [] and editing.events(meeting_id) == []
 
 
 def test_merge_speakers_moves_utterances_and_history(editing, meeting_id):
