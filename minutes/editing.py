@@ -548,7 +548,7 @@ class EditingService:
                 session, meeting_id=meeting_id, expected_version=expected_version, **values
             ):
                 raise EditConflict(
-                    f"会議情報は {meeting.updated_at:%H:%M} 以降に他の人が変更しています。"
+                    f"会議情報は {auth._local(meeting.updated_at)} 以降に他の人が変更しています。"
                     "最新の内容を表示しましたので、確認してからもう一度保存してください。",
                     f"meeting {meeting_id} edit_version {meeting.edit_version} != {expected_version}",
                 )
@@ -1020,7 +1020,7 @@ class EditingService:
     def _conflict(self, session: Session, u: Utterance, expected_version: int) -> EditConflict:
         revisions = repository.revisions_of(session, utterance_ids=[u.id])
         last = revisions[-1] if revisions else None
-        who = f"{last.edited_by or RECOGNIZER} さんが {last.edited_at:%H:%M} に" if last else "他の人が"
+        who = f"{last.edited_by or RECOGNIZER} さんが {auth._local(last.edited_at)} に" if last else "他の人が"
         return EditConflict(
             f"この発言は表示の後に {who}変更しました。あなたの変更は保存していません。"
             f"現在の内容:「{u.text}」。確認してからもう一度編集してください。",

@@ -25,6 +25,7 @@ from minutes.editing import (
 )
 from minutes.errors import InputError
 from minutes.records import Utterance, Word
+from minutes.tables import Meeting, UtteranceRevision
 from minutes.tables import Utterance as UtteranceRow
 
 SAMPLE_TEXTS = [
@@ -144,6 +145,32 @@ def test_stale_edit_is_refused_and_shows_the_current_text(editing, meeting_id):
     assert editing.line(line.id).text == "議長。３番、山田太郎です。"
     with pytest.raises(EditConflict):
         editing.split(line.id, at=3, expected_version=line.version, editor="鈴木")
+
+
+def test_conflict_messages_give_the_time_in_tokyo(editing, meeting_id, engine):
+    # Stored moments are UTC: 01:05 UTC is 10:05 in Tokyo, 05:30 UTC is 14:30.
+    line = _lines(editing, meeting_id)[1]
+    editing.edit_text(line.id, text="議長。３番、山田太郎です。", expected_version=line.version, editor="佐藤")
+    info = editing.meeting(meeting_id)
+    editing.update_meeting(meeting_id, expected_version=info.edit_version, editor="佐藤", title="変更後の会議名")
+    with Session(engine) as session:
+        session.exec(
+            update(UtteranceRevision)
+            .where(UtteranceRevision.utterance_id == line.id)
+            .values(edited_at=dt.datetime(2025, 12, 2, 5, 30, tzinfo=dt.UTC))
+        )
+        session.exec(
+            update(Meeting)
+            .where(Meeting.id == meeting_id)
+            .values(updated_at=dt.datetime(2025, 12, 2, 1, 5, tzinfo=dt.UTC))
+        )
+        session.commit()
+    with pytest.raises(EditConflict) as caught:
+        editing.edit_text(line.id, text="上書き", expected_version=line.version, editor="鈴木")
+    assert "佐藤 さんが 14:30 に" in caught.value.message and "05:30" not in caught.value.message
+    with pytest.raises(EditConflict) as caught:
+        editing.update_meeting(meeting_id, expected_version=info.edit_version, editor="鈴木", title="古い画面から")
+    assert "10:05 以降" in caught.value.message and "01:05" not in caught.value.message
 
 
 def test_change_speaker_and_names_join_everywhere(editing, meeting_id):
