@@ -1,7 +1,9 @@
 """Exports of a 会議録: Word, plain text, SRT / WebVTT captions, JSON and CSV open data.
 
 Every export is pure: ``render(document, options) -> bytes`` with a ``MinutesDocument`` built by the caller and
-optional ``ExportOptions``; no database or file access (except reading the bundled Word template).
+optional ``ExportOptions``; no database or file access (except reading the bundled Word template). Word and text print
+the 会議録 (digits of the body full-width by default, ``NotationOptions.full_width_digits``); captions and open data
+keep the stored text as it is (see ``exports.layout``).
 
     from exports import FORMATS, MinutesDocument
     render, mime_type, extension = FORMATS["docx"]

@@ -3,6 +3,11 @@
 A block names the template style it is printed in (``Block.style``) and carries its text in parts (the cells of a
 roster line, the label and value of a header field); each renderer lays the parts out its own way: tabs and styles in
 Word, full-width spaces in text.
+
+The body follows the print convention of the header: with ``NotationOptions.full_width_digits`` the digits of speeches
+and stage notes are made full-width here (``notation.body_text``), so Word and text agree. Captions (SRT/VTT) and open
+data (JSON/CSV) do not use these blocks and keep the stored text as it is: they are data, read by programs and
+subtitle players, where 「3番」 and 「３番」 would be different strings.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from enum import StrEnum
 from exports.document import AgendaItem, MinutesDocument, Person, SpeakerKind, Speech, StageNote, TimeMark
 from exports.notation import (
     NotationOptions,
+    body_text,
     date_text,
     digits,
     issue_text,
@@ -153,11 +159,11 @@ def proceeding_blocks(document: MinutesDocument, notation: NotationOptions) -> l
     blocks: list[Block] = []
     for item in document.items:
         if isinstance(item, Speech):
-            first, *rest = speech_paragraphs(item)
+            first, *rest = (body_text(line, notation) for line in speech_paragraphs(item))
             blocks.append(Block(Style.SPEECH, (first,), speaker=speaker_text(item, notation)))
             blocks += [Block(Style.SPEECH_CONTINUED, (line,)) for line in rest]
         elif isinstance(item, StageNote):
-            blocks.append(Block(Style.STAGE_NOTE, (stage_note_text(item, notation),)))
+            blocks.append(Block(Style.STAGE_NOTE, (body_text(stage_note_text(item, notation), notation),)))
         elif isinstance(item, TimeMark):
             blocks.append(Block(Style.TIME_MARK, (time_mark_text(item, notation),)))
         else:

@@ -7,6 +7,7 @@ The defaults follow common 町村議会 practice: 「○議長（山田太郎君
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -32,7 +33,7 @@ class NotationOptions:
     staff_honorific: str = "君"  # after the names of staff (職務のため出席した者); "" for none
     order: SpeakerOrder = SpeakerOrder.ROLE_FIRST
     member_seat: bool = True  # members without a role are written by seat: ○３番（佐藤花子君）; else ○佐藤花子君
-    full_width_digits: bool = True  # digits we write (dates, times, seats, numbers); speech text is left alone
+    full_width_digits: bool = True  # digits in dates, times, seats, numbers, and in the printed body (body_text)
     calendar: Calendar = Calendar.WAREKI
     gannen: bool = True  # 令和元年 rather than 令和１年
     weekday: bool = True  # 令和７年１２月２日（火曜日）
@@ -58,6 +59,31 @@ def digits(value: int | str, options: NotationOptions) -> str:
     """The number or text with its ASCII digits made full-width when the options say so."""
     text = str(value)
     return text.translate(_FULL_WIDTH) if options.full_width_digits else text
+
+
+_ASCII_RUN = re.compile(r"[!-~]+")  # a run of printable ASCII: a number, a code, a URL
+_NUMBER_SEPARATOR = re.compile(r"(?<=[0-9])[,.](?=[0-9])")  # 1,234 and 3.5
+_FULL_WIDTH_SEPARATOR = {",": "，", ".": "．"}
+
+
+def body_text(text: str, options: NotationOptions) -> str:
+    """Speech or stage-note text as printed in the body of a 会議録.
+
+    With ``full_width_digits`` the numbers the recogniser wrote in ASCII are made full-width like the rest of the
+    document: 「3番」→「３番」, 「1,234万円」→「１，２３４万円」, 「3.5%」→「３．５%」. A comma or point is part of a
+    number only between digits. A run of ASCII holding a letter is a name or a code and stays as it is
+    (「COVID-19」, 「5G」, 「A4」, URLs); so does everything but digits and those separators (%, :, /, letters).
+    """
+    if not options.full_width_digits:
+        return text
+    return _ASCII_RUN.sub(_full_width_number, text)
+
+
+def _full_width_number(match: re.Match[str]) -> str:
+    run = match.group()
+    if any(ch.isalpha() for ch in run):
+        return run
+    return _NUMBER_SEPARATOR.sub(lambda m: _FULL_WIDTH_SEPARATOR[m.group()], run).translate(_FULL_WIDTH)
 
 
 def wareki(date: dt.date) -> tuple[str, int]:

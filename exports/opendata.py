@@ -8,7 +8,8 @@ own fields for what a municipal 会議録 has besides (assembly, rosters, agenda
 - ``speechOrder`` counts speeches from 1 (the API's order 0, the front matter, is the meeting record itself);
 - ``speaker`` is the name without honorific, ``speakerPosition`` the 職名 (議長, 町長, or ３番 for a member),
   ``speakerRole`` what kind of speaker it is (議員・説明員・職員・その他);
-- ``speech`` is the text as printed, starting with the speaker line: 「○議長（山田太郎君）　ただいまから…」.
+- ``speech`` starts with the speaker line as printed: 「○議長（山田太郎君）　ただいまから…」; the words are the stored
+  text as it is (the full-width digits of the printed body are a print convention: see ``exports.layout``).
 
 Stage notes and time marks are in ``notes``, each placed after a speech (``afterSpeechOrder``; 0: before the first).
 

@@ -113,6 +113,21 @@ def test_word_export_has_the_assembly_notation_and_is_marked_draft(service, meet
     assert "午前１０時００分開議" in text and "午前１１時４８分散会" in text
 
 
+def test_stored_half_width_digits_are_printed_full_width_in_word_and_text_only(service, meeting):
+    editing = EditingService.of(service)
+    line = editing.page(meeting).lines[1]
+    stored = "3番、佐藤です。補正予算1,234万円について2点質問します。"
+    editing.edit_text(line.id, text=stored, expected_version=line.version, editor="書記")
+    printed = "３番、佐藤です。補正予算１，２３４万円について２点質問します。"
+    word = docx.Document(io.BytesIO(export_meeting(service.engine, meeting_id=meeting, fmt="docx", actor="書記").data))
+    assert [p.text for p in word.paragraphs if p.style.name == "発言本文"][1] == f"○３番（佐藤花子君）\u3000{printed}"
+    text = export_meeting(service.engine, meeting_id=meeting, fmt="txt", actor="書記").data.decode("utf-8")
+    assert f"○３番（佐藤花子君）\u3000{printed}" in text.splitlines()
+    data = json.loads(export_meeting(service.engine, meeting_id=meeting, fmt="json", actor="書記").data)
+    assert data["meetingRecord"]["speechRecord"][1]["speech"].endswith(stored)
+    assert editing.line(line.id).text == stored  # printing changes nothing stored
+
+
 def test_every_format_renders_and_is_logged(service, meeting):
     for fmt in ("docx", "txt", "srt", "vtt", "json", "csv"):
         assert export_meeting(service.engine, meeting_id=meeting, fmt=fmt, actor="書記").data

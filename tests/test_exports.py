@@ -48,7 +48,7 @@ from exports import (
 )
 from exports.captions import split_text, wrap
 from exports.docx import TEMPLATE
-from exports.notation import date_text, meeting_title, speaker_text, time_text, wareki, year_text
+from exports.notation import body_text, date_text, meeting_title, speaker_text, time_text, wareki, year_text
 from exports.opendata import CSV_FIELDS
 
 SCHEMA = Path(__file__).resolve().parent.parent / "exports" / "schema" / "minutes.schema.json"
@@ -253,6 +253,26 @@ def test_speaker_notation():
     assert speaker_text(Speech(name="", text="", label="SPEAKER_05"), default) == "○SPEAKER_05"
 
 
+@pytest.mark.parametrize(
+    ("stored", "printed"),
+    [
+        ("3番、佐藤です。", "３番、佐藤です。"),
+        ("一般会計で約1,234万円、前年度比3.5%の増です。", "一般会計で約１，２３４万円、前年度比３．５%の増です。"),
+        ("令和7年度第12号、10:30から", "令和７年度第１２号、１０:３０から"),
+        ("1、2、3。以上3点です。", "１、２、３。以上３点です。"),
+        ("３番は全角のまま", "３番は全角のまま"),
+        (
+            "COVID-19対策、5G基地局、A4判、https://example.jp/p/2",
+            "COVID-19対策、5G基地局、A4判、https://example.jp/p/2",
+        ),
+        ("終わり. 1,000 と 1.", "終わり. １，０００ と １."),
+    ],
+)
+def test_body_text_makes_numbers_full_width(stored, printed):
+    assert body_text(stored, NotationOptions()) == printed
+    assert body_text(stored, NotationOptions(full_width_digits=False)) == stored
+
+
 def test_meeting_title():
     assert meeting_title(sample_document(), NotationOptions()) == TITLE
     committee = dataclasses.replace(sample_document(), kind=MeetingKind.COMMITTEE, title="総務常任委員会会議録")
@@ -347,6 +367,51 @@ def test_docx_final_and_notation_options():
     speakers = {p.runs[0].text for p in word.paragraphs if p.style.name == "発言本文"}
     assert speakers == {"○山田太郎議長", "○池田康弘町長", "○佐藤花子君", "○近藤大樹総務課長"}
     assert word.core_properties.revision == 2
+
+
+DIGITS_SPEECH = "3番、佐藤花子です。影響額は約1,234万円、3.5%の増です。COVID-19対策も伺います。"
+DIGITS_PRINTED = "３番、佐藤花子です。影響額は約１，２３４万円、３．５%の増です。COVID-19対策も伺います。"
+
+
+def digits_document() -> MinutesDocument:
+    """Speech text as the recogniser writes it: half-width digits."""
+    return dataclasses.replace(
+        sample_document(),
+        items=(
+            chair("3番、佐藤花子議員。", 1.0, 3.0),
+            Speech(name="佐藤花子", seat=3, text=DIGITS_SPEECH + "\n2点目は1件です。", start=4.0, end=20.0),
+            StageNote("賛成者12名起立", start=20.5, end=21.0),
+        ),
+    )
+
+
+def test_docx_and_text_print_the_body_with_full_width_digits():
+    word = reopen(render_docx(digits_document()))
+    body = [p.text for p in word.paragraphs if p.style.name in ("発言本文", "発言続き", "ト書き")]
+    assert body == [
+        "○議長（山田太郎君）\u3000３番、佐藤花子議員。",
+        "○３番（佐藤花子君）\u3000" + DIGITS_PRINTED,
+        "２点目は１件です。",
+        "〔賛成者１２名起立〕",
+    ]
+    text = render_text(digits_document()).decode("utf-8").splitlines()
+    assert "○３番（佐藤花子君）\u3000" + DIGITS_PRINTED in text
+    assert "\u3000２点目は１件です。" in text and "\u3000" * 4 + "〔賛成者１２名起立〕" in text
+    # The option off: the body is printed as stored, like the header numbers.
+    plain = ExportOptions(notation=NotationOptions(full_width_digits=False))
+    body = [p.text for p in reopen(render_docx(digits_document(), plain)).paragraphs if p.style.name == "発言本文"]
+    assert body[1] == "○3番（佐藤花子君）\u3000" + DIGITS_SPEECH
+
+
+def test_captions_and_open_data_keep_the_stored_digits():
+    document = digits_document()
+    # (lines joined: a cue may break a line inside 1,234)
+    captions = (render_srt(document) + render_vtt(document)).decode("utf-8").replace("\n", "")
+    assert "1,234万円" in captions and "１，２３４" not in captions and "賛成者12名起立" in captions
+    speech = json.loads(render_json(document))["meetingRecord"]["speechRecord"][1]["speech"]
+    assert speech == "○３番（佐藤花子君）\u3000" + DIGITS_SPEECH + "\n\u3000" + "2点目は1件です。"
+    rows = list(csv.DictReader(io.StringIO(render_csv(document).decode("utf-8-sig"), newline="")))
+    assert rows[1]["speech"] == speech
 
 
 def test_docx_is_reproducible():
