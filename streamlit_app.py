@@ -23,15 +23,22 @@ pages = [
     st.Page("ui/pages/materials.py", title="資料"),
     st.Page("ui/pages/users.py", title="利用者"),
     st.Page("ui/pages/audit.py", title="監査ログ"),
+    st.Page("ui/pages/admin.py", title="管理（設定・モデル）"),
+    st.Page("ui/pages/account.py", title="アカウント"),
 ]
 if user is None:
     # Every page is registered (so a link such as /editor?meeting=3 survives the sign-in) but none runs.
     st.navigation(pages, position="hidden")
     state.login_page()
     st.stop()
+if user.must_change_password:
+    # An initial or reset password, which someone else knows: nothing else until the user has chosen their own.
+    st.navigation([p for p in pages if p.title == "アカウント"], position="hidden").run()
+    st.stop()
 hidden = {
     "新しい会議": not user.can(Permission.CREATE_MEETING),
     "利用者": not user.can(Permission.MANAGE_USERS),
     "監査ログ": not user.can(Permission.VIEW_AUDIT),
+    "管理（設定・モデル）": not user.can(Permission.MANAGE_SETTINGS),
 }
 st.navigation([p for p in pages if not hidden.get(p.title)]).run()

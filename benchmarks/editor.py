@@ -94,7 +94,9 @@ def main() -> int:
     from minutes.auth import AuthService
 
     auth = AuthService(service.engine)
-    at.session_state["auth_token"] = auth.start_session(auth.create_user("bench", "管理者", "correct horse battery"))
+    at.session_state["auth_token"] = auth.start_session(
+        auth.create_user("bench", "管理者", "correct horse battery", must_change_password=False)
+    )
     at.query_params["meeting"] = str(meeting_id)
     at.run()
     at.switch_page("ui/pages/editor.py")

@@ -4,14 +4,14 @@ Finalizing a meeting writes ``$MINUTES_DATA_DIR/archive/<meeting id>/v<version>/
 
     会議録.docx  会議録.json  会議録.txt      the 会議録 as exported (``exports.FORMATS``)
     資料/NN_<name>.<ext>                    the materials, as uploaded (checked against their stored SHA-256)
-    録音/<name>                             the recording, when ``MINUTES_ARCHIVE_RECORDING=1``
+    録音/<name>                             the recording, when the setting archive_recording is on
     manifest.json                           every file's SHA-256 and size, who finalized it when, the software version
 
 Files are made read-only, and the manifest's own SHA-256 is kept in the database (``Archive.manifest_sha256``), so a
 manifest rewritten to match changed files shows too. Reopening and finalizing again writes ``v<version+1>``.
 ``verify(path)`` lists every changed, missing or extra file.
 
-Settings (read here; documented in the README): ``MINUTES_ARCHIVE_RECORDING`` (default 0): 1 copies the recording in.
+The recording is copied in when ``archive_recording`` is on (``MINUTES_ARCHIVE_RECORDING=1`` or the 管理 page).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
-import os
 import shutil
 import stat
 import uuid
@@ -40,9 +39,12 @@ FORMAT = "minutes-archive/1"
 DOCUMENTS = {"docx": "会議録.docx", "json": "会議録.json", "txt": "会議録.txt"}
 
 
-def include_recording() -> bool:
-    """``MINUTES_ARCHIVE_RECORDING`` (default 0): whether archives hold a copy of the recording."""
-    return os.environ.get("MINUTES_ARCHIVE_RECORDING", "").strip().lower() in ("1", "true", "yes", "on")
+def include_recording(session: Session) -> bool:
+    """Whether archives hold a copy of the recording: the setting ``archive_recording`` (``MINUTES_ARCHIVE_RECORDING``,
+    default off; an administrator can change it on the 管理 page)."""
+    from minutes import admin
+
+    return admin.current(session).archive_recording
 
 
 def software_version() -> str:
@@ -180,7 +182,7 @@ def _write_files(session: Session, staging: Path, *, data_dir: Path, meeting) ->
             }
         )
     recording = repository.recording_of(session, meeting_id=meeting.id)
-    if include_recording() and recording is not None and (data_dir / recording.stored_path).is_file():
+    if include_recording(session) and recording is not None and (data_dir / recording.stored_path).is_file():
         source = data_dir / recording.stored_path
         relative = f"録音/{safe_filename(Path(recording.original_name).stem)[:60]}{source.suffix}"
         (staging / "録音").mkdir(exist_ok=True)

@@ -103,6 +103,7 @@ class Principal:
     name: str
     role: Role
     auth_provider: str = "local"
+    must_change_password: bool = False  # an initial or reset password: the app asks for a new one first
 
     def can(self, permission: Permission) -> bool:
         return permission in PERMISSIONS[self.role]
@@ -179,7 +180,7 @@ _DUMMY_HASH = _hasher.hash("not a password of anybody")
 
 
 def _principal(user: User) -> Principal:
-    return Principal(user.id, user.name, Role(user.role), user.auth_provider)
+    return Principal(user.id, user.name, Role(user.role), user.auth_provider, user.must_change_password)
 
 
 def _token_hash(token: str) -> str:
@@ -200,20 +201,32 @@ class UserInfo:
     locked_until: dt.datetime | None
     failed_logins: int
     last_login_at: dt.datetime | None
+    must_change_password: bool = False
 
 
 class AuthService:
     """Local accounts and signed-in sessions. Thread-safe (every call opens its own session); ``clock`` is
     injectable for tests of lockout and expiry."""
 
-    def __init__(self, engine, settings: Settings | None = None, clock: Callable[[], dt.datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        engine,
+        settings: Settings | Callable[[], Settings] | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
         self.engine = engine
-        self.settings = settings or Settings()
+        self._settings = settings or Settings()
         self.clock = clock
 
     @classmethod
     def of(cls, service) -> AuthService:
-        return cls(service.engine, service.settings)
+        """For the app: the lockout and session settings are read from the service at each use, so a change on the
+        管理 page applies at once."""
+        return cls(service.engine, lambda: service.settings)
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings() if callable(self._settings) else self._settings
 
     # ------------------------------------------------------------ users
 
@@ -234,6 +247,7 @@ class AuthService:
                     u.locked_until,
                     u.failed_logins,
                     u.last_login_at,
+                    u.must_change_password,
                 )
                 for u in session.exec(select(User).order_by(col(User.id)))
             ]
@@ -245,9 +259,18 @@ class AuthService:
             return {user_id: name for user_id, name in rows}
 
     def create_user(
-        self, name: str, role: Role | str, password: str, *, actor: Principal | None = None, actor_name: str = ""
+        self,
+        name: str,
+        role: Role | str,
+        password: str,
+        *,
+        actor: Principal | None = None,
+        actor_name: str = "",
+        must_change_password: bool = True,
     ) -> Principal:
-        """Add a local account. ``actor`` None: the operating-system user (CLI) or the first administrator."""
+        """Add a local account. ``actor`` None: the operating-system user (CLI) or the first administrator. The
+        password is an initial one that the user must replace after signing in, unless ``must_change_password`` is
+        False (the first administrator chose their own)."""
         require(actor, Permission.MANAGE_USERS)
         name = name.strip()
         if not name or len(name) > 100:
@@ -260,7 +283,12 @@ class AuthService:
         with Session(self.engine) as session:
             if session.exec(select(User.id).where(User.name == name)).first() is not None:
                 raise InputError(f"利用者「{name}」はすでに登録されています。", f"user {name} exists")
-            user = User(name=name, role=role.value, password_hash=_hasher.hash(password))
+            user = User(
+                name=name,
+                role=role.value,
+                password_hash=_hasher.hash(password),
+                must_change_password=must_change_password,
+            )
             session.add(user)
             session.flush()
             audit.record(
@@ -278,7 +306,7 @@ class AuthService:
         """The first account, only while none exists (the app's 管理者の作成 form)."""
         if self.has_users():
             raise PermissionDenied("管理者はすでに作成されています。ログインしてください。", "users exist")
-        return self.create_user(name, Role.ADMIN, password)
+        return self.create_user(name, Role.ADMIN, password, must_change_password=False)
 
     def update_user(
         self,
@@ -289,8 +317,10 @@ class AuthService:
         active: bool | None = None,
         unlock: bool = False,
         password: str | None = None,
+        actor_name: str = "",
     ) -> None:
-        """Change a user's role, disable or enable, unlock, or set a new password (revokes their sessions)."""
+        """Change a user's role, disable or enable, unlock, or set a new password (revokes their sessions).
+        ``actor_name``: who is recorded when ``actor`` is None (the CLI's operating-system user)."""
         require(actor, Permission.MANAGE_USERS)
         with Session(self.engine) as session:
             user = session.get(User, user_id)
@@ -308,18 +338,58 @@ class AuthService:
             if password is not None:
                 _check_password(password)
                 user.password_hash = _hasher.hash(password)
+                user.must_change_password = True  # a password the administrator knows: the user replaces it
             if active is False or password is not None or role is not None:
                 self._revoke_all(session, user_id)
             session.add(user)
             audit.record(
                 session,
-                actor=actor.name if actor else "",
+                actor=actor.name if actor else actor_name,
                 action="user_update",
                 target_type="user",
                 target_id=user_id,
                 before=before,
                 after={"role": user.role, "active": user.active, "unlock": unlock, "password": password is not None},
             )
+            session.commit()
+
+    def change_password(self, user: Principal, current: str, new: str, *, keep_token: str | None = None) -> None:
+        """The signed-in user replaces their own password. Every other session of theirs ends (``keep_token``, the
+        session they are using, stays). A wrong current password counts as a failed sign-in (lockout)."""
+        with Session(self.engine) as session:
+            row = session.get(User, user.id)
+            if row is None or row.password_hash is None or row.auth_provider != "local":
+                raise InputError("このアカウントのパスワードはここでは変更できません。", f"user {user.id} not local")
+            if not _verify(row.password_hash, current):
+                session.rollback()
+                self.authenticate(row.name, current)  # records the failure and applies the lockout
+                raise AuthError("今のパスワードが違います。", "bad current password")
+            if new == current:
+                raise InputError("新しいパスワードには、今と違うものを指定してください。", "same password")
+            _check_password(new)
+            row.password_hash = _hasher.hash(new)
+            row.must_change_password = False
+            session.add(row)
+            self._revoke_all(session, user.id, except_token=keep_token)
+            audit.record(session, actor=row.name, action="password_change", target_type="user", target_id=row.id)
+            session.commit()
+
+    def sessions(self, user: Principal) -> list[tuple[dt.datetime, dt.datetime, str | None]]:
+        """The user's live sessions: (signed in, last active, address), newest first."""
+        now = self.clock()
+        with Session(self.engine) as session:
+            rows = session.exec(
+                select(UserSession)
+                .where(UserSession.user_id == user.id, col(UserSession.revoked_at).is_(None))
+                .order_by(col(UserSession.created_at).desc())
+            )
+            return [(r.created_at, r.last_seen_at, r.ip) for r in rows if _aware(r.expires_at) > now]
+
+    def end_other_sessions(self, user: Principal, keep_token: str | None) -> None:
+        """Sign out everywhere else (a browser left signed in on another PC)."""
+        with Session(self.engine) as session:
+            self._revoke_all(session, user.id, except_token=keep_token)
+            audit.record(session, actor=user.name, action="logout_others", target_type="user", target_id=user.id)
             session.commit()
 
     # ------------------------------------------------------------ sign-in
@@ -433,12 +503,13 @@ class AuthService:
             audit.record(session, actor=actor, action="logout", target_type="user", target_id=row.user_id)
             session.commit()
 
-    def _revoke_all(self, session: Session, user_id: int) -> None:
-        session.exec(
-            update(UserSession)
-            .where(col(UserSession.user_id) == user_id, col(UserSession.revoked_at).is_(None))
-            .values(revoked_at=self.clock())
+    def _revoke_all(self, session: Session, user_id: int, except_token: str | None = None) -> None:
+        statement = update(UserSession).where(
+            col(UserSession.user_id) == user_id, col(UserSession.revoked_at).is_(None)
         )
+        if except_token:
+            statement = statement.where(col(UserSession.token_sha256) != _token_hash(except_token))
+        session.exec(statement.values(revoked_at=self.clock()))
 
 
 def _verify(password_hash: str, secret: str) -> bool:

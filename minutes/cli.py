@@ -115,6 +115,10 @@ def build_parser() -> argparse.ArgumentParser:
     user_commands.add_parser("list", help="利用者を一覧する")
     unlock = user_commands.add_parser("unlock", help="ロックされた利用者を解除する")
     unlock.add_argument("name")
+    reset = user_commands.add_parser(
+        "password", help="パスワードを再設定する（次のログインで本人が変更。管理者がパスワードを忘れたときにも）"
+    )
+    reset.add_argument("name")
 
     audit_parser = commands.add_parser("audit", help="監査ログを書き出す")
     audit_commands = audit_parser.add_subparsers(dest="audit_command", required=True)
@@ -467,14 +471,21 @@ def cmd_user(args) -> int:
         print(f"利用者「{user.name}」（{user.role}）を追加しました。", file=sys.stderr)
         return 0
     listed = users.users()
-    if args.user_command == "unlock":
+    if args.user_command in ("unlock", "password"):
         found = next((u for u in listed if u.name == args.name), None)
         if found is None:
             from minutes.errors import NotFoundError
 
             raise NotFoundError(f"利用者「{args.name}」はいません。", args.name)
-        users.update_user(found.id, actor=None, unlock=True)
-        print(f"利用者「{found.name}」のロックを解除しました。", file=sys.stderr)
+        if args.user_command == "unlock":
+            users.update_user(found.id, actor=None, unlock=True, actor_name=_os_user())
+            print(f"利用者「{found.name}」のロックを解除しました。", file=sys.stderr)
+        else:
+            users.update_user(found.id, actor=None, password=_read_password(), unlock=True, actor_name=_os_user())
+            print(
+                f"利用者「{found.name}」のパスワードを再設定しました。次のログインで新しいパスワードに変更します。",
+                file=sys.stderr,
+            )
         return 0
     for u in listed:
         state = "無効" if not u.active else ("ロック中" if u.locked_until else "有効")

@@ -6,7 +6,8 @@ A file is accepted only when its content is one of the supported types *and* its
 into ``MaterialText`` (one row per page, sheet or slide) for search. Pages are shown in the browser from local files
 only: PDF pages rendered to PNG with PDFium, images as themselves (or a smaller copy), Office files as their text.
 
-Settings (read here; documented in the README): ``MINUTES_MAX_MATERIAL_MB`` (default 200), the largest material.
+The largest material is the setting ``max_material_mb`` (``MINUTES_MAX_MATERIAL_MB``, default 200; an administrator
+can change it on the 管理 page).
 """
 
 from __future__ import annotations
@@ -506,14 +507,18 @@ def _display(original_name: str) -> str:
 class MaterialService:
     """Materials of meetings. One per process, thread-safe (every call opens its own database session)."""
 
-    def __init__(self, engine: Engine, data_dir: Path, user: Principal | None = None) -> None:
+    def __init__(
+        self, engine: Engine, data_dir: Path, user: Principal | None = None, max_bytes: int | None = None
+    ) -> None:
         self.engine = engine
         self.data_dir = data_dir
         self.user = user  # the signed-in user every call is checked against (None: the local OS user)
+        self.max_bytes = max_bytes if max_bytes is not None else max_material_bytes()
 
     @classmethod
     def of(cls, service, user: Principal | None = None) -> MaterialService:
-        return cls(service.engine, service.settings.data_dir, user)
+        settings = service.settings
+        return cls(service.engine, settings.data_dir, user, max_bytes=settings.max_material_mb << 20)
 
     def _who(self, editor: str) -> str:
         return self.user.name if self.user is not None else _editor(editor)
@@ -580,7 +585,7 @@ class MaterialService:
             raise
 
     def _store(self, stream: BinaryIO) -> tuple[Path, str, int]:
-        limit = max_material_bytes()
+        limit = self.max_bytes
         folder = self.data_dir / "materials" / dt.datetime.now().strftime("%Y/%m")
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"{uuid.uuid4().hex}.part"
@@ -592,7 +597,7 @@ class MaterialService:
                     if size > limit:
                         raise InputError(
                             f"資料が大きすぎます（上限 {limit >> 20:,} MB）。ファイルを分けるか、管理者に上限"
-                            "（MINUTES_MAX_MATERIAL_MB）の変更を依頼してください。",
+                            "（管理 → 資料の最大サイズ）の変更を依頼してください。",
                             f"material exceeds {limit} bytes",
                         )
                     digest.update(block)

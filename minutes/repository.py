@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 from minutes.errors import JobCancelled, JobError, NotFoundError
 from minutes.records import Utterance as UtteranceRecord
 from minutes.tables import (
+    AppSetting,
     Archive,
     Job,
     JobStatus,
@@ -831,3 +832,21 @@ def search_material_pages(
 def meeting_kinds(session: Session) -> list[str]:
     statement = select(Meeting.kind).where(Meeting.kind != "").distinct().order_by(col(Meeting.kind))
     return list(session.exec(statement))
+
+
+# ---------------------------------------------------------------- settings changed in the app
+
+
+def app_settings(session: Session) -> dict[str, object]:
+    """Setting name → stored value."""
+    return {row.key: row.value.get("value") for row in session.exec(select(AppSetting))}
+
+
+def put_app_setting(session: Session, *, key: str, value: object, updated_by: str) -> None:
+    row = session.get(AppSetting, key) or AppSetting(key=key, value={}, updated_by=updated_by)
+    row.value, row.updated_by, row.updated_at = {"value": value}, updated_by, utcnow()
+    session.add(row)
+
+
+def delete_app_setting(session: Session, *, key: str) -> None:
+    session.exec(delete(AppSetting).where(col(AppSetting.key) == key))

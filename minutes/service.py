@@ -11,13 +11,13 @@ from typing import BinaryIO
 from sqlmodel import Session
 
 from diarize import DiarizationOptions
-from minutes import audit, auth, repository
+from minutes import admin, audit, auth, repository
 from minutes.audio import probe
 from minutes.auth import Permission, Principal, require
 from minutes.database import make_engine, migrate
 from minutes.errors import InputError
 from minutes.pipeline import PipelineOptions
-from minutes.settings import Settings
+from minutes.settings import Settings, pinned
 from minutes.transcribe import TranscriptionOptions
 from minutes.uploads import display_name, store, store_path
 from minutes.whisper_model import resolve_model
@@ -93,12 +93,20 @@ class MinutesService:
     """One per process. Thread-safe: every call opens its own session."""
 
     def __init__(self, settings: Settings | None = None) -> None:
-        self.settings = settings or Settings.from_env()
-        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(self.settings.database_url)
+        self.base_settings = settings or Settings.from_env()
+        self.pinned = pinned()  # variables set in the environment: they win over values stored in the app
+        self.base_settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(self.base_settings.database_url)
         migrate(self.engine)
         self._model_lock = threading.Lock()
-        self._model_path: Path | None = None
+        self._model_paths: dict[Path | None, Path] = {}
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force now: the environment's, with what an administrator changed on the 管理 page (one
+        small query, so a change applies to the next action of every process)."""
+        with Session(self.engine) as session:
+            return admin.current(session, self.base_settings, self.pinned)
 
     # ------------------------------------------------------------ models
 
@@ -106,10 +114,11 @@ class MinutesService:
         """The Whisper model folder (assembled and verified once per process)."""
         if override is not None:
             return resolve_model(self.settings.models_dir, override)
+        settings = self.settings
         with self._model_lock:
-            if self._model_path is None:
-                self._model_path = resolve_model(self.settings.models_dir, self.settings.whisper_model)
-            return self._model_path
+            if settings.whisper_model not in self._model_paths:
+                self._model_paths[settings.whisper_model] = resolve_model(settings.models_dir, settings.whisper_model)
+            return self._model_paths[settings.whisper_model]
 
     def pipeline_options(
         self,

@@ -1,4 +1,9 @@
-"""Settings, read from environment variables. Every variable is documented in the README (a test checks it)."""
+"""Settings, read from environment variables. Every variable is documented in the README (a test checks it).
+
+An administrator can change the operational ones in the app (管理 page, :mod:`minutes.admin`); a value changed there is
+stored in the database and applies to every process. A variable set in the environment wins over the stored value:
+the deployment pins it, and the page shows it as fixed.
+"""
 
 from __future__ import annotations
 
@@ -21,13 +26,18 @@ ENVIRONMENT = {
     "MINUTES_MAX_UPLOAD_MB": "Largest recording accepted, in megabytes.",
     "MINUTES_MAX_DURATION_HOURS": "Longest recording accepted, in hours.",
     "MINUTES_JOB_HEARTBEAT_TIMEOUT": "Seconds without a heartbeat after which a running job counts as abandoned.",
-    "MINUTES_MAX_MATERIAL_MB": "Largest material (資料) accepted, in megabytes (read by minutes.materials).",
-    "MINUTES_ARCHIVE_RECORDING": "1 copies the recording into each archive package (read by minutes.archive).",
+    "MINUTES_MAX_MATERIAL_MB": "Largest material (資料) accepted, in megabytes.",
+    "MINUTES_ARCHIVE_RECORDING": "1 copies the recording into each archive package.",
     "MINUTES_LOCKOUT_ATTEMPTS": "Failed sign-ins in a row after which an account is locked.",
     "MINUTES_LOCKOUT_MINUTES": "Minutes an account stays locked after too many failed sign-ins.",
     "MINUTES_SESSION_IDLE_MINUTES": "Minutes without activity after which a signed-in session ends.",
     "MINUTES_SESSION_MAX_HOURS": "Hours after sign-in after which a session ends whatever the activity.",
 }
+
+
+def pinned() -> frozenset[str]:
+    """The settings variables set (non-empty) in this process's environment."""
+    return frozenset(name for name in ENVIRONMENT if os.environ.get(name, "").strip())
 
 
 def _env(name: str, default: str) -> str:
@@ -72,6 +82,8 @@ class Settings:
     lockout_minutes: float = 15.0
     session_idle_minutes: float = 30.0
     session_max_hours: float = 12.0
+    max_material_mb: int = 200
+    archive_recording: bool = False
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -93,6 +105,8 @@ class Settings:
             lockout_minutes=_float("MINUTES_LOCKOUT_MINUTES", 15.0),
             session_idle_minutes=_float("MINUTES_SESSION_IDLE_MINUTES", 30.0),
             session_max_hours=_float("MINUTES_SESSION_MAX_HOURS", 12.0),
+            max_material_mb=_int("MINUTES_MAX_MATERIAL_MB", 200),
+            archive_recording=_env("MINUTES_ARCHIVE_RECORDING", "0").lower() in ("1", "true", "yes", "on"),
         )
 
     @property

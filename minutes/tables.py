@@ -227,6 +227,7 @@ class User(SQLModel, table=True):
     locked_until: datetime | None = None
     created_at: datetime = Field(default_factory=utcnow)
     last_login_at: datetime | None = None
+    must_change_password: bool = False  # set with an initial or reset password; cleared when the user changes it
 
 
 class UserSession(SQLModel, table=True):
@@ -264,3 +265,15 @@ class AuditEvent(SQLModel, table=True):
     before: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     ip: str | None = Field(default=None, max_length=64)
+
+
+# ---------------------------------------------------------------- settings (migration 0005)
+
+
+class AppSetting(SQLModel, table=True):
+    """An operational setting changed by an administrator in the app (see minutes.admin); the environment wins."""
+
+    key: str = Field(primary_key=True, max_length=64)  # a minutes.settings.Settings field name
+    value: dict = Field(sa_column=Column(JSON, nullable=False))  # {"value": ...}
+    updated_by: str = Field(max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -54,7 +54,7 @@ def store(data_dir: Path, stream: BinaryIO, *, original_name: str, subfolder: st
                 if size > max_bytes:
                     raise InputError(
                         f"ファイルが大きすぎます（上限 {max_bytes // (1 << 20):,} MB）。録音を分割するか、"
-                        "管理者に上限（MINUTES_MAX_UPLOAD_MB）の変更を依頼してください。",
+                        "管理者に上限（管理 → 録音の最大サイズ）の変更を依頼してください。",
                         f"upload exceeds {max_bytes} bytes",
                     )
                 digest.update(block)
@@ -71,7 +71,7 @@ def store_path(data_dir: Path, source: Path, *, subfolder: str, max_bytes: int) 
     if source.stat().st_size > max_bytes:
         raise InputError(
             f"ファイルが大きすぎます（上限 {max_bytes // (1 << 20):,} MB）。録音を分割するか、"
-            "管理者に上限（MINUTES_MAX_UPLOAD_MB）の変更を依頼してください。",
+            "管理者に上限（管理 → 録音の最大サイズ）の変更を依頼してください。",
             f"file exceeds {max_bytes} bytes",
         )
     with source.open("rb") as stream:

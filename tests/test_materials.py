@@ -227,12 +227,17 @@ def test_bombs_and_size_limit(materials, meeting, monkeypatch):
     monkeypatch.setattr("minutes.materials.MAX_PIXELS", 1000)
     with pytest.raises(InputError, match="画像が大きすぎます"):
         materials.add(meeting, make_image("PNG", (100, 100)), original_name="a.png", editor="佐藤")
+    small = MaterialService(materials.engine, materials.data_dir, max_bytes=1 << 20)
+    with pytest.raises(InputError, match="上限 1 MB.*資料の最大サイズ"):
+        small.add(meeting, b"a" * (2 << 20), original_name="big.txt", editor="佐藤")
     monkeypatch.setenv("MINUTES_MAX_MATERIAL_MB", "1")
-    with pytest.raises(InputError, match="MINUTES_MAX_MATERIAL_MB"):
-        materials.add(meeting, b"a" * (2 << 20), original_name="big.txt", editor="佐藤")
+    with pytest.raises(InputError, match="上限 1 MB"):
+        MaterialService(materials.engine, materials.data_dir).add(
+            meeting, b"a" * (2 << 20), original_name="big.txt", editor="佐藤"
+        )
     monkeypatch.setenv("MINUTES_MAX_MATERIAL_MB", "many")
     with pytest.raises(InputError, match="整数ではありません"):
-        materials.add(meeting, b"a", original_name="a.txt", editor="佐藤")
+        MaterialService(materials.engine, materials.data_dir)
     assert not [p for p in (materials.data_dir / "materials").rglob("*") if p.is_file()]
 
 

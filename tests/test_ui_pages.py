@@ -90,7 +90,7 @@ def login_token(name: str = "佐藤", role: str = "管理者") -> str:
         with Session(engine) as session:
             user = session.exec(select(User).where(User.name == name)).first()
         principal = (
-            auth.create_user(name, role, "correct horse battery")
+            auth.create_user(name, role, "correct horse battery", must_change_password=False)
             if user is None
             else auth.authenticate(name, "correct horse battery")
         )

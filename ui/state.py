@@ -54,12 +54,54 @@ def client_ip() -> str | None:
     return ip if isinstance(ip, str) else None
 
 
+COOKIE = "minutes_session"
+
+
+def _browser_cookie() -> str | None:
+    """The session cookie sent with this browser tab's page load (None in AppTest, or when there is none)."""
+    try:
+        value = st.context.cookies.get(COOKIE)
+    except Exception:  # not served over a socket (AppTest)
+        return None
+    return value if isinstance(value, str) and value else None
+
+
+def _write_cookie(token: str | None) -> None:
+    """Keep ``token`` in the browser (a reload or a new tab stays signed in until the session ends), or forget it.
+
+    Streamlit cannot send Set-Cookie from a script, so a small same-page script writes it: SameSite=Strict, Secure
+    over HTTPS, for the session's longest life. The server keeps only the token's hash; logging out, expiry and an
+    administrator's changes revoke it there, whatever the browser still holds."""
+    if token:
+        max_age = int(auth().settings.session_max_hours * 3600)
+        value = f"{COOKIE}={token}; Path=/; Max-Age={max_age}; SameSite=Strict"
+    else:
+        value = f"{COOKIE}=; Path=/; Max-Age=0; SameSite=Strict"
+    st.html(
+        f"<script>document.cookie = '{value}' + (location.protocol === 'https:' ? '; Secure' : '');</script>",
+        unsafe_allow_javascript=True,
+    )
+
+
+def sign_in(token: str) -> None:
+    """Start using ``token`` in this browser session (after a login) and keep it in the browser."""
+    st.session_state.auth_token = token
+    st.session_state.cookie_pending = token
+
+
 def setup() -> Principal | None:
     """Start the worker, check the session token against the database (expiry, revocation) and draw the sidebar.
-    Call once at the top of the router; returns the signed-in user or None."""
+    Call once at the top of the router; returns the signed-in user or None.
+
+    A new browser session (a reload, a new tab) takes the token from the browser's cookie, once."""
     worker()
     redact.install()
     audit.set_context(audit.APP, client_ip())
+    if "auth_token" not in st.session_state and not st.session_state.get("cookie_checked"):
+        st.session_state.cookie_checked = True
+        cookie = _browser_cookie()
+        if cookie:
+            st.session_state.auth_token = cookie
     current = auth().validate(st.session_state.get("auth_token"))
     st.session_state.user = current
     if current is None:
@@ -67,11 +109,18 @@ def setup() -> Principal | None:
             st.session_state.auth_message = (
                 "一定時間操作がなかったか、ログインの有効期限が切れました。もう一度ログインしてください。"
             )
+            st.session_state.cookie_clear = True
+        if st.session_state.pop("cookie_clear", False):
+            _write_cookie(None)
         return None
+    if st.session_state.get("cookie_pending") == st.session_state.auth_token:
+        del st.session_state.cookie_pending
+        _write_cookie(st.session_state.auth_token)
     st.sidebar.markdown(f"**{current.name}**（{current.role}）")
     if st.sidebar.button("ログアウト", key="logout"):
         auth().logout(st.session_state.pop("auth_token", None))
         st.session_state.user = None
+        st.session_state.cookie_clear = True
         st.rerun()
     return current
 
@@ -111,7 +160,7 @@ def login_page() -> None:
                     return
                 try:
                     created = auth().create_first_admin(name, password)
-                    st.session_state.auth_token = auth().start_session(created, ip=client_ip())
+                    sign_in(auth().start_session(created, ip=client_ip()))
                 except MinutesError as error:
                     show_error(error)
                     return
@@ -127,7 +176,7 @@ def login_page() -> None:
             except MinutesError as error:
                 show_error(error)
                 return
-            st.session_state.auth_token = token
+            sign_in(token)
             st.rerun()
 
 

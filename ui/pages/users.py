@@ -25,6 +25,7 @@ st.dataframe(
             "利用者名": u.name,
             "役割": u.role.value,
             "状態": "無効" if not u.active else ("ロック中" if u.locked_until else "有効"),
+            "パスワード": "初期（未変更）" if u.must_change_password else "本人が設定",
             "最終ログイン": state.format_moment(u.last_login_at),
             "認証": u.auth_provider,
         }
@@ -47,7 +48,12 @@ st.subheader("利用者の追加")
 with st.form("add_user", clear_on_submit=True):
     name = st.text_input("利用者名", key="new_user_name")
     role = st.selectbox("役割", [r.value for r in Role], index=1, key="new_user_role")
-    password = st.text_input("初期パスワード（10 文字以上）", type="password", key="new_user_password")
+    password = st.text_input(
+        "初期パスワード（10 文字以上）",
+        type="password",
+        key="new_user_password",
+        help="本人に伝えてください。最初のログインで本人が新しいパスワードに変更します。",
+    )
     if st.form_submit_button("追加する", type="primary"):
         try:
             added = auth.create_user(name, role, password, actor=me)
@@ -75,3 +81,18 @@ if middle.button("無効にする" if target.active else "有効にする", key=
 if right.button("ロックを解除", key="edit_unlock", disabled=target.locked_until is None):
     auth.update_user(chosen, actor=me, unlock=True)
     st.rerun()
+
+with st.form("reset_password", clear_on_submit=True):
+    st.markdown(f"**{target.name}** さんのパスワードを再設定（忘れたとき）")
+    reset = st.text_input(
+        "新しい初期パスワード（10 文字以上）",
+        type="password",
+        key="reset_password",
+        help="ロックも解除されます。本人のログイン中の端末はすべてログアウトし、次のログインで本人が変更します。",
+    )
+    if st.form_submit_button("パスワードを再設定"):
+        try:
+            auth.update_user(chosen, actor=me, password=reset, unlock=True)
+            st.success(f"「{target.name}」さんのパスワードを再設定しました。本人に伝えてください。")
+        except MinutesError as error:
+            state.show_error(error)

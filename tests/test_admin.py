@@ -1,0 +1,246 @@
+"""管理: settings changed in the app (stored, audited, pinned by the environment), models, and self-service passwords.
+
+Real services on a temp SQLite database; no models are loaded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import json
+import shutil
+
+import pytest
+
+from minutes import audit
+from minutes.admin import AdminService
+from minutes.archive import ArchiveService
+from minutes.auth import AuthService, Role
+from minutes.cli import main
+from minutes.editing import EditingService
+from minutes.errors import AuthError, InputError, PermissionDenied
+from minutes.materials import MaterialService
+from minutes.service import MinutesService
+from minutes.settings import ENVIRONMENT, Settings
+from tests.test_auth import PASSWORD, Clock
+from tests.test_editing import seed_meeting
+
+
+@pytest.fixture
+def service(tmp_path, monkeypatch):
+    for name in ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    data = tmp_path / "data"
+    service = MinutesService(Settings(data_dir=data, database_url=f"sqlite:///{data / 'minutes.db'}", device="cpu"))
+    yield service
+    service.engine.dispose()
+
+
+@pytest.fixture
+def admin(service):
+    return AuthService.of(service).create_user("管理者", Role.ADMIN, PASSWORD, must_change_password=False)
+
+
+def test_a_changed_setting_applies_to_every_process_and_is_audited(service, admin, tmp_path):
+    settings = AdminService.of(service, admin)
+    assert settings.update({"lockout_attempts": 5, "max_material_mb": 200}) == []  # nothing changed
+    changed = settings.update({"max_upload_mb": 1, "session_idle_minutes": 10, "language": "auto"})
+    assert changed == ["録音の最大サイズ", "操作がないときに自動でログアウトするまで", "文字起こしの言語"]
+    assert service.settings.max_upload_mb == 1 and service.settings.language == "auto"
+
+    # another process (the CLI, a second app) on the same database sees the stored values
+    other = MinutesService(service.base_settings)
+    assert other.settings.session_idle_minutes == 10
+    assert other.pipeline_options().transcription.language == "auto"
+    with pytest.raises(InputError, match="1 MB"):  # the upload limit is in force
+        _upload(other, 2 << 20)
+    other.engine.dispose()
+
+    views = {v.spec.field: v for v in settings.views()}
+    assert views["max_upload_mb"].source == "管理画面" and views["max_upload_mb"].value == 1
+    assert views["lockout_attempts"].source == "既定"
+    entries = [e for e in audit.events(service.engine) if e.action == "setting_update"]
+    assert {e.target_id for e in entries} == {"max_upload_mb", "session_idle_minutes", "language"}
+    upload = next(e for e in entries if e.target_id == "max_upload_mb")
+    assert (
+        upload.before == {"max_upload_mb": 4096} and upload.after == {"max_upload_mb": 1} and upload.actor == "管理者"
+    )
+
+    settings.reset("max_upload_mb")
+    assert service.settings.max_upload_mb == 4096
+    assert [e.action for e in audit.events(service.engine)][-1] == "setting_reset"
+
+
+def _upload(service, size: int):
+    import io
+
+    return service.create_meeting(io.BytesIO(b"\0" * size), title="大きな録音", original_name="a.wav")
+
+
+def test_values_are_checked_and_the_environment_wins(service, admin, monkeypatch):
+    settings = AdminService.of(service, admin)
+    with pytest.raises(InputError, match="3〜20 回"):
+        settings.update({"lockout_attempts": 1})
+    with pytest.raises(InputError, match="日本語・自動判定"):
+        settings.update({"language": "en"})
+    with pytest.raises(InputError, match="画面から変更できません"):
+        settings.update({"database_url": "sqlite:///elsewhere.db"})
+    with pytest.raises(InputError, match="数値"):
+        settings.update({"lockout_minutes": "すぐ"})
+    assert service.settings.lockout_attempts == 5  # nothing stored by the refused updates
+
+    monkeypatch.setenv("MINUTES_LOCKOUT_ATTEMPTS", "7")
+    pinned = MinutesService(dataclasses.replace(service.base_settings, lockout_attempts=7))
+    fixed = AdminService.of(pinned, admin)
+    view = next(v for v in fixed.views() if v.spec.field == "lockout_attempts")
+    assert view.fixed and view.value == 7
+    with pytest.raises(InputError, match="環境変数 MINUTES_LOCKOUT_ATTEMPTS"):
+        fixed.update({"lockout_attempts": 4})
+    pinned.engine.dispose()
+
+
+def test_only_administrators_manage_settings(service, admin):
+    clerk = AuthService.of(service).create_user("佐藤", Role.CLERK, PASSWORD, actor=admin)
+    for call in (
+        lambda s: s.views(),
+        lambda s: s.update({"language": "auto"}),
+        lambda s: s.reset("language"),
+        lambda s: s.model_choices(),
+        lambda s: s.check_models(),
+    ):
+        with pytest.raises(PermissionDenied, match="設定・モデル"):
+            call(AdminService.of(service, clerk))
+    assert service.settings.language == "ja"
+
+
+def test_lockout_follows_the_changed_setting_at_once(service, admin):
+    clock = Clock()
+    auth = AuthService(service.engine, lambda: service.settings, clock=clock)
+    auth.create_user("佐藤", Role.CLERK, PASSWORD, actor=admin)
+    AdminService.of(service, admin).update({"lockout_attempts": 3, "lockout_minutes": 1})
+    for _ in range(3):
+        with pytest.raises(AuthError, match="違います"):
+            auth.login("佐藤", "wrong password!")
+    with pytest.raises(AuthError, match="ロック"):
+        auth.login("佐藤", PASSWORD)
+    clock.advance(minutes=2)
+    auth.login("佐藤", PASSWORD)
+
+
+def test_materials_limit_and_archive_recording_come_from_the_stored_settings(service, admin):
+    data = service.base_settings.data_dir
+    meeting = seed_meeting(service.engine)
+    AdminService.of(service, admin).update({"max_material_mb": 1, "archive_recording": True})
+    with pytest.raises(InputError, match="上限 1 MB"):
+        MaterialService.of(service, admin).add(meeting, b"a" * (2 << 20), original_name="big.txt", editor="")
+    (data / "recordings").mkdir(parents=True, exist_ok=True)
+    (data / "recordings" / "sample.wav").write_bytes(b"RIFF....WAVE")
+    EditingService.of(service, admin).finalize(meeting, editor="", expected_version=1)
+    archive = ArchiveService.of(service, admin).list(meeting)[0]
+    assert (archive.path / "録音" / "会議.wav").is_file()
+
+
+def test_a_whisper_model_folder_can_be_chosen(service, admin):
+    settings = AdminService.of(service, admin)
+    folder = service.base_settings.models_dir / "whisper"
+    good, broken = folder / "large-v3-ja", folder / "half-copied"
+    good.mkdir(parents=True)
+    broken.mkdir()
+    for name in ("model.bin", "config.json", "tokenizer.json", "vocabulary.txt"):
+        (good / name).write_text("{}")
+    (broken / "model.bin").write_text("")
+    choices = {c.name: c for c in settings.model_choices()}
+    assert choices[""].label.startswith("base") and not choices["large-v3-ja"].problem
+    assert "tokenizer.json" in choices["half-copied"].problem
+    with pytest.raises(InputError, match=r"tokenizer\.json"):
+        settings.update({"whisper_model": "half-copied"})
+    with pytest.raises(InputError, match="ありません"):
+        settings.update({"whisper_model": "not-there"})
+    with pytest.raises(InputError, match="フォルダ名"):
+        settings.update({"whisper_model": "../../etc"})
+
+    settings.update({"whisper_model": "large-v3-ja"})
+    assert service.whisper_model_path() == good  # the next job uses it
+    assert next(v for v in settings.views() if v.spec.field == "whisper_model").value == "large-v3-ja"
+    shutil.rmtree(good)  # removed behind the app's back: the job fails with a clear message, not silently
+    from minutes.errors import ModelError
+
+    service._model_paths.clear()
+    with pytest.raises(ModelError, match="見つかりません"):
+        service.whisper_model_path()
+
+
+def test_check_models_reports_the_diarization_weights(service, admin, monkeypatch):
+    monkeypatch.setattr(
+        "minutes.admin.describe_model",
+        lambda models_dir, configured: (_ for _ in ()).throw(InputError("Whisper モデルがありません。", "none")),
+    )
+    report = AdminService.of(service, admin).check_models()
+    assert report.whisper_problem == "Whisper モデルがありません。" and not report.ok
+    assert len(report.diarization) == 2  # segmentation-3.0 and CAM++
+    assert all(len(f[3]) == 64 and f[4] for f in report.diarization)  # real files, real hashes, matching
+
+
+# ---------------------------------------------------------------- passwords
+
+
+def test_initial_passwords_must_be_changed_and_change_ends_other_sessions(service, admin):
+    auth = AuthService.of(service)
+    clerk = auth.create_user("佐藤", Role.CLERK, PASSWORD, actor=admin)
+    assert clerk.must_change_password
+    here, user = auth.login("佐藤", PASSWORD)
+    elsewhere, _ = auth.login("佐藤", PASSWORD)
+    assert user.must_change_password and len(auth.sessions(user)) == 2
+
+    with pytest.raises(AuthError, match="違います"):
+        auth.change_password(user, "not my password", "a brand new secret", keep_token=here)
+    with pytest.raises(InputError, match="今と違う"):
+        auth.change_password(user, PASSWORD, PASSWORD, keep_token=here)
+    with pytest.raises(InputError, match="10 文字以上"):
+        auth.change_password(user, PASSWORD, "short", keep_token=here)
+    auth.change_password(user, PASSWORD, "a brand new secret", keep_token=here)
+
+    assert auth.validate(here) is not None and not auth.validate(here).must_change_password
+    assert auth.validate(elsewhere) is None  # the other computer is signed out
+    with pytest.raises(AuthError):
+        auth.login("佐藤", PASSWORD)
+    auth.login("佐藤", "a brand new secret")
+    actions = [e.action for e in audit.events(service.engine)]
+    assert "password_change" in actions and actions.count("login_failed") == 2  # wrong current + old password
+
+    auth.update_user(user.id, actor=admin, password="reset by the admin")  # a password the admin knows
+    assert auth.login("佐藤", "reset by the admin")[1].must_change_password
+
+
+def test_wrong_current_passwords_lock_the_account(service, admin):
+    auth = AuthService.of(service)
+    auth.create_user("佐藤", Role.CLERK, PASSWORD, actor=admin)
+    token, user = auth.login("佐藤", PASSWORD)
+    for _ in range(5):
+        with pytest.raises(AuthError):
+            auth.change_password(user, "guessing.....", "a brand new secret", keep_token=token)
+    with pytest.raises(AuthError, match="ロック"):
+        auth.login("佐藤", PASSWORD)
+
+
+def test_end_other_sessions(service, admin):
+    auth = AuthService.of(service)
+    here, _ = auth.login("管理者", PASSWORD)
+    there, _ = auth.login("管理者", PASSWORD)
+    auth.end_other_sessions(admin, here)
+    assert auth.validate(here) is not None and auth.validate(there) is None
+    started, _seen, _ip = auth.sessions(admin)[0]
+    assert started <= dt.datetime.now(dt.UTC)
+
+
+def test_cli_password_reset_for_a_forgotten_admin_password(service, admin, monkeypatch, capsys):
+    data = service.base_settings.data_dir
+    monkeypatch.setenv("MINUTES_DATA_DIR", str(data))
+    monkeypatch.setattr("sys.stdin", __import__("io").StringIO("a password from the console\n"))
+    assert main(["user", "password", "管理者"]) == 0
+    assert "再設定しました" in capsys.readouterr().err
+    _, user = AuthService.of(service).login("管理者", "a password from the console")
+    assert user.must_change_password
+    event = [e for e in audit.events(service.engine) if e.action == "user_update"][-1]
+    assert event.actor not in ("", "不明") and event.after["password"] is True
+    assert json.dumps(event.after).find("a password from the console") == -1

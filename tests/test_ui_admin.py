@@ -1,0 +1,150 @@
+"""The 管理 and アカウント pages and the forced password change, with AppTest on the real services and database."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+from streamlit.testing.v1 import AppTest
+
+from minutes import audit
+from minutes.auth import AuthService, Role
+from minutes.tables import User
+from tests import test_ui_pages
+from tests.test_ui_pages import APP, TIMEOUT, _app, _engine
+
+app_env = test_ui_pages.app_env  # the fixture: fresh data folder, cached services, fake pipeline
+
+
+def _labels(at: AppTest) -> set[str]:
+    widgets = [*at.button, *at.number_input, *at.selectbox, *at.toggle, *at.text_input]
+    return {w.label for w in widgets}
+
+
+def test_admin_page_saves_a_setting_and_shows_the_models(app_env):
+    at = _app("ui/pages/admin.py")
+    assert at.title[0].value == "管理（設定・モデル）"
+    attempts = next(n for n in at.number_input if n.label.startswith("ロックまでのログイン失敗回数"))
+    assert attempts.value == 5 and not attempts.disabled
+    attempts.set_value(4)
+    next(b for b in at.button if b.label == "設定を保存").click()
+    at.run()
+    assert not at.exception
+    assert any("ロックまでのログイン失敗回数" in s.value for s in at.success)
+    engine = _engine(app_env)
+    try:
+        event = [e for e in audit.events(engine) if e.action == "setting_update"][-1]
+    finally:
+        engine.dispose()
+    assert (event.target_id, event.before, event.after) == ("lockout_attempts", {"lockout_attempts": 5}, {
+        "lockout_attempts": 4
+    })  # fmt: skip
+    assert "「ロックまでのログイン失敗回数」を既定値に戻す" in _labels(at)
+    models = at.dataframe[0].value
+    first = models.iloc[0]
+    assert first["状態"] == "使用中" and first["文字起こしモデル"].startswith("base")
+    assert "モデルを検査" in _labels(at)
+
+
+def test_a_setting_pinned_by_the_environment_is_shown_fixed(app_env, monkeypatch):
+    monkeypatch.setenv("MINUTES_LANGUAGE", "auto")
+    at = _app("ui/pages/admin.py")
+    language = next(s for s in at.selectbox if s.label.startswith("文字起こしの言語"))
+    assert language.disabled and language.value == "auto" and "環境変数で固定" in language.label
+
+
+def test_admin_page_is_for_administrators_only(app_env):
+    at = _app(user="佐藤", role="書記")
+    with pytest.raises(ValueError, match="Could not find a navigation page"):
+        at.switch_page("ui/pages/admin.py")  # not in a clerk's navigation at all (the service refuses anyway)
+    at.switch_page("ui/pages/account.py")  # everyone has their own account page
+    at.run()
+    assert at.title[0].value == "アカウント"
+
+
+def test_a_user_with_an_initial_password_must_change_it_first(app_env):
+    at = _app(user="管理者", role="管理者")  # creates the database and the administrator
+    data = Path(os.environ["MINUTES_DATA_DIR"])
+    engine = _engine(data)
+    try:
+        auth = AuthService(engine)
+        with Session(engine) as session:
+            admin = session.exec(select(User).where(User.name == "管理者")).one()
+        auth.create_user(
+            "鈴木", Role.EDITOR, "initial password", actor=auth.authenticate(admin.name, "correct horse battery")
+        )
+        token, _ = auth.login("鈴木", "initial password")
+    finally:
+        engine.dispose()
+
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["auth_token"] = token
+    at.query_params["meeting"] = "1"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "アカウント"  # whatever page was asked for
+    assert any("初期パスワード" in w.value for w in at.warning)
+    at.text_input(key="current_password").input("initial password")
+    at.text_input(key="new_password").input("my own secret phrase")
+    at.text_input(key="new_password_again").input("my own secret phrase")
+    next(b for b in at.button if b.label == "パスワードを変更").click()
+    at.run()
+    assert not at.exception
+    assert any("変更しました" in s.value for s in at.success)
+    at.switch_page("ui/pages/meetings.py")
+    at.run()
+    assert at.title[0].value != "アカウント"  # the app opens up
+
+
+def test_account_page_refuses_a_wrong_current_password(app_env):
+    at = _app("ui/pages/account.py", user="佐藤", role="閲覧者")
+    at.text_input(key="current_password").input("not the password")
+    at.text_input(key="new_password").input("my own secret phrase")
+    at.text_input(key="new_password_again").input("my own secret phrase")
+    next(b for b in at.button if b.label == "パスワードを変更").click()
+    at.run()
+    assert any("違います" in e.value for e in at.error)
+    assert len(at.dataframe[0].value) == 1  # this session
+
+
+def test_users_page_adds_a_user_and_resets_a_forgotten_password(app_env):
+    at = _app("ui/pages/users.py")
+    at.text_input(key="new_user_name").input("鈴木")
+    at.selectbox(key="new_user_role").set_value("編集者")
+    at.text_input(key="new_user_password").input("initial password")
+    next(b for b in at.button if b.label == "追加する").click()
+    at.run()
+    assert not at.exception
+    assert any("鈴木" in s.value for s in at.success)
+    at.run()
+    users = at.dataframe[0].value.set_index("利用者名")
+    assert users.loc["鈴木", "役割"] == "編集者" and users.loc["鈴木", "パスワード"] == "初期（未変更）"
+    assert users.loc["佐藤", "パスワード"] == "本人が設定"
+
+    at.selectbox(key="edit_user").set_value(int(users.loc["鈴木", "ID"]))
+    at.run()
+    at.text_input(key="reset_password").input("short")
+    next(b for b in at.button if b.label == "パスワードを再設定").click()
+    at.run()
+    assert any("10 文字以上" in e.value for e in at.error)
+    at.text_input(key="reset_password").input("another initial one")
+    next(b for b in at.button if b.label == "パスワードを再設定").click()
+    at.run()
+    assert any("再設定しました" in s.value for s in at.success)
+    engine = _engine(app_env)
+    try:
+        auth = AuthService(engine)
+        assert auth.login("鈴木", "another initial one")[1].must_change_password
+        actions = [e.action for e in audit.events(engine)]
+    finally:
+        engine.dispose()
+    assert actions.count("user_add") == 2 and "user_update" in actions
+
+
+def test_audit_page_lists_events_and_offers_csv(app_env):
+    at = _app("ui/pages/audit.py")
+    rows = at.dataframe[0].value
+    assert "login" in set(rows["操作"]) and "佐藤" in set(rows["操作者"])
+    assert at.get("download_button")
