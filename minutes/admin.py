@@ -127,13 +127,13 @@ SPECS: tuple[SettingSpec, ...] = (
         maximum=20,
     ),
     SettingSpec(
-        "lockout_minutes", "MINUTES_LOCKOUT_MINUTES", "ロックの時間", "float", unit=" 分", minimum=1, maximum=1440
+        "lockout_minutes", "MINUTES_LOCKOUT_MINUTES", "ロックの時間", "int", unit=" 分", minimum=1, maximum=1440
     ),
     SettingSpec(
         "session_idle_minutes",
         "MINUTES_SESSION_IDLE_MINUTES",
         "操作がないときに自動でログアウトするまで",
-        "float",
+        "int",
         unit=" 分",
         minimum=5,
         maximum=480,

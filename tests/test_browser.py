@@ -13,6 +13,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -30,8 +32,8 @@ USER, PASSWORD = "佐藤", "correct horse battery"
 
 
 def sign_in(page, *, first: bool = False) -> None:
-    """Every page load is a new Streamlit session, so the app shows its sign-in form (on an empty database, the form
-    that creates the first administrator) and then the page asked for."""
+    """Sign in on the form the app shows (on an empty database, the form that creates the first administrator); the
+    browser then keeps the session in a cookie, so later page loads are signed in (see :func:`signed_in`)."""
     from playwright.sync_api import expect
 
     expect(page.get_by_role("heading", name="管理者の作成" if first else "ログイン", exact=True)).to_be_visible()
@@ -40,7 +42,15 @@ def sign_in(page, *, first: bool = False) -> None:
     if first:
         page.get_by_label("パスワード（確認）").fill(PASSWORD)
     page.get_by_role("button", name="管理者を作成してログイン" if first else "ログイン", exact=True).click()
-    expect(page.get_by_role("button", name="ログアウト")).to_be_visible()
+    signed_in(page)
+
+
+def signed_in(page) -> None:
+    """The page shows the signed-in user's sidebar (no sign-in form): a page load or reload kept the session."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_role("button", name="ログアウト", exact=True)).to_be_visible()
+    expect(page.get_by_role("heading", name="ログイン", exact=True)).to_have_count(0)
 
 
 def open_page(playwright, url: str):
@@ -59,11 +69,11 @@ def open_page(playwright, url: str):
             "--autoplay-policy=no-user-gesture-required",
         ],
     )
-    page = browser.new_page(viewport={"width": 1440, "height": 1000}, locale="ja-JP")
-    page.set_default_timeout(30_000)
+    context = browser.new_context(viewport={"width": 1440, "height": 1000}, locale="ja-JP")
+    context.set_default_timeout(30_000)
     blocked: list[str] = []
-    page.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else blocked.append(r.url))
-    return browser, page, blocked
+    context.on("request", lambda r: None if r.url.startswith((url, "data:", "blob:")) else blocked.append(r.url))
+    return browser, context.new_page(), blocked
 
 
 def shot(page, name: str) -> None:
@@ -81,37 +91,26 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def server(tmp_path, whisper_base):
-    """`streamlit run streamlit_app.py` on a free port with its own data folder; yields (url, data folder)."""
+@contextmanager
+def running_app(data: Path, log_path: Path, **env: str) -> Iterator[str]:
+    """`streamlit run streamlit_app.py` on a free port with its own data folder (and ``env``); yields its URL."""
     if not Path(CHROMIUM).exists():
         pytest.fail("Chromium is not installed at /usr/bin/chromium: apt-get install chromium (./test.sh does)")
-    data, port = tmp_path / "data", _free_port()
-    env = os.environ | {
+    port = _free_port()
+    environment = os.environ | {
         "MINUTES_DATA_DIR": str(data),
-        "MINUTES_WHISPER_MODEL": str(whisper_base),
         "MINUTES_DEVICE": "cpu",
         "HF_HUB_OFFLINE": "1",
         "PYANNOTE_METRICS_ENABLED": "0",
+        **env,
     }
-    env.pop("MINUTES_DATABASE_URL", None)
-    log = (tmp_path / "streamlit.log").open("wb")
+    environment.pop("MINUTES_DATABASE_URL", None)
+    log = log_path.open("wb")
+    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)]
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "streamlit_app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-        ],
+        [*command, "--server.address", "127.0.0.1", "--server.headless", "true"],
         cwd=ROOT,
-        env=env,
+        env=environment,
         stdout=log,
         stderr=subprocess.STDOUT,
     )
@@ -125,9 +124,9 @@ def server(tmp_path, whisper_base):
                         break
             except OSError:
                 if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError((tmp_path / "streamlit.log").read_text(errors="replace")) from None
+                    raise RuntimeError(log_path.read_text(errors="replace")) from None
                 time.sleep(0.5)
-        yield url, data
+        yield url
     finally:
         process.terminate()
         try:
@@ -135,6 +134,14 @@ def server(tmp_path, whisper_base):
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture
+def server(tmp_path, whisper_base):
+    """The app on a fresh data folder with the real Whisper base model; yields (url, data folder)."""
+    data = tmp_path / "data"
+    with running_app(data, tmp_path / "streamlit.log", MINUTES_WHISPER_MODEL=str(whisper_base)) as url:
+        yield url, data
 
 
 def test_main_flow_in_chromium(server):
@@ -181,7 +188,7 @@ def test_main_flow_in_chromium(server):
 
         # the speakers page: name the first speaker
         page.goto(f"{url}/speakers?meeting={meeting_id}")
-        sign_in(page)
+        signed_in(page)
         expect(page.get_by_role("heading", name="話者", exact=True)).to_be_visible()
         page.get_by_label("氏名").first.fill("大磯一郎")
         page.get_by_label("役職・呼び方").first.fill("議長")
@@ -191,7 +198,7 @@ def test_main_flow_in_chromium(server):
 
         # finalize on the meeting page
         page.goto(f"{url}/meeting?meeting={meeting_id}")
-        sign_in(page)
+        signed_in(page)
         page.get_by_text("内容を確認しました").click()
         page.get_by_role("button", name="会議録を確定する").click()
         expect(page.get_by_text(re.compile("確定済みです"))).to_be_visible()
@@ -200,7 +207,7 @@ def test_main_flow_in_chromium(server):
         # reload: everything is still there, and the editor is read-only
         page.goto(f"{url}/editor?meeting={meeting_id}")
         page.reload()
-        sign_in(page)
+        signed_in(page)
         expect(page.locator("textarea").first).to_have_value(
             "ただいまから本日の会議を開きます。ブラウザで修正しました。"
         )
@@ -211,7 +218,7 @@ def test_main_flow_in_chromium(server):
         page.wait_for_function(shows, arg="議長 大磯一郎")
         shot(page, "7_editor_finalized")
         page.goto(url)
-        sign_in(page)
+        signed_in(page)
         page.wait_for_function(shows, arg="確定済み")
         shot(page, "1_meetings")
         browser.close()

@@ -21,7 +21,7 @@ import pytest
 from minutes.database import make_engine, migrate
 from minutes.editing import EditingService
 from tests.media import write_wav
-from tests.test_browser import CHROMIUM, ROOT, _free_port, open_page, shot, sign_in
+from tests.test_browser import CHROMIUM, ROOT, _free_port, open_page, shot, sign_in, signed_in
 from tests.test_editing import seed_meeting
 from tests.test_materials import make_pdf
 
@@ -102,7 +102,7 @@ def test_paperless_flow_in_chromium(seeded_server):
 
         # finalize: the archive appears and verifies
         page.goto(f"{url}/meeting?meeting={meeting_id}")
-        sign_in(page)
+        signed_in(page)
         page.get_by_text("内容を確認しました").click()
         page.get_by_role("button", name="会議録を確定する").click()
         expect(page.get_by_text(re.compile("確定済みです"))).to_be_visible()
@@ -113,7 +113,7 @@ def test_paperless_flow_in_chromium(seeded_server):
 
         # search, and open the result at its utterance
         page.goto(f"{url}/search")
-        sign_in(page)
+        signed_in(page)
         page.get_by_label("検索する語").fill("予算")
         page.get_by_role("button", name="検索", exact=True).click()
         expect(page.get_by_text(re.compile("^発言　30 件"))).to_be_visible()

@@ -77,6 +77,7 @@ def _input(view: SettingView, column=st):
         max_value=max(cast(spec.maximum), value),
         value=value,
         step=cast(step),
+        format="%d" if spec.kind == "int" else "%.1f",
         disabled=view.fixed,
         help=_help(view),
         key=key,
@@ -162,10 +163,10 @@ if report is not None:
         {
             "用途": "文字起こし",
             "モデル": report.whisper_name,
-            "ファイル": str(report.whisper_path),
+            "検査": "NG" if report.whisper_problem else "OK",
             "サイズ": f"{report.whisper_size / 1e6:,.1f} MB" if report.whisper_size else "—",
             "SHA-256": report.whisper_sha256 or "—",
-            "検査": "NG" if report.whisper_problem else "OK",
+            "ファイル": str(report.whisper_path),
         }
     ]
     for name, path, size, sha, ok in report.diarization:
@@ -173,10 +174,10 @@ if report is not None:
             {
                 "用途": "話者分離",
                 "モデル": name,
-                "ファイル": str(path),
+                "検査": "OK" if ok else "NG",
                 "サイズ": f"{size / 1e6:,.1f} MB",
                 "SHA-256": sha,
-                "検査": "OK" if ok else "NG",
+                "ファイル": str(path),
             }
         )
     st.dataframe(rows, hide_index=True, width="stretch")
