@@ -47,3 +47,13 @@ def test_bad_number_is_a_clear_error(monkeypatch):
     monkeypatch.setenv("MINUTES_MAX_UPLOAD_MB", "lots")
     with pytest.raises(InputError, match="MINUTES_MAX_UPLOAD_MB"):
         Settings.from_env()
+
+
+def test_the_readme_marks_the_settings_an_administrator_can_change():
+    from minutes.admin import SPECS
+
+    lines = {line.split("|")[1].strip(" `"): line for line in README.read_text().splitlines() if line.startswith("| `")}
+    editable = {spec.env for spec in SPECS}
+    assert editable <= set(ENVIRONMENT)
+    for name in ENVIRONMENT:
+        assert ("(管理)" in lines[name]) == (name in editable), name
