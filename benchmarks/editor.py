@@ -45,7 +45,7 @@ def main() -> int:
 
     from minutes.editing import EditingService
     from minutes.service import MinutesService
-    from tests.test_editing import seed_meeting
+    from tests.seeding import seed_meeting
 
     service = MinutesService()
     started = time.perf_counter()

@@ -12,31 +12,15 @@ import docx
 import pytest
 from sqlmodel import Session
 
-from minutes import repository
 from minutes.documents import build_document, export_meeting, safe_filename
 from minutes.editing import EditingService, MeetingDetails, Person
 from minutes.records import Utterance, Word
+from tests.seeding import store_meeting
 
 
 @pytest.fixture
 def meeting(service):
     """A transcribed meeting as the pipeline stores it (no models needed)."""
-    with Session(service.engine) as session:
-        stored = repository.create_meeting(
-            session, title="定例会 第２日", kind="定例会", held_at=dt.datetime(2025, 12, 2, 10), place="大磯町議会議場"
-        )
-        recording = repository.add_recording(
-            session,
-            meeting_id=stored.id,
-            original_name="a.wav",
-            stored_path="recordings/a.wav",
-            size_bytes=1,
-            sha256="0" * 64,
-        )
-        job = repository.enqueue_job(session, meeting_id=stored.id, recording_id=recording.id, options={})
-        session.commit()
-        meeting_id, job_id = stored.id, job.id
-    assert repository.claim_job(service.engine, job_id=job_id, worker_id="w")
     lines = [
         ("SPEAKER_00", 0.5, 3.0, "ただいまから本日の会議を開きます。"),
         ("SPEAKER_01", 4.0, 9.0, "防災対策について質問いたします。"),
@@ -48,18 +32,15 @@ def meeting(service):
         )
         for s, a, b, t in lines
     ]
-    with Session(service.engine) as session:
-        repository.save_result(
-            session,
-            job_id=job_id,
-            worker_id="w",
-            language="ja",
-            duration=15.0,
-            speakers=["SPEAKER_00", "SPEAKER_01", "SPEAKER_02"],
-            utterances=utterances,
-            stage_seconds={},
-        )
-        session.commit()
+    meeting_id = store_meeting(
+        service.engine,
+        title="定例会 第２日",
+        utterances=utterances,
+        duration=15.0,
+        held_at=dt.datetime(2025, 12, 2, 10),
+        place="大磯町議会議場",
+        recording_path="recordings/a.wav",
+    )
     editing = EditingService.of(service)
     chair, member, mayor = editing.speakers(meeting_id)
     editing.update_speaker(chair.id, editor="書記", name="山田太郎", role="議長", kind="議員")

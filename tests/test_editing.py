@@ -24,70 +24,9 @@ from minutes.editing import (
     suggest_split,
 )
 from minutes.errors import InputError
-from minutes.records import Utterance, Word
 from minutes.tables import Meeting, UtteranceRevision
 from minutes.tables import Utterance as UtteranceRow
-
-SAMPLE_TEXTS = [
-    ("SPEAKER_00", "ただいまから本日の会議を開きます。"),
-    ("SPEAKER_01", "議長。３番、山田です。補正予算について質問します。"),
-    ("SPEAKER_00", "町長。"),
-    ("SPEAKER_02", "お答えします。補正予算は防災のためのものです。"),
-]
-
-
-def _words(text: str, start: float, end: float, low: set[int] = frozenset()) -> tuple[Word, ...]:
-    """One word per two characters, evenly timed; words whose index is in ``low`` get probability 0.3."""
-    chunks = [text[i : i + 2] for i in range(0, len(text), 2)]
-    step = (end - start) / len(chunks)
-    return tuple(
-        Word(start + i * step, start + (i + 1) * step, chunk, 0.3 if i in low else 0.9)
-        for i, chunk in enumerate(chunks)
-    )
-
-
-def seed_meeting(
-    engine: Engine,
-    *,
-    title: str = "令和７年第４回定例会",
-    utterances: int = len(SAMPLE_TEXTS),
-    recording_path: str = "recordings/sample.wav",
-    duration: float | None = None,
-) -> int:
-    """A meeting whose job finished with ``utterances`` utterances (the sample texts, repeated); returns its id."""
-    with Session(engine) as session:
-        meeting = repository.create_meeting(session, title=title, kind="定例会", held_at=dt.datetime(2025, 12, 2, 10))
-        recording = repository.add_recording(
-            session,
-            meeting_id=meeting.id,
-            original_name="会議.wav",
-            stored_path=recording_path,
-            size_bytes=1,
-            sha256="0" * 64,
-        )
-        job = repository.enqueue_job(session, meeting_id=meeting.id, recording_id=recording.id, options={})
-        session.commit()
-        meeting_id, job_id = meeting.id, job.id
-    assert repository.claim_job(engine, job_id=job_id, worker_id="test")
-    records, t = [], 0.0
-    for i in range(utterances):
-        label, text = SAMPLE_TEXTS[i % len(SAMPLE_TEXTS)]
-        length = 0.25 * len(text)
-        records.append(Utterance(label, t, t + length, text, _words(text, t, t + length, low={1} if i == 1 else set())))
-        t += length + 0.5
-    with Session(engine) as session:
-        repository.save_result(
-            session,
-            job_id=job_id,
-            worker_id="test",
-            language="ja",
-            duration=duration or t,
-            speakers=sorted({label for label, _ in SAMPLE_TEXTS}),
-            utterances=records,
-            stage_seconds={},
-        )
-        session.commit()
-    return meeting_id
+from tests.seeding import seed_meeting  # also imported from here by other test modules
 
 
 @pytest.fixture

@@ -9,52 +9,13 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
-from sqlmodel import Session
 
-from minutes import repository
 from minutes.cli import main
 from minutes.database import make_engine, migrate
 from minutes.editing import EditingService, ReplacePreview
 from minutes.errors import InputError
-from minutes.records import Utterance, Word
 from minutes.search import SearchQuery, SearchService, make_snippet, parse_date, terms_of
-
-
-def seed(
-    engine: Engine,
-    *,
-    title: str,
-    lines: list[tuple[str, str]],
-    kind: str = "定例会",
-    held_at: dt.datetime | None = dt.datetime(2025, 12, 2, 10),
-) -> int:
-    """A meeting with a finished job whose transcript is ``lines`` of (speaker label, text), via save_result."""
-    with Session(engine) as session:
-        meeting = repository.create_meeting(session, title=title, kind=kind, held_at=held_at)
-        recording = repository.add_recording(
-            session, meeting_id=meeting.id, original_name="会議.wav", stored_path="x.wav", size_bytes=1, sha256="0" * 64
-        )
-        job = repository.enqueue_job(session, meeting_id=meeting.id, recording_id=recording.id, options={})
-        session.commit()
-        meeting_id, job_id = meeting.id, job.id
-    assert repository.claim_job(engine, job_id=job_id, worker_id="test")
-    records = [
-        Utterance(label, 10.0 * i, 10.0 * i + 8, text, (Word(10.0 * i, 10.0 * i + 8, text, 0.9),))
-        for i, (label, text) in enumerate(lines)
-    ]
-    with Session(engine) as session:
-        repository.save_result(
-            session,
-            job_id=job_id,
-            worker_id="test",
-            language="ja",
-            duration=10.0 * len(lines),
-            speakers=sorted({label for label, _ in lines}),
-            utterances=records,
-            stage_seconds={},
-        )
-        session.commit()
-    return meeting_id
+from tests.seeding import seed_transcript
 
 
 @pytest.fixture
@@ -67,7 +28,7 @@ def engine(tmp_path: Path) -> Engine:
 
 @pytest.fixture
 def meetings(engine: Engine) -> dict[str, int]:
-    old = seed(
+    old = seed_transcript(
         engine,
         title="令和６年第１回定例会",
         held_at=dt.datetime(2024, 3, 5, 10),
@@ -77,7 +38,7 @@ def meetings(engine: Engine) -> dict[str, int]:
             ("SPEAKER_02", "当初予算は前年度並みです。"),
         ],
     )
-    new = seed(
+    new = seed_transcript(
         engine,
         title="令和７年第４回定例会",
         held_at=dt.datetime(2025, 12, 2, 10),
@@ -88,7 +49,7 @@ def meetings(engine: Engine) -> dict[str, int]:
             ("SPEAKER_01", "河川の改修予定をお聞きします。"),
         ],
     )
-    committee = seed(
+    committee = seed_transcript(
         engine,
         title="総務常任委員会",
         kind="委員会",
@@ -130,7 +91,7 @@ def test_two_and_one_character_words(engine, meetings):
     river = search.search(SearchQuery("河川"))
     assert [h.meeting_id for h in river.utterances] == [meetings["new"]]
     # a two-character word at the very end of an utterance, and a single character
-    end = seed(engine, title="臨時会", lines=[("SPEAKER_00", "補正予算")])
+    end = seed_transcript(engine, title="臨時会", lines=[("SPEAKER_00", "補正予算")])
     assert end in {h.meeting_id for h in search.search(SearchQuery("予算")).utterances}
     assert search.search(SearchQuery("算")).utterance_total == 7
     # short words rank by occurrences, then newest meeting
@@ -197,14 +158,14 @@ def test_edits_and_new_transcripts_are_reflected(engine, meetings, tmp_path):
     editing.apply_replace(meetings["new"], preview, editor="佐藤")
     assert search.search(SearchQuery("防災対策費")).utterance_total == 2
     # a new transcription replaces the old index entries (save_result deletes and inserts)
-    again = seed(engine, title="再処理", lines=[("SPEAKER_00", "まったく新しい発言です。")])
+    again = seed_transcript(engine, title="再処理", lines=[("SPEAKER_00", "まったく新しい発言です。")])
     assert search.search(SearchQuery("新しい発言")).utterances[0].meeting_id == again
 
 
 def test_common_short_words_walk_meetings_newest_first(engine, monkeypatch):
     monkeypatch.setattr("minutes.search.VOCAB_CAP", 3)
     for year in (2021, 2022, 2023, 2024):
-        seed(
+        seed_transcript(
             engine,
             title=f"{year}年",
             held_at=dt.datetime(year, 6, 1),

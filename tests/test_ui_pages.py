@@ -21,7 +21,7 @@ from minutes.database import make_engine
 from minutes.editing import EditingService
 from minutes.pipeline import PipelineResult
 from minutes.records import Utterance, Word
-from tests.test_editing import seed_meeting
+from tests.seeding import seed_meeting
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
