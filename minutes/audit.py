@@ -24,6 +24,41 @@ from minutes.tables import AuditEvent, utcnow
 
 APP, CLI, SYSTEM = "app", "cli", "system"
 
+# What each recorded action means, for the 監査ログ page (the stored code stays English and stable).
+LABELS = {
+    "create": "会議の作成",
+    "upload": "録音の登録",
+    "details": "会議情報の変更",
+    "agenda": "議事日程の割り当て",
+    "access": "非公開の設定",
+    "utterance_edit": "発言の修正",
+    "utterance_speaker": "発言の話者変更",
+    "utterance_merge": "発言の結合",
+    "utterance_revert": "発言を元に戻す",
+    "utterance_replace": "発言の一括置換（1 件ごと）",
+    "split": "発言の分割",
+    "replace": "一括置換",
+    "speaker_details": "話者情報の変更",
+    "speaker_merge": "話者の統合",
+    "material_add": "資料の追加",
+    "material_delete": "資料の削除",
+    "finalize": "確定",
+    "reopen": "確定の解除",
+    "archive": "保存版の作成",
+    "export": "書き出し",
+    "login": "ログイン",
+    "login_failed": "ログイン失敗",
+    "logout": "ログアウト",
+    "logout_others": "ほかの端末をログアウト",
+    "session_expired": "ログインの期限切れ",
+    "password_change": "パスワードの変更",
+    "user_add": "利用者の追加",
+    "user_update": "利用者の変更",
+    "setting_update": "設定の変更",
+    "setting_reset": "設定を既定に戻す",
+}
+KINDS = {APP: "アプリ", CLI: "コマンド", SYSTEM: "システム"}
+
 # (actor_kind, ip) of whatever runs in this thread: the worker and tests run as "system".
 _CONTEXT: contextvars.ContextVar[tuple[str, str | None]] = contextvars.ContextVar("audit", default=(SYSTEM, None))
 
@@ -116,17 +151,19 @@ def events(
     action: str = "",
     limit: int | None = None,
     user=None,
+    tz: dt.tzinfo = dt.UTC,
 ) -> list[AuditEntry]:
-    """Audit events, oldest first, between two days (inclusive, UTC) and of one actor or action. ``user``: the
-    signed-in user, who must be allowed to view the audit log (None: the local operating-system user)."""
+    """Audit events, oldest first, between two days (inclusive, in ``tz``: UTC unless given) and of one actor or
+    action. ``user``: the signed-in user, who must be allowed to view the audit log (None: the local operating-system
+    user)."""
     from minutes.auth import Permission, require  # auth records through this module
 
     require(user, Permission.VIEW_AUDIT)
     statement = select(AuditEvent).order_by(col(AuditEvent.id))
     if date_from is not None:
-        statement = statement.where(col(AuditEvent.at) >= dt.datetime.combine(date_from, dt.time(), dt.UTC))
+        statement = statement.where(col(AuditEvent.at) >= dt.datetime.combine(date_from, dt.time(), tz))
     if date_to is not None:
-        end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), dt.UTC)
+        end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time(), tz)
         statement = statement.where(col(AuditEvent.at) < end)
     if actor:
         statement = statement.where(AuditEvent.actor == actor)

@@ -244,3 +244,20 @@ def test_cli_password_reset_for_a_forgotten_admin_password(service, admin, monke
     event = [e for e in audit.events(service.engine) if e.action == "user_update"][-1]
     assert event.actor not in ("", "不明") and event.after["password"] is True
     assert json.dumps(event.after).find("a password from the console") == -1
+
+
+def test_audit_days_are_counted_in_the_given_time_zone(service):
+    from zoneinfo import ZoneInfo
+
+    from sqlmodel import Session
+
+    from minutes.tables import AuditEvent
+
+    late = dt.datetime(2026, 4, 1, 23, 30, tzinfo=dt.UTC)  # 08:30 on 2 April in Japan
+    with Session(service.engine) as session:
+        session.add(AuditEvent(at=late, actor="佐藤", actor_kind="app", action="login"))
+        session.commit()
+    day = dt.date(2026, 4, 2)
+    assert not audit.events(service.engine, date_from=day, date_to=day)
+    tokyo = audit.events(service.engine, date_from=day, date_to=day, tz=ZoneInfo("Asia/Tokyo"))
+    assert [e.at for e in tokyo] == [late]

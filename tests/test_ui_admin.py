@@ -146,5 +146,8 @@ def test_users_page_adds_a_user_and_resets_a_forgotten_password(app_env):
 def test_audit_page_lists_events_and_offers_csv(app_env):
     at = _app("ui/pages/audit.py")
     rows = at.dataframe[0].value
-    assert "login" in set(rows["操作"]) and "佐藤" in set(rows["操作者"])
+    assert {"ログイン", "利用者の追加"} <= set(rows["操作"]) and "佐藤" in set(rows["操作者"])
+    at.selectbox(key="audit_action").set_value("user_add")
+    at.run()
+    assert set(at.dataframe[0].value["操作"]) == {"利用者の追加"}
     assert at.get("download_button")

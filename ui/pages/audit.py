@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 import streamlit as st
 
@@ -18,31 +19,39 @@ except MinutesError as error:
     state.show_error(error)
     st.stop()
 
-today = dt.datetime.now(dt.UTC).date()
+today = dt.datetime.now(state.LOCAL).date()
 a, b, c, d = st.columns(4)
-date_from = a.date_input("開始日（UTC）", value=today - dt.timedelta(days=30), key="audit_from")
-date_to = b.date_input("終了日（UTC）", value=today, key="audit_to")
+date_from = a.date_input("開始日", value=today - dt.timedelta(days=30), format="YYYY/MM/DD", key="audit_from")
+date_to = b.date_input("終了日", value=today, format="YYYY/MM/DD", key="audit_to")
 actor = c.text_input("操作者", key="audit_actor")
-action = d.text_input("操作（login, export, finalize …）", key="audit_action")
+action = d.selectbox(
+    "操作",
+    ["", *audit.LABELS],
+    format_func=lambda code: audit.LABELS.get(code, "すべて"),
+    key="audit_action",
+)
 entries = audit.events(
     state.service().engine,
     date_from=date_from,
     date_to=date_to,
     actor=actor.strip(),
-    action=action.strip(),
+    action=action,
     user=state.user(),
+    tz=state.LOCAL,
 )
-st.caption(f"{len(entries):,} 件（追記のみ: 記録は変更・削除できません）")
+st.caption(f"{len(entries):,} 件（追記のみ: 記録は変更・削除できません。日時は日本時間）")
+if len(entries) > 1000:
+    st.caption("表には新しい 1,000 件を表示しています。すべては CSV に含まれます。")
 st.dataframe(
     [
         {
-            "日時": state.format_moment(e.at),
+            "日時": f"{e.at.astimezone(state.LOCAL):%Y-%m-%d %H:%M:%S}",
             "操作者": e.actor,
-            "経路": e.actor_kind,
-            "操作": e.action,
+            "経路": audit.KINDS.get(e.actor_kind, e.actor_kind),
+            "操作": audit.LABELS.get(e.action, e.action),
             "対象": f"{e.target_type} {e.target_id}".strip(),
-            "変更前": "" if e.before is None else str(e.before)[:200],
-            "変更後": "" if e.after is None else str(e.after)[:200],
+            "変更前": "" if e.before is None else json.dumps(e.before, ensure_ascii=False)[:200],
+            "変更後": "" if e.after is None else json.dumps(e.after, ensure_ascii=False)[:200],
             "IP": e.ip or "",
         }
         for e in reversed(entries[-1000:])
