@@ -22,8 +22,8 @@ from minutes.errors import AuthError, InputError, PermissionDenied
 from minutes.materials import MaterialService
 from minutes.service import MinutesService
 from minutes.settings import ENVIRONMENT, Settings
+from tests.seeding import seed_meeting
 from tests.test_auth import PASSWORD, Clock
-from tests.test_editing import seed_meeting
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from minutes.database import make_engine, migrate
 from minutes.editing import EditingService
 from minutes.errors import InputError
 from minutes.materials import MaterialService
-from tests.test_editing import seed_meeting
+from tests.seeding import seed_meeting
 from tests.test_materials import make_docx, make_pdf
 
 

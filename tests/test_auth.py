@@ -25,7 +25,7 @@ from minutes.service import MinutesService
 from minutes.settings import Settings
 from tests.conftest import ROOT
 from tests.media import write_wav
-from tests.test_editing import seed_meeting
+from tests.seeding import seed_meeting
 
 PASSWORD = "correct horse battery"
 

@@ -7,13 +7,7 @@ Set MINUTES_UI_SHOTS=/some/folder to keep a screenshot of every step.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,8 +15,8 @@ import pytest
 from minutes.database import make_engine, migrate
 from minutes.editing import EditingService
 from tests.media import write_wav
-from tests.test_browser import CHROMIUM, ROOT, _free_port, open_page, shot, sign_in, signed_in
-from tests.test_editing import seed_meeting
+from tests.seeding import seed_meeting
+from tests.test_browser import open_page, running_app, shot, sign_in, signed_in
 from tests.test_materials import make_pdf
 
 pytestmark = pytest.mark.slow
@@ -31,9 +25,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture
 def seeded_server(tmp_path):
     """A data folder with one transcribed meeting (60 utterances, a real 6-minute recording) and a server on it."""
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Chromium is not installed at /usr/bin/chromium: apt-get install chromium (./test.sh does)")
-    data, port = tmp_path / "data", _free_port()
+    data = tmp_path / "data"
     (data / "recordings").mkdir(parents=True)
     t = np.arange(16_000 * 360) / 16_000
     write_wav(data / "recordings" / "sample.wav", 0.2 * np.sin(2 * np.pi * 220 * t))
@@ -44,37 +36,8 @@ def seeded_server(tmp_path):
     target = editing.page(meeting_id, 1, 50).lines[3]  # on the editor's second page
     editing.edit_text(target.id, text="河川改修の予算について伺います。", expected_version=1, editor="佐藤")
     engine.dispose()
-    env = os.environ | {"MINUTES_DATA_DIR": str(data), "MINUTES_DEVICE": "cpu", "HF_HUB_OFFLINE": "1"}
-    env.pop("MINUTES_DATABASE_URL", None)
-    log = (tmp_path / "streamlit.log").open("wb")
-    command = [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port)]
-    process = subprocess.Popen(
-        [*command, "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError((tmp_path / "streamlit.log").read_text(errors="replace")) from None
-                time.sleep(0.5)
+    with running_app(data, tmp_path / "streamlit.log") as url:
         yield url, data, meeting_id, target.id, target.start, tmp_path
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
 
 
 def test_paperless_flow_in_chromium(seeded_server):

@@ -16,7 +16,7 @@ from minutes.editing import EditingService, FinalizedError
 from minutes.errors import InputError
 from minutes.materials import MaterialService, detect
 from minutes.search import SearchQuery, SearchService
-from tests.test_editing import seed_meeting
+from tests.seeding import seed_meeting
 
 # ---------------------------------------------------------------- real files, made here
 
@@ -228,7 +228,7 @@ def test_bombs_and_size_limit(materials, meeting, monkeypatch):
     with pytest.raises(InputError, match="画像が大きすぎます"):
         materials.add(meeting, make_image("PNG", (100, 100)), original_name="a.png", editor="佐藤")
     small = MaterialService(materials.engine, materials.data_dir, max_bytes=1 << 20)
-    with pytest.raises(InputError, match="上限 1 MB.*資料の最大サイズ"):
+    with pytest.raises(InputError, match=r"上限 1 MB.*資料の最大サイズ"):
         small.add(meeting, b"a" * (2 << 20), original_name="big.txt", editor="佐藤")
     monkeypatch.setenv("MINUTES_MAX_MATERIAL_MB", "1")
     with pytest.raises(InputError, match="上限 1 MB"):
