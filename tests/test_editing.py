@@ -26,7 +26,7 @@ from minutes.editing import (
 from minutes.errors import InputError
 from minutes.tables import Meeting, UtteranceRevision
 from minutes.tables import Utterance as UtteranceRow
-from tests.seeding import seed_meeting  # also imported from here by other test modules
+from tests.seeding import seed_meeting
 
 
 @pytest.fixture
