@@ -36,7 +36,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlmodel import Session, col, select, update
 
-from minutes import audit
+from minutes import audit, clock
 from minutes.errors import AuthError, InputError, PermissionDenied
 from minutes.settings import Settings
 from minutes.tables import Meeting, MeetingAccess, User, UserSession, utcnow
@@ -525,6 +525,4 @@ def _check_password(password: str) -> None:
 
 
 def _local(moment: dt.datetime) -> str:
-    from zoneinfo import ZoneInfo
-
-    return f"{_aware(moment).astimezone(ZoneInfo('Asia/Tokyo')):%H:%M}"
+    return clock.local(moment, "%H:%M")

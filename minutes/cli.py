@@ -15,6 +15,7 @@ import sys
 import threading
 from pathlib import Path
 
+from minutes import clock
 from minutes.errors import MinutesError
 from minutes.progress import STAGE_LABELS_JA
 
@@ -432,8 +433,7 @@ def cmd_archive(args) -> int:
         print("この会議のアーカイブはまだありません（確定すると作成されます）。")
     for info in listed:
         print(
-            f"第{info.version}版  {info.created_at:%Y-%m-%d %H:%M}  {info.created_by}  "
-            f"{info.files} ファイル  {info.path}"
+            f"第{info.version}版  {clock.local(info.created_at)}  {info.created_by}  {info.files} ファイル  {info.path}"
         )
     return 0
 

@@ -10,7 +10,9 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import Engine
 
+from minutes.database import make_engine, migrate
 from minutes.settings import Settings
 from minutes.whisper_model import assemble_base
 
@@ -22,6 +24,15 @@ def pyannote_sample() -> tuple[Path, Path]:
     """The 30 s two-speaker sample (and its RTTM) that pyannote.audio ships."""
     folder = Path(importlib.util.find_spec("pyannote.audio").submodule_search_locations[0]) / "sample"
     return folder / "sample.wav", folder / "sample.rttm"
+
+
+@pytest.fixture
+def engine(tmp_path: Path) -> Engine:
+    """A migrated SQLite database in the test's temp folder."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'minutes.db'}")
+    migrate(engine)
+    yield engine
+    engine.dispose()
 
 
 @pytest.fixture(scope="session")

@@ -9,24 +9,14 @@ from pathlib import Path
 
 import docx
 import pytest
-from sqlalchemy.engine import Engine
 
 from minutes.archive import ArchiveService, verify
 from minutes.cli import main
-from minutes.database import make_engine, migrate
 from minutes.editing import EditingService
 from minutes.errors import InputError
 from minutes.materials import MaterialService
 from tests.seeding import seed_meeting
 from tests.test_materials import make_docx, make_pdf
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'minutes.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

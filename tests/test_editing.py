@@ -11,7 +11,6 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from minutes import audit, repository
-from minutes.database import make_engine, migrate
 from minutes.editing import (
     AgendaEntry,
     EditConflict,
@@ -27,14 +26,6 @@ from minutes.errors import InputError
 from minutes.tables import Meeting, UtteranceRevision
 from minutes.tables import Utterance as UtteranceRow
 from tests.seeding import seed_meeting
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'minutes.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

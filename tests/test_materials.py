@@ -9,9 +9,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image
-from sqlalchemy.engine import Engine
 
-from minutes.database import make_engine, migrate
 from minutes.editing import EditingService, FinalizedError
 from minutes.errors import InputError
 from minutes.materials import MaterialService, detect
@@ -107,14 +105,6 @@ def make_image(fmt: str, size: tuple[int, int] = (64, 48)) -> bytes:
 
 
 # ---------------------------------------------------------------- fixtures
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'minutes.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

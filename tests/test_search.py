@@ -11,19 +11,10 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from minutes.cli import main
-from minutes.database import make_engine, migrate
 from minutes.editing import EditingService, ReplacePreview
 from minutes.errors import InputError
 from minutes.search import SearchQuery, SearchService, make_snippet, parse_date, terms_of
 from tests.seeding import seed_transcript
-
-
-@pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    engine = make_engine(f"sqlite:///{tmp_path / 'minutes.db'}")
-    migrate(engine)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from zoneinfo import ZoneInfo
 
 import streamlit as st
 
-from minutes import audit, redact
+from minutes import audit, clock, redact
 from minutes.auth import AuthService, Permission, Principal
 from minutes.editing import EditingService, MeetingInfo, MeetingSummary
 from minutes.errors import MinutesError
@@ -16,7 +15,7 @@ from minutes.errors import MinutesError
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 
-LOCAL = ZoneInfo("Asia/Tokyo")
+LOCAL = clock.LOCAL
 MEETING_KINDS = ("定例会", "臨時会", "委員会", "全員協議会", "庁内会議", "その他")
 
 
@@ -253,9 +252,7 @@ def format_moment(value: dt.datetime | None) -> str:
     """A stored (UTC) moment in the assembly's local time."""
     if value is None:
         return "—"
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return f"{value.astimezone(LOCAL):%Y年%m月%d日 %H:%M}"
+    return clock.local(value, "%Y年%m月%d日 %H:%M")
 
 
 def open_meeting() -> tuple[int, EditingService, MeetingInfo]:
