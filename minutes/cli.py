@@ -467,8 +467,13 @@ def cmd_user(args) -> int:
 
     users = AuthService.of(_service())
     if args.user_command == "add":
-        user = users.create_user(args.name, args.role, _read_password(), actor_name=_os_user())
-        print(f"利用者「{user.name}」（{user.role}）を追加しました。", file=sys.stderr)
+        # The very first account is the operator's own; any later one gets an initial password to be replaced.
+        initial = users.has_users()
+        user = users.create_user(
+            args.name, args.role, _read_password(), actor_name=_os_user(), must_change_password=initial
+        )
+        note = "最初のログインで本人がパスワードを変更します。" if initial else ""
+        print(f"利用者「{user.name}」（{user.role}）を追加しました。{note}", file=sys.stderr)
         return 0
     listed = users.users()
     if args.user_command in ("unlock", "password"):

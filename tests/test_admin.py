@@ -261,3 +261,19 @@ def test_audit_days_are_counted_in_the_given_time_zone(service):
     assert not audit.events(service.engine, date_from=day, date_to=day)
     tokyo = audit.events(service.engine, date_from=day, date_to=day, tz=ZoneInfo("Asia/Tokyo"))
     assert [e.at for e in tokyo] == [late]
+
+
+def test_cli_user_add_bootstraps_an_administrator_and_gives_others_initial_passwords(tmp_path, monkeypatch, capsys):
+    import io
+
+    monkeypatch.setenv("MINUTES_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("the operator's password\n"))
+    assert main(["user", "add", "管理者", "--role", "管理者"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO("an initial password\n"))
+    assert main(["user", "add", "佐藤", "--role", "書記"]) == 0
+    assert "最初のログインで本人がパスワードを変更します" in capsys.readouterr().err
+    service = MinutesService()
+    auth = AuthService.of(service)
+    assert not auth.login("管理者", "the operator's password")[1].must_change_password
+    assert auth.login("佐藤", "an initial password")[1].must_change_password
+    service.engine.dispose()
