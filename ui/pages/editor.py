@@ -12,6 +12,7 @@ import re
 import streamlit as st
 
 from minutes.agenda import agenda_label, suggestions_for
+from minutes.auth import Permission
 from minutes.editing import EditConflict, Line, SpeakerInfo, suggest_split
 from minutes.errors import MinutesError
 from ui import state
@@ -19,6 +20,12 @@ from ui.playback import clip_for
 
 PER_PAGE = 50
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
+
+
+def _escape(text: str) -> str:
+    """User text as literal markdown (no emphasis, links or HTML)."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
 
 meeting_id, editing, info = state.open_meeting()
 
@@ -31,13 +38,23 @@ if info.utterance_count == 0:
         st.info("この会議には発言がありません。", icon=":material/info:")
     st.stop()
 
-locked = info.finalized
-if locked:
+# Those who may not edit (閲覧者) get the transcript as text; a finalized meeting keeps the editor's widgets, disabled.
+may_edit = state.can(Permission.EDIT)
+locked = info.finalized or not may_edit
+if info.finalized:
+    if not may_edit:
+        how = ""
+    elif state.can(Permission.FINALIZE):
+        how = "修正するには「会議の情報・確定」で確定を解除してください。"
+    else:
+        how = "修正が必要なときは、書記・管理者に確定の解除を依頼してください。"
     st.info(
         f"確定済みの会議録です（{info.finalized_by} さん、{state.format_moment(info.finalized_at)}）。"
-        "閲覧のみできます。修正するには「会議の情報・確定」で確定を解除してください。",
+        f"閲覧のみできます。{how}",
         icon=":material/lock:",
     )
+elif not may_edit:
+    st.caption("発言の編集は編集者・書記・管理者が行います。")
 
 speakers: list[SpeakerInfo] = editing.speakers(meeting_id)
 speaker_names = {s.id: s.display for s in speakers}
@@ -214,46 +231,48 @@ with st.sidebar:
 
 # ---------------------------------------------------------------- find and replace
 
-with st.expander("検索・置換", icon=":material/search:"):
-    with st.form("replace"):
-        a, b = st.columns(2)
-        find = a.text_input("検索する語", key="find")
-        replacement = b.text_input("置き換える語", key="replacement")
-        previewed = st.form_submit_button("プレビュー")
-    if previewed:
-        try:
-            st.session_state.preview = editing.preview_replace(meeting_id, find, replacement)
-        except MinutesError as error:
-            state.show_error(error)
-    preview = st.session_state.get("preview")
-    if preview is not None:
-        if not preview.matches:
-            st.info(f"「{preview.find}」は見つかりませんでした。")
-        else:
-            st.markdown(
-                f"「{preview.find}」→「{preview.replace}」: **{len(preview.matches)} 発言で {preview.count} 箇所**"
-            )
-            st.dataframe(
-                [
-                    {"時刻": state.format_seconds(m.start), "件数": m.count, "変更前": m.before, "変更後": m.after}
-                    for m in preview.matches
-                ],
-                hide_index=True,
-                width="stretch",
-                height=min(400, 38 + 35 * len(preview.matches)),
-            )
-            a, b, _ = st.columns([1, 1, 3])
-            if a.button(f"{preview.count} 箇所をすべて置換", type="primary", disabled=locked, key="apply_replace"):
-                try:
-                    count = editing.apply_replace(meeting_id, preview, editor=editor)
+if may_edit:
+    with st.expander("検索・置換", icon=":material/search:"):
+        with st.form("replace"):
+            a, b = st.columns(2)
+            find = a.text_input("検索する語", key="find")
+            replacement = b.text_input("置き換える語", key="replacement")
+            previewed = st.form_submit_button("プレビュー")
+        if previewed:
+            try:
+                st.session_state.preview = editing.preview_replace(meeting_id, find, replacement)
+            except MinutesError as error:
+                state.show_error(error)
+        preview = st.session_state.get("preview")
+        if preview is not None:
+            if not preview.matches:
+                st.info(f"「{_escape(preview.find)}」は見つかりませんでした。")
+            else:
+                st.markdown(
+                    f"「{_escape(preview.find)}」→「{_escape(preview.replace)}」: "
+                    f"**{len(preview.matches)} 発言で {preview.count} 箇所**"
+                )
+                st.dataframe(
+                    [
+                        {"時刻": state.format_seconds(m.start), "件数": m.count, "変更前": m.before, "変更後": m.after}
+                        for m in preview.matches
+                    ],
+                    hide_index=True,
+                    width="stretch",
+                    height=min(400, 38 + 35 * len(preview.matches)),
+                )
+                a, b, _ = st.columns([1, 1, 3])
+                if a.button(f"{preview.count} 箇所をすべて置換", type="primary", disabled=locked, key="apply_replace"):
+                    try:
+                        count = editing.apply_replace(meeting_id, preview, editor=editor)
+                        st.session_state.preview = None
+                        flash.append(("saved", f"{count} 箇所を置換しました"))
+                        st.rerun()
+                    except MinutesError as error:
+                        state.show_error(error)
+                if b.button("取り消す", key="clear_preview"):
                     st.session_state.preview = None
-                    flash.append(("saved", f"{count} 箇所を置換しました"))
                     st.rerun()
-                except MinutesError as error:
-                    state.show_error(error)
-            if b.button("取り消す", key="clear_preview"):
-                st.session_state.preview = None
-                st.rerun()
 
 
 # ---------------------------------------------------------------- agenda suggestions
@@ -267,7 +286,7 @@ if agenda and not locked:
                 text_col, button_col = st.columns([6, 1], vertical_alignment="center")
                 text_col.markdown(
                     f"**{suggestion.label}**　発言 {suggestion.first_seq + 1}〜{suggestion.last_seq + 1}"
-                    f"（{len(suggestion.utterance_ids)} 発言）  \n「{suggestion.quote}」"
+                    f"（{len(suggestion.utterance_ids)} 発言）  \n「{_escape(suggestion.quote)}」"
                 )
                 button_col.button(
                     "適用", key=f"suggestion-{n}", on_click=on_suggestion, args=([suggestion],), width="stretch"
@@ -295,19 +314,16 @@ c.text_input("時刻へ移動", key="jump_to", placeholder="例: 1:02:03", on_ch
 d.button("◀ 前", on_click=on_step, args=(-1, pages), disabled=page_number <= 1, width="stretch")
 e.button("次 ▶", on_click=on_step, args=(1, pages), disabled=page_number >= pages, width="stretch")
 
-show_marks = st.toggle("確信度の低い語に色を付けて表示", value=True, key="show_marks")
+show_marks = may_edit and st.toggle("確信度の低い語に色を付けて表示", value=True, key="show_marks")
 page = first if page_number == 1 else editing.page(meeting_id, page_number - 1, PER_PAGE, speaker_filter)
 st.caption(
     f"{page.total} 発言中 {page.page * PER_PAGE + 1}〜{page.page * PER_PAGE + len(page.lines)} 件目。"
-    "本文は欄の外をクリックすると保存されます。:orange-background[色付き]の語は認識の確信度が低い箇所です。"
+    + ("" if locked else "本文は欄の外をクリックすると保存されます。")
+    + (":orange-background[色付き]の語は認識の確信度が低い箇所です。" if show_marks else "")
 )
 
 
 # ---------------------------------------------------------------- the utterances
-
-
-def _escape(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
 def _marked(line: Line) -> str | None:
@@ -375,6 +391,13 @@ for index, line in enumerate(lines):
             time_col.caption("修正済み")
         if line.id == focus_id:
             time_col.caption(":orange-background[検索結果]")
+        if not may_edit:
+            speaker_col.markdown(f"**{_escape(speaker_names.get(line.speaker_id, '?'))}**")
+            if line.agenda_order is not None:
+                item = agenda.get(line.agenda_order)
+                speaker_col.caption(_escape(agenda_label(item)) if item else f"日程第{line.agenda_order}")
+            text_col.markdown(_escape(line.text))
+            continue
         speaker_key = f"speaker-{line.id}-{line.version}"
         speaker_col.selectbox(
             "話者",

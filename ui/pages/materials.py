@@ -8,6 +8,7 @@ import re
 import streamlit as st
 
 from minutes.agenda import agenda_label
+from minutes.auth import Permission
 from minutes.errors import MinutesError
 from minutes.materials import ACCEPTED_EXTENSIONS, MaterialInfo, MaterialService, max_material_bytes
 from minutes.tables import MaterialKind
@@ -17,6 +18,8 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
 meeting_id, editing, info = state.open_meeting()
 materials = MaterialService.of(state.service(), state.user())
+may_upload = state.can(Permission.UPLOAD_MATERIAL)
+may_change = may_upload and state.can(Permission.EDIT)  # the service checks moving and deleting as edits
 
 st.title("資料")
 st.caption(f"{info.title}　{state.format_date(info.held_at)}")
@@ -32,6 +35,11 @@ def _size(n: int) -> str:
     return f"{n / (1 << 20):.1f} MB" if n >= 1 << 20 else f"{max(1, n // 1024):,} KB"
 
 
+def _escape(text: str) -> str:
+    """User text (a file's name or contents) as literal markdown."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
+
+
 flash = st.session_state.setdefault("materials_flash", [])
 for kind, message in flash:
     (st.error if kind == "error" else st.success)(message)
@@ -39,9 +47,12 @@ flash.clear()
 
 # ---------------------------------------------------------------- upload
 
-if info.finalized:
+if not may_upload:
+    st.caption("資料の追加・削除は編集者・書記・管理者が行います。")
+elif info.finalized:
+    how = "確定を解除してください" if state.can(Permission.FINALIZE) else "書記・管理者に確定の解除を依頼してください"
     st.info(
-        "確定済みの会議録です。資料は確定時の版のアーカイブに保存されています。追加・削除するには確定を解除してください。",
+        f"確定済みの会議録です。資料は確定時の版のアーカイブに保存されています。追加・削除するには{how}。",
         icon=":material/lock:",
     )
 else:
@@ -71,12 +82,11 @@ else:
                         agenda_order=order,
                         title=title if len(files) == 1 else "",
                     )
-                    flash.append(
-                        ("ok", f"「{added.title}」を追加しました（{added.kind_label}、{_size(added.size_bytes)}）。")
-                    )
+                    facts = f"{added.kind_label}、{_size(added.size_bytes)}"
+                    flash.append(("ok", f"「{_escape(added.title)}」を追加しました（{facts}）。"))
                     st.session_state.material_shown = added.id
                 except MinutesError as error:
-                    flash.append(("error", f"「{file.name}」: {error.message}"))
+                    flash.append(("error", f"「{_escape(file.name)}」: {error.message}"))
             st.rerun()
 
 # ---------------------------------------------------------------- list
@@ -124,10 +134,11 @@ material = by_id[shown_id]
 
 # ---------------------------------------------------------------- viewer
 
-st.subheader(material.title)
+st.subheader(_escape(material.title))
 st.caption(
-    f"{material.kind_label}・{_size(material.size_bytes)}・元のファイル名「{material.original_name}」・"
-    f"{material.uploaded_by} さんが {state.format_moment(material.uploaded_at)} に登録・SHA-256 {material.sha256[:16]}…"
+    f"{material.kind_label}・{_size(material.size_bytes)}・元のファイル名「{_escape(material.original_name)}」・"
+    f"{_escape(material.uploaded_by)} さんが {state.format_moment(material.uploaded_at)} に登録・"
+    f"SHA-256 {material.sha256[:16]}…"
 )
 tools = st.columns([2, 2, 3], vertical_alignment="bottom")
 try:
@@ -144,7 +155,7 @@ except MinutesError as error:
 except OSError:
     tools[0].error("資料のファイルが見つかりません。管理者に連絡してください。")
 
-if not info.finalized:
+if may_change and not info.finalized:
     with tools[2].popover("日程の変更・削除"):
         moved = st.selectbox(
             "議事日程",
@@ -163,17 +174,13 @@ if not info.finalized:
         if st.button("削除", key=f"delete-{material.id}", disabled=not sure):
             try:
                 materials.delete(material.id, editor=state.editor_name())
-                flash.append(("ok", f"「{material.title}」を削除しました。"))
+                flash.append(("ok", f"「{_escape(material.title)}」を削除しました。"))
                 st.session_state.pop("material_shown", None)
                 st.rerun()
             except MinutesError as error:
                 state.show_error(error)
 
 pages = materials.pages(material.id)
-
-
-def _escape(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text).replace("\n", "  \n")
 
 
 if material.kind == MaterialKind.PDF:

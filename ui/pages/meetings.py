@@ -6,6 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
+from minutes.auth import Permission
 from minutes.editing import STATUS_LABELS_JA, MeetingSummary
 from ui import state
 
@@ -21,9 +22,14 @@ st.title("会議一覧")
 
 meetings: list[MeetingSummary] = state.editing().meetings()
 if not meetings:
-    st.info("会議がまだありません。左の「新しい会議」から録音を登録してください。")
-    if st.button("新しい会議を登録する", type="primary"):
-        st.switch_page("ui/pages/new_meeting.py")
+    if state.can(Permission.CREATE_MEETING):
+        st.info("会議がまだありません。左の「新しい会議」から録音を登録してください。")
+        if st.button("新しい会議を登録する", type="primary", key="new_meeting"):
+            st.switch_page("ui/pages/new_meeting.py")
+    elif state.can(Permission.READ_DRAFT):
+        st.info("会議がまだありません。書記・管理者が録音を登録すると、ここに表示されます。")
+    else:
+        st.info("確定済みの会議録はまだありません。確定されると、ここに表示されます。")
     st.stop()
 
 left, middle, right, far = st.columns([2, 2, 2, 2])
@@ -101,12 +107,12 @@ if shown:
         key="open_meeting",
     )
     a, b, c, _ = st.columns([1.5, 1, 1, 2.5])
-    if a.button("会議の情報・進み具合", type="primary", width="stretch"):
+    if a.button("会議の情報・進み具合", type="primary", width="stretch", key="open_meeting_page"):
         state.choose_meeting(chosen)
         st.switch_page("ui/pages/meeting.py", query_params={"meeting": chosen})
-    if b.button("発言を編集", width="stretch"):
+    if b.button("発言を編集" if state.can(Permission.EDIT) else "発言を見る", width="stretch", key="open_editor"):
         state.choose_meeting(chosen)
         st.switch_page("ui/pages/editor.py", query_params={"meeting": chosen})
-    if c.button("話者", width="stretch"):
+    if c.button("話者", width="stretch", key="open_speakers"):
         state.choose_meeting(chosen)
         st.switch_page("ui/pages/speakers.py", query_params={"meeting": chosen})

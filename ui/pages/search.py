@@ -8,6 +8,7 @@ from html import escape
 
 import streamlit as st
 
+from minutes.auth import Permission
 from minutes.errors import MinutesError
 from minutes.search import ORDERS, SCOPES, SearchQuery, SearchResults, SearchService, Snippet
 from ui import state
@@ -18,6 +19,8 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 search = SearchService(state.service().engine, state.user())
 st.title("検索")
 st.caption("すべての会議の発言と資料から探します。空白で区切ると、すべての語を含むものを探します（2 文字の語も可）。")
+if not state.can(Permission.READ_DRAFT):
+    st.caption("確定済みの会議録だけを探します（作成中の会議録は、確定されると検索できるようになります）。")
 
 with st.form("search"):
     left, right = st.columns([4, 1], vertical_alignment="bottom")

@@ -3,14 +3,19 @@ group (会派), and merging two detected speakers who are the same person."""
 
 from __future__ import annotations
 
+import re
+
 import altair as alt
 import pandas as pd
 import streamlit as st
 
+from minutes.auth import Permission
 from minutes.editing import SPEAKER_KINDS, EditConflict, SpeakerInfo
 from minutes.errors import MinutesError
 from ui import state
 from ui.playback import sample_for
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
 meeting_id, editing, info = state.open_meeting()
 
@@ -20,8 +25,9 @@ speakers: list[SpeakerInfo] = editing.speakers(meeting_id)
 if not speakers:
     st.info("話者はまだありません。文字起こしが完了すると表示されます。", icon=":material/info:")
     st.stop()
+may_edit = state.can(Permission.EDIT)
 locked = info.finalized
-if locked:
+if locked and may_edit:
     st.info("確定済みの会議録です。話者の情報は変更できません。", icon=":material/lock:")
 names = {s.id: s.display for s in speakers}
 for message in st.session_state.pop("speaker_flash", []):
@@ -77,13 +83,33 @@ with right:
 
 # ---------------------------------------------------------------- each speaker
 
+
+def _md(text: str) -> str:
+    """User text (a speaker's name) as literal markdown: no emphasis, links or HTML."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
+def _facts(speaker: SpeakerInfo) -> str:
+    """The speaker's details as one read-only line (for those who may not edit them)."""
+    facts = [
+        ("読み", speaker.yomi),
+        ("区分", speaker.kind),
+        ("議席番号", speaker.seat),
+        ("会派", speaker.group),
+    ]
+    return "　".join(f"{label}: {value}" for label, value in facts if value) or "詳しい情報は登録されていません。"
+
+
 st.subheader("話者の名前と役職")
-st.caption("名前や役職は、すべての発言に一度に反映されます。音声を聞いて、誰の声か確認してください。")
+if may_edit:
+    st.caption("名前や役職は、すべての発言に一度に反映されます。音声を聞いて、誰の声か確認してください。")
+else:
+    st.caption("話者の名前や役職の変更は、編集者・書記・管理者が行います。")
 playable = info.recording is not None and info.recording.path.exists()
 for speaker in sorted(speakers, key=lambda s: -s.seconds):
     with st.container(border=True, key=f"speaker-{speaker.id}"):
         head, clip = st.columns([2, 3])
-        head.markdown(f"**{speaker.display}**　<small>（検出ラベル {speaker.label}）</small>", unsafe_allow_html=True)
+        head.markdown(f"**{_md(speaker.display)}**　:small[（検出ラベル {_md(speaker.label)}）]")
         head.caption(f"発言時間 {state.format_seconds(speaker.seconds)}・{speaker.utterances} 発言")
         if playable and speaker.sample is not None:
             try:
@@ -96,6 +122,9 @@ for speaker in sorted(speakers, key=lambda s: -s.seconds):
                 clip.audio(str(path), format="audio/wav")
             except Exception as error:  # an unreadable recording must not break the page
                 clip.caption(f"試聴用の音声を作れませんでした（{type(error).__name__}）。")
+        if not may_edit:
+            head.caption(_md(_facts(speaker)))
+            continue
         stamp = f"{speaker.id}-{abs(hash(repr(speaker.fields()))) % 10**8}"  # new widgets once the speaker changes
         with st.form(f"speaker-form-{stamp}", border=False):
             a, b, c = st.columns(3)
@@ -150,6 +179,8 @@ for speaker in sorted(speakers, key=lambda s: -s.seconds):
 
 # ---------------------------------------------------------------- merge
 
+if not may_edit:
+    st.stop()
 st.subheader("話者の統合")
 st.caption("同じ人が 2 人に分かれて検出されたときに使います。統合元の発言はすべて統合先の話者になります。")
 ids = [s.id for s in speakers]
