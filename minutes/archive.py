@@ -31,7 +31,7 @@ import exports
 from minutes import audit, auth, repository
 from minutes.auth import Permission, Principal
 from minutes.documents import build_document, safe_filename
-from minutes.errors import InputError
+from minutes.errors import InputError, NotFoundError
 from minutes.tables import Archive, utcnow
 
 MANIFEST = "manifest.json"
@@ -340,19 +340,26 @@ class ArchiveService:
                 for a in repository.archives_of(session, meeting_id=meeting_id)
             ]
 
-    def verify(self, path: Path) -> Verification:
-        """Verify a folder; when it is one of this data directory's archives, its manifest is checked too."""
-        path = Path(path).resolve()
-        folder = path.parent if path.name == MANIFEST else path
-        recorded = None
+    def _known(self, session: Session, folder: Path) -> Archive | None:
+        """The archive row of ``folder`` when it is one of this data directory's archives."""
         try:
             relative = str(folder.relative_to(self.data_dir.resolve()))
         except ValueError:
-            relative = None
-        if relative is not None:
-            with Session(self.engine) as session:
-                row = repository.archive_at(session, path=relative)
-                recorded = row.manifest_sha256 if row is not None else None
+            return None
+        return repository.archive_at(session, path=relative)
+
+    def verify(self, path: Path) -> Verification:
+        """Verify a folder; when it is one of this data directory's archives, its manifest is checked too. A signed-in
+        user may verify only the archives of meetings they may see; the CLI (no user) any folder."""
+        path = Path(path).resolve()
+        folder = path.parent if path.name == MANIFEST else path
+        with Session(self.engine) as session:
+            row = self._known(session, folder)
+            if self.user is not None:
+                if row is None:
+                    raise NotFoundError("この保存版は見つかりません。", f"no archive at {folder}")
+                auth.check(session, self.user, Permission.READ, row.meeting_id)
+            recorded = row.manifest_sha256 if row is not None else None
         return verify(folder, manifest_sha256=recorded)
 
     def create(self, meeting_id: int, *, actor: str) -> ArchiveInfo:
@@ -368,15 +375,30 @@ class ArchiveService:
                 raise
         return next(a for a in self.list(meeting_id) if a.path == folder)
 
-    def zip_bytes(self, archive_id_or_path: Path) -> bytes:
-        """The archive folder as a zip, for downloading."""
+    def zip_bytes(self, path: Path, *, actor: str = "") -> bytes:
+        """One of this data directory's archive folders as a zip, for downloading: an export of the meeting (needs the
+        export permission on it, and is recorded like one)."""
         import io
         import zipfile
 
-        folder = Path(archive_id_or_path)
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(folder.rglob("*")):
-                if path.is_file():
-                    archive.write(path, f"{folder.parent.name}-{folder.name}/{path.relative_to(folder).as_posix()}")
-        return buffer.getvalue()
+        folder = Path(path).resolve()
+        with Session(self.engine) as session:
+            row = self._known(session, folder)
+            if row is None:
+                raise NotFoundError("この保存版は見つかりません。", f"no archive at {folder}")
+            auth.check(session, self.user, Permission.EXPORT, row.meeting_id)
+            buffer = io.BytesIO()
+            with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+                for file in sorted(folder.rglob("*")):
+                    if file.is_file():
+                        archive.write(file, f"{folder.parent.name}-{folder.name}/{file.relative_to(folder).as_posix()}")
+            data = buffer.getvalue()
+            repository.add_event(
+                session,
+                meeting_id=row.meeting_id,
+                action="export",
+                actor=(self.user.name if self.user is not None else actor or "system")[:100],
+                detail={"format": "archive-zip", "bytes": len(data), "version": row.version},
+            )
+            session.commit()
+        return data

@@ -164,3 +164,24 @@ def test_recording_is_included_when_configured_and_cli_create_list(engine, data,
     assert main(["archive", "create", str(meeting)]) == 2  # v1 exists already
     assert "すでにあります" in capsys.readouterr().err
     assert main(["archive", "verify", str(data / "nowhere")]) == 2
+
+
+def test_zip_download_is_an_export_of_a_known_archive_only(engine, data, tmp_path):
+    import io
+    import zipfile
+
+    from minutes.errors import NotFoundError
+
+    meeting = seed_meeting(engine)
+    EditingService(engine, data).finalize(meeting, editor="課長", expected_version=1)
+    archives = ArchiveService(engine, data)
+    folder = archives.list(meeting)[0].path
+    with zipfile.ZipFile(io.BytesIO(archives.zip_bytes(folder, actor="課長"))) as archive:
+        names = archive.namelist()
+    assert f"{meeting}-v1/manifest.json" in names and any(n.endswith("会議録.docx") for n in names)
+    assert EditingService(engine, data).events(meeting)[-1].action == "export"
+    elsewhere = tmp_path / "not-an-archive"
+    elsewhere.mkdir()
+    (elsewhere / "secret.txt").write_text("x")
+    with pytest.raises(NotFoundError):
+        archives.zip_bytes(elsewhere)  # never any folder on the server

@@ -14,6 +14,7 @@ import sqlalchemy
 from sqlmodel import Session
 
 from minutes import audit
+from minutes.admin import AdminService
 from minutes.archive import ArchiveService
 from minutes.auth import AuthService, Permission, Principal, Role, require
 from minutes.documents import export_meeting, safe_filename
@@ -124,6 +125,15 @@ def _actions():
         "manage_users": ({Role.ADMIN}, lambda s, u, d, f: AuthService.of(s).users(u)),
         "view_audit": ({Role.ADMIN}, lambda s, u, d, f: audit.events(s.engine, user=u)),
         "archive_listing": (set(Role), lambda s, u, d, f: ArchiveService.of(s, u).list(f)),
+        "archive_verify": (
+            set(Role),
+            lambda s, u, d, f: ArchiveService.of(s, u).verify(ArchiveService.of(s).list(f)[0].path),
+        ),
+        "archive_zip": (
+            {Role.ADMIN, Role.CLERK},
+            lambda s, u, d, f: ArchiveService.of(s, u).zip_bytes(ArchiveService.of(s).list(f)[0].path),
+        ),
+        "manage_settings": ({Role.ADMIN}, lambda s, u, d, f: AdminService.of(s, u).views()),
         "search_drafts": (
             {Role.ADMIN, Role.CLERK, Role.EDITOR},
             lambda s, u, d, f: SearchService(s.engine, u).search(SearchQuery("補正予算", meeting_id=d)),
@@ -183,6 +193,11 @@ def test_closed_meeting_is_invisible_to_everyone_not_listed(env):
             export_meeting(service.engine, meeting_id=final, fmt="docx", actor="", user=outsider)
         with pytest.raises(PermissionDenied):
             ArchiveService.of(service, outsider).list(final)
+        archive_path = ArchiveService.of(service).list(final)[0].path
+        with pytest.raises(PermissionDenied):
+            ArchiveService.of(service, outsider).zip_bytes(archive_path)
+        with pytest.raises(PermissionDenied):
+            ArchiveService.of(service, outsider).verify(archive_path)
         with pytest.raises(PermissionDenied):
             MaterialService.of(service, outsider).list(final)
         with pytest.raises(PermissionDenied):

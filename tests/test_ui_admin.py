@@ -151,3 +151,33 @@ def test_audit_page_lists_events_and_offers_csv(app_env):
     at.run()
     assert set(at.dataframe[0].value["操作"]) == {"利用者の追加"}
     assert at.get("download_button")
+
+
+def test_new_meeting_and_materials_pages_state_the_limits_in_force(app_env):
+    from minutes.admin import AdminService
+    from minutes.auth import Principal
+    from tests.seeding import seed_meeting
+
+    at = _app()
+    engine = _engine(app_env)
+    try:
+        admin = Principal(1, "佐藤", Role.ADMIN)
+        AdminService(engine, _settings(app_env), frozenset(), admin).update(
+            {"max_upload_mb": 100, "max_duration_hours": 3.5, "max_material_mb": 20}
+        )
+        meeting = seed_meeting(engine)
+    finally:
+        engine.dispose()
+    at.switch_page("ui/pages/new_meeting.py")
+    at.run()
+    assert "最大 100 MB、3.5 時間まで" in at.get("file_uploader")[0].proto.help
+    at.query_params["meeting"] = str(meeting)
+    at.switch_page("ui/pages/materials.py")
+    at.run()
+    assert "1 ファイル 20 MB まで" in at.get("file_uploader")[0].proto.label
+
+
+def _settings(data: Path):
+    from minutes.settings import Settings
+
+    return Settings(data_dir=data, database_url=f"sqlite:///{data / 'minutes.db'}")

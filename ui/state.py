@@ -115,7 +115,7 @@ def setup() -> Principal | None:
     if st.session_state.get("cookie_pending") == st.session_state.auth_token:
         del st.session_state.cookie_pending
         _write_cookie(st.session_state.auth_token)
-    st.sidebar.markdown(f"**{current.name}**（{current.role}）")
+    st.sidebar.text(f"{current.name}（{current.role}）")  # plain text: a name is never markup
     if st.sidebar.button("ログアウト", key="logout"):
         auth().logout(st.session_state.pop("auth_token", None))
         st.session_state.user = None

@@ -10,7 +10,7 @@ import streamlit as st
 from minutes.agenda import agenda_label
 from minutes.auth import Permission
 from minutes.errors import MinutesError
-from minutes.materials import ACCEPTED_EXTENSIONS, MaterialInfo, MaterialService, max_material_bytes
+from minutes.materials import ACCEPTED_EXTENSIONS, MaterialInfo, MaterialService
 from minutes.tables import MaterialKind
 from ui import state
 
@@ -58,7 +58,7 @@ elif info.finalized:
 else:
     with st.expander("資料を追加", expanded=not materials.list(meeting_id), icon=":material/upload_file:"):
         with st.form("material_upload", clear_on_submit=True):
-            limit_mb = max_material_bytes() >> 20
+            limit_mb = materials.max_bytes >> 20
             files = st.file_uploader(
                 f"ファイル（PDF・Word・Excel・PowerPoint・画像・テキスト、1 ファイル {limit_mb:,} MB まで）",
                 type=[e.lstrip(".") for e in ACCEPTED_EXTENSIONS],

@@ -19,6 +19,9 @@ if not state.can(Permission.CREATE_MEETING):  # the page is not in the menu then
     st.stop()
 st.caption("録音を登録すると、すぐに文字起こしと話者の識別が始まります。処理中も他の画面を使えます。")
 
+limits = state.service().settings  # as an administrator set them on 管理
+limit_mb = min(limits.max_upload_mb, st.get_option("server.maxUploadSize"))  # the browser upload is capped too
+
 with st.form("new_meeting", clear_on_submit=False):
     title = st.text_input("会議名 *", placeholder="令和７年第４回大磯町議会定例会（第２日）", max_chars=200)
     left, right = st.columns(2)
@@ -30,7 +33,8 @@ with st.form("new_meeting", clear_on_submit=False):
     upload = st.file_uploader(
         "録音・録画ファイル *",
         type=AUDIO_TYPES,
-        help="wav, mp3, m4a, flac, ogg, mp4, mov, webm など。最大 4 GB、8 時間まで。",
+        help=f"wav, mp3, m4a, flac, ogg, mp4, mov, webm など。最大 {limit_mb:,} MB、"
+        f"{limits.max_duration_hours:g} 時間まで。",
     )
     mode = st.radio("話者の人数", ["自動で判定", "人数を指定", "範囲を指定"], horizontal=True)
     a, b, c = st.columns(3)
