@@ -112,8 +112,10 @@ def load_pipeline(
     from pyannote.audio.core.plda import PLDA
     from pyannote.audio.pipelines import SpeakerDiarization
 
+    from diarize import clustering
     from diarize.campplus import CAMPPlusEmbedding
 
+    clustering.install()  # centroid linkage in O(n) memory, so 3-hour meetings cluster in the memory of 1-hour ones
     device = torch.device(options.device)
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ModelError(
