@@ -11,6 +11,8 @@ from ui import state
 
 # No page or page_icon icons: they become the favicon, which Streamlit fetches from a CDN (fonts.gstatic.com).
 st.set_page_config(page_title="会議録作成", layout="wide")
+# Streamlit's input hints ("Press Enter to submit form") exist only in English: hidden, Enter still works.
+st.html("<style>[data-testid='InputInstructions'] { display: none; }</style>")
 
 user = state.setup()
 pages = [

@@ -66,6 +66,7 @@ def test_sessions_passwords_and_settings_in_chromium(tmp_path):
         page.goto(f"{url}/new_meeting")
         page.get_by_label("利用者名").fill("鈴木")
         page.get_by_label("パスワード", exact=True).fill("initial password")
+        expect(page.get_by_text("Press Enter")).to_be_hidden()  # no English hints in the Japanese form
         page.get_by_role("button", name="ログイン", exact=True).click()
         expect(page.get_by_role("heading", name="アカウント")).to_be_visible()
         expect(page.get_by_text("初期パスワード").first).to_be_visible()
