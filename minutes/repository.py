@@ -607,6 +607,31 @@ def _like(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def _any_of(column: str, name: str, group: Sequence[str], params: dict, *, instr: bool = False) -> str:
+    """A clause true when ``column`` contains any of the alternatives in ``group`` (case-insensitive for ASCII)."""
+    clauses = []
+    for j, term in enumerate(group):
+        key = f"{name}_{j}"
+        if instr:  # SQLite's lower() folds ASCII only: so does the needle
+            clauses.append(f"instr(lower({column}), :{key}) > 0")
+            params[key] = term.translate(_ASCII_LOWER)
+        else:
+            clauses.append(f"{column} LIKE :{key} ESCAPE '\\'")
+            params[key] = _like(term)
+    return clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
+
+
+def _vocab_where(ranges: Sequence[tuple[str, str]], params: dict) -> str:
+    clauses = []
+    for j, (lo, hi) in enumerate(ranges):
+        params[f"lo{j}"], params[f"hi{j}"] = lo, hi
+        clauses.append(f"(term >= :lo{j} AND term < :hi{j})")
+    return " OR ".join(clauses)
+
+
 def _meeting_filters(
     *,
     date_from: date | None,
@@ -644,8 +669,8 @@ def search_utterance_ids(
     session: Session,
     *,
     match: str | None,
-    short_terms: Sequence[str],
-    vocab_range: tuple[str, str] | None,
+    short_terms: Sequence[Sequence[str]],
+    vocab_ranges: Sequence[tuple[str, str]],
     order: str,
     limit: int,
     offset: int,
@@ -659,21 +684,20 @@ def search_utterance_ids(
 ) -> tuple[list[tuple[int, float]], int]:
     """Utterance ids matching a search, best first, with a score; and how many match (at most ``count_cap``).
 
-    ``match``: an FTS5 query over the trigram index (words of three or more characters). ``vocab_range``: instead of
-    ``match``, the documents whose trigrams start with the (lower-cased) short word ``lo`` (``lo <= term < hi``), with
-    the number of occurrences as the score. ``short_terms``: further words every hit must contain. ``order``:
-    relevance (bm25 or occurrences), newest or oldest.
+    ``match``: an FTS5 query over the trigram index (words of three or more characters). ``vocab_ranges``: instead of
+    ``match``, the documents whose trigrams start with the (lower-cased) short word ``lo`` (``lo <= term < hi``) or
+    one of its other widths, with the number of occurrences as the score. ``short_terms``: further words every hit
+    must contain, each a group of alternatives (its widths). ``order``: relevance (bm25 or occurrences), newest or
+    oldest.
     """
     clauses, params = _meeting_filters(
         date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
     )
-    for i, term in enumerate(short_terms):
+    for i, group in enumerate(short_terms):
         if match is not None:  # the index's own copy of the text is compact; the utterance row is not
-            clauses.append(f"instr(lower(utterance_fts.text), :short{i}) > 0")
-            params[f"short{i}"] = term.lower()
+            clauses.append(_any_of("utterance_fts.text", f"short{i}", group, params, instr=True))
         else:
-            clauses.append(f"u.text LIKE :short{i} ESCAPE '\\'")
-            params[f"short{i}"] = _like(term)
+            clauses.append(_any_of("u.text", f"short{i}", group, params))
     if speaker:
         clauses.append(
             "u.speaker_id IN (SELECT id FROM speaker WHERE name LIKE :speaker ESCAPE '\\' OR role LIKE :speaker "
@@ -688,12 +712,11 @@ def search_utterance_ids(
         score = "bm25(utterance_fts)"
         relevance = "score, seq"
     else:
-        assert vocab_range is not None
+        assert vocab_ranges
         source = (
-            "(SELECT doc, count(*) AS n FROM utterance_fts_instance WHERE term >= :lo AND term < :hi GROUP BY doc) "
-            "AS hits JOIN utterance u INDEXED BY ix_utterance_search ON u.id = hits.doc"
+            f"(SELECT doc, count(*) AS n FROM utterance_fts_instance WHERE {_vocab_where(vocab_ranges, params)} "
+            "GROUP BY doc) AS hits JOIN utterance u INDEXED BY ix_utterance_search ON u.id = hits.doc"
         )
-        params["lo"], params["hi"] = vocab_range
         score = "hits.n"
         relevance = "score DESC, day DESC, meeting DESC, seq"
     ordering = {"newest": "day DESC, meeting DESC, seq", "oldest": "day, meeting, seq"}.get(order, relevance)
@@ -719,12 +742,13 @@ def search_utterance_ids(
     return [(int(i), float(s)) for i, s, _ in rows], total
 
 
-def count_vocab(session: Session, *, lo: str, hi: str, cap: int) -> int:
-    """How many trigram occurrences start with the short word (``lo <= term < hi``), counting at most ``cap``."""
-    statement = text(
-        "SELECT count(*) FROM (SELECT 1 FROM utterance_fts_instance WHERE term >= :lo AND term < :hi LIMIT :cap)"
-    )
-    return int(session.exec(statement, params={"lo": lo, "hi": hi, "cap": cap}).one()[0])
+def count_vocab(session: Session, *, ranges: Sequence[tuple[str, str]], cap: int) -> int:
+    """How many trigram occurrences start with the short word (``lo <= term < hi`` for any of ``ranges``), counting
+    at most ``cap``."""
+    params: dict = {"cap": cap}
+    where = _vocab_where(ranges, params)
+    statement = text(f"SELECT count(*) FROM (SELECT 1 FROM utterance_fts_instance WHERE {where} LIMIT :cap)")
+    return int(session.exec(statement, params=params).one()[0])
 
 
 def search_meetings_in_order(
@@ -747,13 +771,14 @@ def search_meetings_in_order(
 
 
 def scan_utterance_ids(
-    session: Session, *, meeting_ids: Sequence[int], terms: Sequence[str], speaker: str | None = None
+    session: Session, *, meeting_ids: Sequence[int], terms: Sequence[Sequence[str]], speaker: str | None = None
 ) -> list[int]:
-    """Utterances of the given meetings containing every term (LIKE; by meeting in the given order, then seq)."""
+    """Utterances of the given meetings containing every term, each a group of alternatives (LIKE; by meeting in the
+    given order, then seq)."""
     if not meeting_ids:
         return []
-    params: dict = {f"t{i}": _like(term) for i, term in enumerate(terms)}
-    clauses = [f"u.text LIKE :t{i} ESCAPE '\\'" for i in range(len(terms))]
+    params: dict = {}
+    clauses = [_any_of("u.text", f"t{i}", group, params) for i, group in enumerate(terms)]
     if speaker:
         clauses.append(
             "u.speaker_id IN (SELECT id FROM speaker WHERE name LIKE :speaker ESCAPE '\\' OR role LIKE :speaker "
@@ -787,7 +812,7 @@ def search_material_pages(
     session: Session,
     *,
     match: str | None,
-    short_terms: Sequence[str],
+    short_terms: Sequence[Sequence[str]],
     order: str,
     limit: int,
     date_from: date | None = None,
@@ -800,9 +825,8 @@ def search_material_pages(
     clauses, params = _meeting_filters(
         date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
     )
-    for i, term in enumerate(short_terms):
-        clauses.append(f"t.text LIKE :short{i} ESCAPE '\\'")
-        params[f"short{i}"] = _like(term)
+    for i, group in enumerate(short_terms):
+        clauses.append(_any_of("t.text", f"short{i}", group, params))
     if match is not None:
         source = "materialtext_fts JOIN materialtext t ON t.id = materialtext_fts.rowid"
         clauses.insert(0, "materialtext_fts MATCH :match")

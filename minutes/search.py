@@ -8,6 +8,10 @@ short word starts a trigram, and ``term >= 予算 AND term < 予箘`` over ``utt
 occurrences (ranked by their number). A short word so common that listing it would be slow is looked up meeting by
 meeting, newest first, until the page is full (the total is then shown as "N 件以上").
 
+Letters, digits and symbols match in either width: 「３番」 finds 「3番」 and 「ＡＩ」 finds 「AI」 (each word is
+searched as itself, all half-width and all full-width; Whisper writes half-width, a clerk's input method often
+full-width).
+
 Several words separated by spaces must all occur. Filters: date range (開催日), meeting kind (種別), speaker (name,
 role or label, partial), meeting, and what to search (utterances, materials or both).
 """
@@ -130,8 +134,23 @@ def terms_of(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(w for w in words if w))
 
 
+_TO_HALF = {0xFF01 + i: 0x21 + i for i in range(94)}  # ！..～ → !..~
+_TO_FULL = {v: k for k, v in _TO_HALF.items()}
+
+
+def variants(term: str) -> tuple[str, ...]:
+    """``term`` as typed, all half-width and all full-width (ASCII letters, digits and symbols), each once."""
+    return tuple(dict.fromkeys((term, term.translate(_TO_HALF), term.translate(_TO_FULL))))
+
+
 def fts_phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
+
+
+def fts_group(term: str) -> str:
+    """An FTS5 query matching any width variant of ``term``."""
+    phrases = [fts_phrase(v) for v in variants(term)]
+    return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
 
 
 def make_snippet(text: str, terms: tuple[str, ...], width: int = 80) -> Snippet:
@@ -189,8 +208,9 @@ class SearchService:
         if query.date_from and query.date_to and query.date_from > query.date_to:
             raise InputError("期間の開始日が終了日より後になっています。", "date_from > date_to")
         long_terms = [t for t in terms if len(t) >= 3]
-        short_terms = [t for t in terms if len(t) < 3]
-        match = " AND ".join(fts_phrase(t) for t in long_terms) if long_terms else None
+        short_terms = [variants(t) for t in terms if len(t) < 3]
+        match = " AND ".join(fts_group(t) for t in long_terms) if long_terms else None
+        shown = tuple(v for t in terms for v in variants(t))  # what snippets mark and count
         filters = dict(date_from=query.date_from, date_to=query.date_to, kind=query.kind, meeting_id=query.meeting_id)
         utterances: tuple[UtteranceHit, ...] = ()
         total, lower_bound = 0, False
@@ -201,7 +221,7 @@ class SearchService:
                 auth.check(session, self.user, Permission.READ, query.meeting_id)
             if query.scope in ("all", "utterances"):
                 scored, total, lower_bound = self._utterance_ids(session, query, match, short_terms, filters)
-                utterances = self._utterance_hits(session, scored, terms)
+                utterances = self._utterance_hits(session, scored, shown)
             if query.scope in ("all", "materials") and not query.speaker and query.offset == 0:
                 materials = tuple(
                     MaterialHit(
@@ -213,7 +233,7 @@ class SearchService:
                         material.kind,
                         page.page,
                         page.label,
-                        make_snippet(page.text, terms),
+                        make_snippet(page.text, shown),
                     )
                     for page, material, meeting in repository.search_material_pages(
                         session,
@@ -228,23 +248,28 @@ class SearchService:
         return SearchResults(query, terms, utterances, total, lower_bound, materials, elapsed)
 
     def _utterance_ids(
-        self, session: Session, query: SearchQuery, match: str | None, short_terms: list[str], filters: dict
+        self,
+        session: Session,
+        query: SearchQuery,
+        match: str | None,
+        short_terms: list[tuple[str, ...]],
+        filters: dict,
     ) -> tuple[list[tuple[int, float]], int, bool]:
         common = dict(
             order=query.order, limit=query.limit, offset=query.offset, count_cap=COUNT_CAP, speaker=query.speaker
         )
         if match is not None:
             scored, total = repository.search_utterance_ids(
-                session, match=match, short_terms=short_terms, vocab_range=None, **common, **filters
+                session, match=match, short_terms=short_terms, vocab_ranges=(), **common, **filters
             )
             return scored, total, False
-        probe = max(short_terms, key=len)
+        probe = max(short_terms, key=lambda group: len(group[0]))
         others = [t for t in short_terms if t != probe]
-        low = probe.lower()
-        vocab_range = (low, low[:-1] + chr(ord(low[-1]) + 1))
-        if repository.count_vocab(session, lo=vocab_range[0], hi=vocab_range[1], cap=VOCAB_CAP) < VOCAB_CAP:
+        lows = dict.fromkeys(v.lower() for v in probe)
+        ranges = tuple((low, low[:-1] + chr(ord(low[-1]) + 1)) for low in lows)
+        if repository.count_vocab(session, ranges=ranges, cap=VOCAB_CAP) < VOCAB_CAP:
             scored, total = repository.search_utterance_ids(
-                session, match=None, short_terms=others, vocab_range=vocab_range, **common, **filters
+                session, match=None, short_terms=others, vocab_ranges=ranges, **common, **filters
             )
             return scored, total, False
         # A very common short word: meeting by meeting in date order until the page is full.

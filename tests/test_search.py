@@ -201,3 +201,51 @@ def test_cli_search(engine, meetings, tmp_path, monkeypatch, capsys):
     assert "見つかりませんでした" in capsys.readouterr().out
     assert main(["search", "予算", "--from", "きのう"]) == 2
     assert "エラー:" in capsys.readouterr().err
+
+
+@pytest.fixture
+def widths(engine: Engine) -> int:
+    return seed_transcript(
+        engine,
+        title="文教常任委員会",
+        lines=[
+            ("SPEAKER_00", "3番、山田議員。"),
+            ("SPEAKER_01", "ＧＩＧＡスクール構想とAIの活用について伺います。"),
+            ("SPEAKER_02", "令和７年度の予算は12,000千円です。"),
+        ],
+    )
+
+
+@pytest.mark.parametrize(
+    ("query", "found"),
+    [
+        ("３番", "3番、山田議員。"),  # full-width typed, half-width stored; two characters: the vocabulary path
+        ("3番", "3番、山田議員。"),
+        ("ＡＩ", "AIの活用"),
+        ("ai", "AIの活用"),
+        ("GIGAスクール", "ＧＩＧＡスクール構想"),  # half-width typed, full-width stored; the trigram index
+        ("ｇｉｇａ", "ＧＩＧＡスクール構想"),
+        ("１２，０００千円", "12,000千円"),
+        ("令和7年度", "令和７年度"),
+        ("３番 山田", "3番、山田議員。"),  # two short words
+        ("山田議員 ３番", "3番、山田議員。"),  # a long word with a short one
+    ],
+)
+def test_letters_and_digits_match_in_either_width(engine, widths, query, found):
+    results = SearchService(engine).search(SearchQuery(query, meeting_id=widths))
+    assert [found in text for text in _texts(results)] == [True], _texts(results)
+    assert results.utterances[0].snippet.marks()  # the match is marked whatever its width
+
+
+def test_widths_in_the_meeting_by_meeting_scan_too(engine, widths, monkeypatch):
+    monkeypatch.setattr("minutes.search.VOCAB_CAP", 0)  # as if 番 were too common to list through the vocabulary
+    results = SearchService(engine).search(SearchQuery("３番"))
+    assert _texts(results) == ["3番、山田議員。"]
+
+
+def test_variants():
+    from minutes.search import variants
+
+    assert variants("３番") == ("３番", "3番")
+    assert variants("AI") == ("AI", "ＡＩ")
+    assert variants("予算") == ("予算",)
