@@ -95,6 +95,11 @@ LABELS = {
 }
 
 
+def who_can(permission: Permission) -> str:
+    """The roles that have ``permission``, for messages: 「編集者・書記・管理者」 (narrowest role first)."""
+    return "・".join(role.value for role in reversed(Role) if permission in PERMISSIONS[role])
+
+
 @dataclass(frozen=True)
 class Principal:
     """The signed-in user, as the services see it (never a live ORM row)."""

@@ -166,6 +166,16 @@ def test_viewer_lists_only_finalized_meetings(env):
     assert hits and {h.meeting_id for h in hits} == {final}
 
 
+def test_who_can_follows_the_permission_table(monkeypatch):
+    from minutes.auth import PERMISSIONS, who_can
+
+    assert who_can(Permission.FINALIZE) == "書記・管理者"
+    assert who_can(Permission.EDIT) == "編集者・書記・管理者"
+    assert who_can(Permission.READ) == "閲覧者・編集者・書記・管理者"
+    monkeypatch.setitem(PERMISSIONS, Role.EDITOR, PERMISSIONS[Role.EDITOR] | {Permission.EXPORT})
+    assert who_can(Permission.EXPORT) == "編集者・書記・管理者"  # the messages follow a change of the table
+
+
 def test_require_without_user_is_the_local_operator():
     require(None, Permission.MANAGE_USERS)  # the CLI: whoever runs it on the server already has the database file
 

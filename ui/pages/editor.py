@@ -12,7 +12,7 @@ import re
 import streamlit as st
 
 from minutes.agenda import agenda_label, suggestions_for
-from minutes.auth import Permission
+from minutes.auth import Permission, who_can
 from minutes.editing import EditConflict, Line, SpeakerInfo, suggest_split
 from minutes.errors import MinutesError
 from ui import state
@@ -47,14 +47,14 @@ if info.finalized:
     elif state.can(Permission.FINALIZE):
         how = "修正するには「会議の情報・確定」で確定を解除してください。"
     else:
-        how = "修正が必要なときは、書記・管理者に確定の解除を依頼してください。"
+        how = f"修正が必要なときは、{who_can(Permission.FINALIZE)}に確定の解除を依頼してください。"
     st.info(
         f"確定済みの会議録です（{info.finalized_by} さん、{state.format_moment(info.finalized_at)}）。"
         f"閲覧のみできます。{how}",
         icon=":material/lock:",
     )
 elif not may_edit:
-    st.caption("発言の編集は編集者・書記・管理者が行います。")
+    st.caption(f"発言の編集は{who_can(Permission.EDIT)}が行います。")
 
 speakers: list[SpeakerInfo] = editing.speakers(meeting_id)
 speaker_names = {s.id: s.display for s in speakers}

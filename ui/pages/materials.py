@@ -8,7 +8,7 @@ import re
 import streamlit as st
 
 from minutes.agenda import agenda_label
-from minutes.auth import Permission
+from minutes.auth import Permission, who_can
 from minutes.errors import MinutesError
 from minutes.materials import ACCEPTED_EXTENSIONS, MaterialInfo, MaterialService
 from minutes.tables import MaterialKind
@@ -48,9 +48,13 @@ flash.clear()
 # ---------------------------------------------------------------- upload
 
 if not may_upload:
-    st.caption("資料の追加・削除は編集者・書記・管理者が行います。")
+    st.caption(f"資料の追加・削除は{who_can(Permission.UPLOAD_MATERIAL)}が行います。")
 elif info.finalized:
-    how = "確定を解除してください" if state.can(Permission.FINALIZE) else "書記・管理者に確定の解除を依頼してください"
+    how = (
+        "確定を解除してください"
+        if state.can(Permission.FINALIZE)
+        else f"{who_can(Permission.FINALIZE)}に確定の解除を依頼してください"
+    )
     st.info(
         f"確定済みの会議録です。資料は確定時の版のアーカイブに保存されています。追加・削除するには{how}。",
         icon=":material/lock:",

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from minutes.archive import ArchiveService
-from minutes.auth import Permission
+from minutes.auth import Permission, who_can
 from minutes.editing import AgendaEntry, EditConflict, MeetingDetails, Person
 from minutes.errors import MinutesError
 from minutes.materials import MaterialService
@@ -85,7 +85,7 @@ elif job.running:
 elif job.status == JobStatus.FAILED:
     st.error(f"文字起こしに失敗しました: {job.error_message}", icon=":material/warning:")
     if not may_run_jobs:
-        st.caption("録音は保存されています。再試行は書記・管理者が行います。")
+        st.caption(f"録音は保存されています。再試行は{who_can(Permission.CREATE_MEETING)}が行います。")
     else:
         st.caption("録音は保存されています。原因を取り除いてから再試行できます。")
     if may_run_jobs and st.button("再試行", type="primary", key="retry_job"):
@@ -97,7 +97,7 @@ elif job.status == JobStatus.FAILED:
 elif job.status == JobStatus.CANCELLED:
     st.warning("処理は取り消されました。録音は保存されています。", icon=":material/stop_circle:")
     if not may_run_jobs:
-        st.caption("再処理は書記・管理者が行います。")
+        st.caption(f"再処理は{who_can(Permission.CREATE_MEETING)}が行います。")
     elif st.button("もう一度処理する", type="primary", key="retry_job"):
         try:
             state.service().retry_job(job.id, state.user())
@@ -144,7 +144,13 @@ def finalize_panel() -> None:
         st.caption("文字起こしが完了すると確定できます。")
 
 
-missing = [name for name, allowed in (("確定", may_finalize), ("書き出し", may_export)) if not allowed]
+missing: dict[str, list[str]] = {}  # who may → what this user may not (「確定と書き出しは書記・管理者が行います。」)
+for name, permission, allowed in (
+    ("確定", Permission.FINALIZE, may_finalize),
+    ("書き出し", Permission.EXPORT, may_export),
+):
+    if not allowed:
+        missing.setdefault(who_can(permission), []).append(name)
 if may_finalize:
     st.subheader("確定")
 if info.finalized:
@@ -154,7 +160,7 @@ if info.finalized:
         icon=":material/lock:",
     )
 if missing:
-    st.caption(f"{'と'.join(missing)}は書記・管理者が行います。")
+    st.caption("、".join(f"{'と'.join(names)}は{who}" for who, names in missing.items()) + "が行います。")
 if may_finalize:
     finalize_panel()
 

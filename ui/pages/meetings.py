@@ -6,7 +6,7 @@ import datetime as dt
 
 import streamlit as st
 
-from minutes.auth import Permission
+from minutes.auth import Permission, who_can
 from minutes.editing import STATUS_LABELS_JA, MeetingSummary
 from ui import state
 
@@ -27,7 +27,7 @@ if not meetings:
         if st.button("新しい会議を登録する", type="primary", key="new_meeting"):
             st.switch_page("ui/pages/new_meeting.py")
     elif state.can(Permission.READ_DRAFT):
-        st.info("会議がまだありません。書記・管理者が録音を登録すると、ここに表示されます。")
+        st.info(f"会議がまだありません。{who_can(Permission.CREATE_MEETING)}が録音を登録すると、ここに表示されます。")
     else:
         st.info("確定済みの会議録はまだありません。確定されると、ここに表示されます。")
     st.stop()

@@ -7,7 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
-from minutes.auth import Permission
+from minutes.auth import Permission, who_can
 from minutes.errors import MinutesError
 from ui import state
 
@@ -15,7 +15,7 @@ AUDIO_TYPES = ["wav", "mp3", "m4a", "aac", "flac", "ogg", "opus", "wma", "mp4", 
 
 st.title("新しい会議")
 if not state.can(Permission.CREATE_MEETING):  # the page is not in the menu then; this covers an old link
-    st.info("新しい会議の登録（録音の登録）は書記・管理者が行います。", icon=":material/lock:")
+    st.info(f"新しい会議の登録（録音の登録）は{who_can(Permission.CREATE_MEETING)}が行います。", icon=":material/lock:")
     st.stop()
 st.caption("録音を登録すると、すぐに文字起こしと話者の識別が始まります。処理中も他の画面を使えます。")
 

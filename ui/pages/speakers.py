@@ -9,7 +9,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from minutes.auth import Permission
+from minutes.auth import Permission, who_can
 from minutes.editing import SPEAKER_KINDS, EditConflict, SpeakerInfo
 from minutes.errors import MinutesError
 from ui import state
@@ -104,7 +104,7 @@ st.subheader("話者の名前と役職")
 if may_edit:
     st.caption("名前や役職は、すべての発言に一度に反映されます。音声を聞いて、誰の声か確認してください。")
 else:
-    st.caption("話者の名前や役職の変更は、編集者・書記・管理者が行います。")
+    st.caption(f"話者の名前や役職の変更は、{who_can(Permission.EDIT)}が行います。")
 playable = info.recording is not None and info.recording.path.exists()
 for speaker in sorted(speakers, key=lambda s: -s.seconds):
     with st.container(border=True, key=f"speaker-{speaker.id}"):
