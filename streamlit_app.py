@@ -20,7 +20,10 @@ pages = [
     st.Page("ui/pages/search.py", title="検索"),
     st.Page("ui/pages/new_meeting.py", title="新しい会議"),
     st.Page("ui/pages/meeting.py", title="会議の情報・確定"),
-    st.Page("ui/pages/editor.py", title="発言の編集"),
+    st.Page(
+        "ui/pages/editor.py",
+        title=state.EDITOR_TITLE if user is None or user.can(Permission.EDIT) else state.READER_TITLE,
+    ),
     st.Page("ui/pages/speakers.py", title="話者"),
     st.Page("ui/pages/materials.py", title="資料"),
     st.Page("ui/pages/users.py", title="利用者"),

@@ -193,6 +193,7 @@ def test_editor_on_a_finalized_meeting(app_env, role):
     at = _as(role, "ui/pages/editor.py", meeting_id)
     assert len(_keys(at, "button", "play-")) == len(lines)  # everyone may listen
     notice = next(i.value for i in at.info if "確定済み" in i.value)
+    assert at.title[0].value == ("発言" if role == "閲覧者" else "発言の編集")
     if role == "閲覧者":
         # the transcript as text: no inputs, no tools, no find and replace
         assert not at.text_area and not _keys(at, "selectbox", "speaker-") and not _keys(at, "button", "tools-")

@@ -16,6 +16,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
 
 LOCAL = clock.LOCAL
+EDITOR_TITLE, READER_TITLE = "発言の編集", "発言"  # the transcript page, for those who may edit it and the others
 MEETING_KINDS = ("定例会", "臨時会", "委員会", "全員協議会", "庁内会議", "その他")
 
 

@@ -29,7 +29,7 @@ def _escape(text: str) -> str:
 
 meeting_id, editing, info = state.open_meeting()
 
-st.title("発言の編集")
+st.title(state.EDITOR_TITLE if state.can(Permission.EDIT) else state.READER_TITLE)
 st.caption(info.title)
 if info.utterance_count == 0:
     if info.job is not None and info.job.running:
