@@ -1,7 +1,8 @@
 """Meetings stored as the worker leaves them (a recording, a finished job and its transcript), without the models.
 
 Shared by the tests and the benchmarks: ``store_meeting`` stores given utterances; ``seed_meeting`` a council meeting
-of any length made of ``SAMPLE_TEXTS``; ``seed_transcript`` one utterance per ``(speaker label, text)``.
+of any length made of ``SAMPLE_TEXTS``; ``seed_transcript`` one utterance per ``(speaker label, text)``;
+``set_details`` fills in a meeting's 会議録 header.
 """
 
 from __future__ import annotations
@@ -121,4 +122,22 @@ def seed_transcript(
     ]
     return store_meeting(
         engine, title=title, utterances=records, duration=10.0 * len(lines), kind=kind, held_at=held_at
+    )
+
+
+def set_details(engine: Engine, data_dir, meeting_id: int, details, *, editor: str = "佐藤") -> None:
+    """Save ``details`` (a ``MeetingDetails``) as the meeting's header, keeping its title, kind, date and place."""
+    from minutes.editing import EditingService
+
+    editing = EditingService(engine, data_dir)
+    info = editing.meeting(meeting_id)
+    editing.update_meeting(
+        meeting_id,
+        expected_version=info.edit_version,
+        editor=editor,
+        title=info.title,
+        kind=info.kind,
+        held_at=info.held_at,
+        place=info.place,
+        details=details,
     )

@@ -15,7 +15,7 @@ from sqlmodel import Session
 from minutes.documents import build_document, export_meeting, safe_filename
 from minutes.editing import EditingService, MeetingDetails, Person
 from minutes.records import Utterance, Word
-from tests.seeding import store_meeting
+from tests.seeding import set_details, store_meeting
 
 
 @pytest.fixture
@@ -46,7 +46,6 @@ def meeting(service):
     editing.update_speaker(chair.id, editor="書記", name="山田太郎", role="議長", kind="議員")
     editing.update_speaker(member.id, editor="書記", name="佐藤花子", seat=3, kind="議員")
     editing.update_speaker(mayor.id, editor="書記", name="鈴木一郎", role="町長", kind="説明員")
-    info = editing.meeting(meeting_id)
     details = MeetingDetails(
         assembly="大磯町議会",
         session=4,
@@ -57,16 +56,7 @@ def meeting(service):
         attendees=(Person("山田太郎", 1), Person("佐藤花子", 3)),
         explainers=(Person("鈴木一郎", None, "町長"),),
     )
-    editing.update_meeting(
-        meeting_id,
-        expected_version=info.edit_version,
-        editor="書記",
-        title=info.title,
-        kind=info.kind,
-        held_at=info.held_at,
-        place=info.place,
-        details=details,
-    )
+    set_details(service.engine, service.settings.data_dir, meeting_id, details, editor="書記")
     return meeting_id
 
 

@@ -10,6 +10,7 @@ from minutes import repository
 from minutes.editing import AgendaEntry, EditingService, MeetingDetails
 from minutes.materials import MaterialService
 from tests import test_ui_pages
+from tests.seeding import set_details
 from tests.test_materials import make_docx, make_pdf
 from tests.test_ui_pages import APP, TIMEOUT, _app, _engine, _seeded, login_token
 
@@ -30,19 +31,8 @@ def _app_at(path: str, **params: str) -> AppTest:
 
 def _with_agenda(data, meeting_id: int) -> None:
     engine = _engine(data)
-    editing = EditingService(engine, data)
-    info = editing.meeting(meeting_id)
-    editing.update_meeting(
-        meeting_id,
-        expected_version=info.edit_version,
-        editor="佐藤",
-        title=info.title,
-        kind=info.kind,
-        held_at=info.held_at,
-        details=MeetingDetails(
-            agenda=(AgendaEntry("一般会計補正予算", 1, "議案第５号"), AgendaEntry("一般質問", 2, ""))
-        ),
-    )
+    agenda = (AgendaEntry("一般会計補正予算", 1, "議案第５号"), AgendaEntry("一般質問", 2, ""))
+    set_details(engine, data, meeting_id, MeetingDetails(agenda=agenda))
     engine.dispose()
 
 

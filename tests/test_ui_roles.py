@@ -18,6 +18,7 @@ from minutes.auth import Principal, Role
 from minutes.editing import AgendaEntry, EditingService, MeetingDetails, Person
 from minutes.materials import MaterialService
 from tests import test_ui_pages
+from tests.seeding import set_details
 from tests.test_materials import make_pdf
 from tests.test_ui_pages import ROOT, TIMEOUT, _app, _engine, _seeded
 
@@ -125,22 +126,14 @@ def test_meeting_page_on_a_finalized_meeting(app_env, role):
 def test_meeting_page_header_is_text_for_the_viewer(app_env):
     meeting_id = _seeded(app_env)
     engine = _engine(app_env)
-    editing = EditingService(engine, app_env)
-    info = editing.meeting(meeting_id)
-    editing.update_meeting(
-        meeting_id,
-        expected_version=info.edit_version,
-        editor="佐藤",
-        title=info.title,
-        kind=info.kind,
-        held_at=info.held_at,
-        details=MeetingDetails(
-            assembly="大磯町議会",
-            session=4,
-            attendees=(Person("大磯一郎", 1),),
-            agenda=(AgendaEntry("一般質問", 1, ""),),
-        ),
+    details = MeetingDetails(
+        assembly="大磯町議会",
+        session=4,
+        attendees=(Person("大磯一郎", 1),),
+        agenda=(AgendaEntry("一般質問", 1, ""),),
     )
+    set_details(engine, app_env, meeting_id, details)
+    editing = EditingService(engine, app_env)
     editing.finalize(meeting_id, editor="課長", expected_version=editing.meeting(meeting_id).edit_version)
     engine.dispose()
     at = _as("閲覧者", "ui/pages/meeting.py", meeting_id)
