@@ -5,5 +5,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh
-export HF_HUB_OFFLINE=1 PYANNOTE_METRICS_ENABLED=0
 exec .venv/bin/streamlit run streamlit_app.py "$@"

@@ -6,7 +6,7 @@ every action against the signed-in user again, so hidden pages are a convenience
 
 import streamlit as st
 
-from minutes.auth import Permission
+from minutes.services import Permission
 from ui import state
 
 # No page or page_icon icons: they become the favicon, which Streamlit fetches from a CDN (fonts.gstatic.com).

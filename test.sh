@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 scripts/setup.sh --test
-export HF_HUB_OFFLINE=1 PYANNOTE_METRICS_ENABLED=0
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
+.venv/bin/lint-imports  # the layers and no import cycles (pyproject.toml, ARCHITECTURE.md)
 exec .venv/bin/python -m pytest "$@"

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/editor.py [--utterances 2000]
 
-Times the service calls behind each interaction and whole page runs of the editor with Streamlit's AppTest (the
+Times the runtime calls behind each interaction and whole page runs of the editor with Streamlit's AppTest (the
 server side of a rerun: the script, the queries, building the page; not the browser's drawing).
 """
 
@@ -43,47 +43,50 @@ def main() -> int:
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from minutes.editing import EditingService
-    from minutes.service import MinutesService
+    from minutes.services import Runtime
+    from minutes.services.accounts import SignInService
     from tests.seeding import seed_meeting
 
-    service = MinutesService()
+    runtime = Runtime()
     started = time.perf_counter()
-    meeting_id = seed_meeting(service.engine, utterances=args.utterances)
+    meeting_id = seed_meeting(runtime.engine, utterances=args.utterances)
     print(f"stored {args.utterances} utterances in {time.perf_counter() - started:.1f} s")
-    editing = EditingService.of(service)
-    page = editing.page(meeting_id, 20, 50)
+    editing = runtime.operator("b")
+    page = editing.transcript.page(meeting_id, 20, 50)
     line = page.lines[0]
     state = {"version": line.version, "n": 0}
 
     def edit() -> None:
         state["n"] += 1
-        edited = editing.edit_text(
-            line.id, text=f"{line.text}{state['n']}", expected_version=state["version"], editor="b"
+        edited = editing.transcript.edit_text(
+            line.id, text=f"{line.text}{state['n']}", expected_version=state["version"]
         )
         state["version"] = edited.version
 
     def split_and_merge() -> None:
-        current = editing.line(line.id)
-        first, _ = editing.split(line.id, at=3, expected_version=current.version, editor="b")
-        editing.merge_with_next(line.id, expected_version=first.version, editor="b")
+        current = editing.transcript.line(line.id)
+        first, _ = editing.transcript.split(line.id, at=3, expected_version=current.version)
+        editing.transcript.merge_with_next(line.id, expected_version=first.version)
 
     results = [
-        timed("service: page of 50 (page 21)", lambda: editing.page(meeting_id, 20, 50)),
-        timed("service: last page", lambda: editing.page(meeting_id, 39, 50)),
-        timed("service: jump to time", lambda: editing.page_at(meeting_id, 3000.0, 50)),
-        timed("service: speakers with talk time", lambda: editing.speakers(meeting_id)),
-        timed("service: edit text", edit),
-        timed("service: split + merge", split_and_merge),
-        timed("service: history of an utterance", lambda: editing.history(line.id)),
-        timed("service: find & replace preview", lambda: editing.preview_replace(meeting_id, "補正予算", "補正予算案")),
-        timed("service: timeline rows", lambda: editing.timeline(meeting_id)),
+        timed("runtime: page of 50 (page 21)", lambda: editing.transcript.page(meeting_id, 20, 50)),
+        timed("runtime: last page", lambda: editing.transcript.page(meeting_id, 39, 50)),
+        timed("runtime: jump to time", lambda: editing.transcript.page_at(meeting_id, 3000.0, 50)),
+        timed("runtime: speakers with talk time", lambda: editing.speakers.speakers(meeting_id)),
+        timed("runtime: edit text", edit),
+        timed("runtime: split + merge", split_and_merge),
+        timed("runtime: history of an utterance", lambda: editing.transcript.history(line.id)),
+        timed(
+            "runtime: find & replace preview",
+            lambda: editing.transcript.preview_replace(meeting_id, "補正予算", "補正予算案"),
+        ),
+        timed("runtime: timeline rows", lambda: editing.speakers.timeline(meeting_id)),
     ]
-    preview = editing.preview_replace(meeting_id, "補正予算", "補正予算案")
+    preview = editing.transcript.preview_replace(meeting_id, "補正予算", "補正予算案")
     results.append(
         timed(
-            f"service: replace all ({preview.count} places)",
-            lambda: editing.apply_replace(meeting_id, preview, editor="b"),
+            f"runtime: replace all ({preview.count} places)",
+            lambda: editing.transcript.apply_replace(meeting_id, preview),
             repeat=1,
         )
     )
@@ -91,21 +94,21 @@ def main() -> int:
     st.cache_resource.clear()
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60)
     at.session_state["editor_name"] = "bench"
-    from minutes.auth import AuthService
-
-    auth = AuthService(service.engine)
+    auth = SignInService(runtime.engine)
     at.session_state["auth_token"] = auth.start_session(
-        auth.create_user("bench", "管理者", "correct horse battery", must_change_password=False)
+        runtime.operator("bench").accounts.create_user(
+            "bench", "管理者", "correct horse battery", must_change_password=False
+        )
     )
     at.query_params["meeting"] = str(meeting_id)
     at.run()
     at.switch_page("ui/pages/editor.py")
     results.append(timed("page: editor, first draw", lambda: at.run(), repeat=3))
-    first_line = editing.page(meeting_id, 0, 50).lines[0]
+    first_line = editing.transcript.page(meeting_id, 0, 50).lines[0]
     at.run()
 
     def page_edit() -> None:
-        current = editing.line(first_line.id)
+        current = editing.transcript.line(first_line.id)
         at.text_area(key=f"text-{current.id}-{current.version}").input(current.text + "。").run()
 
     results.append(timed("page: edit text (rerun)", page_edit, repeat=3))

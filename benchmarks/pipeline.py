@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
@@ -21,8 +20,11 @@ import threading
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
+
+from minutes import offline
+
+offline.enforce()
 
 AUDIO = {".wav", ".flac", ".mp3", ".m4a", ".ogg", ".opus", ".mp4"}
 
@@ -37,10 +39,10 @@ def _anon_kb() -> int:
 def measure_one(path: Path, options: dict) -> dict:
     """Run in a child process: the pipeline on one file; returns the figures."""
     import numpy as np
+    from minutes.services.app import MinutesService
 
     from minutes.evaluation import character_error_rate, diarization_error_rate, read_rttm
     from minutes.pipeline import run_pipeline
-    from minutes.service import MinutesService
     from minutes.settings import Settings
 
     peak_anon = [0]
@@ -114,7 +116,7 @@ def _rttm_for(path: Path, file_id: str):
 
 
 def _assembled(settings):
-    from minutes.whisper_model import assemble_base
+    from minutes.pipeline.models import assemble_base
 
     return assemble_base(settings.models_dir)
 
@@ -124,7 +126,7 @@ def _looped(path: Path, seconds: float, destination: Path) -> Path:
 
     import numpy as np
 
-    from minutes.audio import decode_to_file
+    from minutes.pipeline.decode import decode_to_file
     from minutes.records import SAMPLE_RATE
 
     decoded = decode_to_file(path, destination.with_suffix(".f32"))

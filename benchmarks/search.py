@@ -24,8 +24,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from minutes.database import make_engine, migrate
-from minutes.search import SearchQuery, SearchService
+from minutes.services import Principal, Services
+from minutes.services.search import SearchQuery, SearchService
+from minutes.settings import Settings
+from minutes.store.engine import make_engine, migrate
 
 SUBJECTS = [
     "補正予算",
@@ -151,7 +153,7 @@ def main() -> int:
         generate(path, args.meetings, args.utterances, args.words)
         print(f"生成: {time.perf_counter() - began:.0f} s, {path.stat().st_size / 1e6:.0f} MB", file=sys.stderr)
     engine = make_engine(f"sqlite:///{path}")
-    search = SearchService(engine)
+    search = Services.for_user(engine, Settings(data_dir=path.parent), Principal.operator("bench")).search
     year = dict(date_from=dt.date(2020, 4, 1), date_to=dt.date(2021, 3, 31))
     cases = [
         ("2文字・多い（予算）", SearchQuery("予算")),

@@ -6,7 +6,6 @@ windows, CAM++ speaker embeddings (``diarize.campplus``) per window and local sp
 
 from __future__ import annotations
 
-import os
 import warnings
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -14,8 +13,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from diarize.weights import DiarizationWeights, locate_weights
+from minutes import offline
 from minutes.errors import InputError, ModelError
-from minutes.records import SAMPLE_RATE, ProgressCallback, SpeakerTurn, no_progress
+from minutes.progress import ProgressCallback, no_progress
+from minutes.records import SAMPLE_RATE, SpeakerTurn
 
 if TYPE_CHECKING:
     from pyannote.audio.pipelines import SpeakerDiarization
@@ -90,12 +91,6 @@ class DiarizationOptions:
         return replace(self, num_speakers=None, min_speakers=None, max_speakers=None, exclusive=False)
 
 
-def _offline_environment() -> None:
-    # Before pyannote / huggingface_hub are imported: no telemetry, no hub access.
-    os.environ["PYANNOTE_METRICS_ENABLED"] = "0"
-    os.environ["HF_HUB_OFFLINE"] = "1"
-
-
 def load_pipeline(
     options: DiarizationOptions = DiarizationOptions(), weights: DiarizationWeights | None = None
 ) -> SpeakerDiarization:
@@ -104,7 +99,7 @@ def load_pipeline(
     The pipeline is read-only during :func:`diarize`, so one instance may serve several threads in turn (torch
     itself parallelises each call). Raises ModelError when weights are missing or cannot be loaded.
     """
-    _offline_environment()
+    offline.enforce()  # before pyannote / huggingface_hub are imported: no hub access, no telemetry
     weights = weights or locate_weights()
 
     import torch

@@ -59,3 +59,15 @@ class AuthError(MinutesError):
     """Sign-in failed (wrong name or password, locked or disabled account) or the session has ended."""
 
     exit_code = 7
+
+
+class EditConflict(MinutesError):
+    """Someone else changed the record since it was shown. ``current`` is what is stored now (a view)."""
+
+    def __init__(self, message: str, detail: str = "", current: object = None) -> None:
+        super().__init__(message, detail)
+        self.current = current
+
+
+class FinalizedError(MinutesError):
+    """The meeting is finalized: nothing in it can change until it is reopened."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from minutes.guards import normalize
+from minutes.pipeline.guards import normalize
 from minutes.records import SpeakerTurn
 
 

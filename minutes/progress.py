@@ -1,12 +1,14 @@
 """One progress signal across all stages: a stage name and one rising percentage.
 
+Everything that reports or listens to progress is a :class:`ProgressCallback`, ``(stage, done, total, message="")``.
 Each stage reports ``done`` out of ``total`` in its own units; ``OverallProgress`` maps that into the stage's share of
-0–100 (whisperX's approach) and never lets the percentage go down.
+0–100 (whisperX's approach), never lets the percentage go down, and passes it on to its sink as
+``sink(stage, percent, 100.0, message)``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Protocol
 
 # Share of the whole run each stage takes, from measured times on 2 CPU cores (base int8, CAM++ diarization).
 STAGE_WEIGHTS: dict[str, float] = {"decode": 5.0, "transcribe": 40.0, "diarize": 50.0, "assign": 5.0}
@@ -21,10 +23,20 @@ STAGE_LABELS_JA: dict[str, str] = {
 }
 
 
-class OverallProgress:
-    """A ProgressCallback that forwards ``sink(stage, percent, message)`` with a monotonic overall percentage."""
+class ProgressCallback(Protocol):
+    """Progress of one stage: ``done`` out of ``total`` units (seconds of audio, chunks, percent ...)."""
 
-    def __init__(self, sink: Callable[[str, float, str], None], weights: dict[str, float] | None = None) -> None:
+    def __call__(self, stage: str, done: float, total: float, message: str = "") -> None: ...
+
+
+def no_progress(stage: str, done: float, total: float, message: str = "") -> None:
+    """Default progress callback: does nothing."""
+
+
+class OverallProgress:
+    """A ProgressCallback that calls ``sink(stage, percent, 100.0, message)`` with a monotonic overall percentage."""
+
+    def __init__(self, sink: ProgressCallback, weights: dict[str, float] | None = None) -> None:
         self._sink = sink
         weights = weights or STAGE_WEIGHTS
         scale = 100.0 / sum(weights.values())
@@ -41,4 +53,4 @@ class OverallProgress:
         fraction = 1.0 if total <= 0 else min(max(done / total, 0.0), 1.0)
         percent = self._offsets.get(stage, self.percent) + self._spans.get(stage, 0.0) * fraction
         self.percent = max(self.percent, min(percent, 100.0))
-        self._sink(stage, self.percent, message)
+        self._sink(stage, self.percent, 100.0, message)

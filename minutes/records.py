@@ -7,7 +7,6 @@ the start of the recording.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
 
 SAMPLE_RATE = 16_000
 
@@ -53,13 +52,3 @@ class Utterance:
     end: float
     text: str
     words: tuple[Word, ...] = field(default_factory=tuple)
-
-
-class ProgressCallback(Protocol):
-    """Progress of one stage: ``done`` out of ``total`` units (seconds of audio, chunks ...)."""
-
-    def __call__(self, stage: str, done: float, total: float, message: str = "") -> None: ...
-
-
-def no_progress(stage: str, done: float, total: float, message: str = "") -> None:
-    """Default progress callback: does nothing."""

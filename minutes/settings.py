@@ -1,8 +1,9 @@
 """Settings, read from environment variables. Every variable is documented in the README (a test checks it).
 
-An administrator can change the operational ones in the app (管理 page, :mod:`minutes.admin`); a value changed there is
-stored in the database and applies to every process. A variable set in the environment wins over the stored value:
-the deployment pins it, and the page shows it as fixed.
+An administrator can change the operational ones in the app (管理 page, :mod:`minutes.services.admin`); a value
+changed there is stored in the database and applies to every process. A variable set in the environment wins over
+the stored value: the deployment pins it, and the page shows it as fixed. The data folder's layout (recordings,
+materials, archive, caches, models, work files) is known here only: ask ``Settings``.
 """
 
 from __future__ import annotations
@@ -109,9 +110,29 @@ class Settings:
             archive_recording=_env("MINUTES_ARCHIVE_RECORDING", "0").lower() in ("1", "true", "yes", "on"),
         )
 
+    # The data folder's layout: every other module asks here.
+
     @property
     def recordings_dir(self) -> Path:
         return self.data_dir / "recordings"
+
+    @property
+    def materials_dir(self) -> Path:
+        return self.data_dir / "materials"
+
+    @property
+    def archive_dir(self) -> Path:
+        return self.data_dir / "archive"
+
+    @property
+    def playback_dir(self) -> Path:
+        """Short WAV pieces cut for the players (a cache, safe to delete)."""
+        return self.data_dir / "playback"
+
+    @property
+    def previews_dir(self) -> Path:
+        """Drawn pages of materials (a cache, safe to delete)."""
+        return self.data_dir / "previews"
 
     @property
     def work_dir(self) -> Path:
@@ -120,6 +141,11 @@ class Settings:
     @property
     def models_dir(self) -> Path:
         return self.data_dir / "models"
+
+    @property
+    def whisper_models_dir(self) -> Path:
+        """Where an administrator copies other faster-whisper model folders to choose from (one folder each)."""
+        return self.models_dir / "whisper"
 
     def resolved_device(self) -> str:
         if self.device != "auto":

@@ -1,20 +1,18 @@
 from __future__ import annotations
 
-import os
-
-# Offline and private, before anything imports huggingface_hub or pyannote.
-os.environ["HF_HUB_OFFLINE"] = "1"
-os.environ["PYANNOTE_METRICS_ENABLED"] = "0"
-
 import importlib.util
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 
-from minutes.database import make_engine, migrate
+from minutes import offline
+from minutes.pipeline.models import assemble_base
 from minutes.settings import Settings
-from minutes.whisper_model import assemble_base
+from minutes.store.engine import make_engine, migrate
+
+# Offline and private: importing minutes (above) already did this, before anything imports huggingface_hub or pyannote.
+offline.enforce()
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples_audio"
@@ -55,9 +53,9 @@ def settings(tmp_path, whisper_base) -> Settings:
 
 
 @pytest.fixture
-def service(settings):
-    from minutes.service import MinutesService
+def runtime(settings):
+    from minutes.services import Runtime
 
-    service = MinutesService(settings)
-    yield service
-    service.engine.dispose()
+    runtime = Runtime(settings)
+    yield runtime
+    runtime.engine.dispose()

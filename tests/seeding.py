@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from minutes import repository
+from minutes import store
 from minutes.records import Utterance, Word
 
 HELD_AT = dt.datetime(2025, 12, 2, 10)
@@ -51,8 +51,8 @@ def store_meeting(
     """A meeting whose job finished with ``utterances`` (stored by ``save_result``, as the worker does); its id.
     ``speakers``: the diarization labels (default: those of the utterances)."""
     with Session(engine) as session:
-        meeting = repository.create_meeting(session, title=title, kind=kind, held_at=held_at, place=place)
-        recording = repository.add_recording(
+        meeting = store.create_meeting(session, title=title, kind=kind, held_at=held_at, place=place)
+        recording = store.add_recording(
             session,
             meeting_id=meeting.id,
             original_name="会議.wav",
@@ -60,12 +60,12 @@ def store_meeting(
             size_bytes=1,
             sha256="0" * 64,
         )
-        job = repository.enqueue_job(session, meeting_id=meeting.id, recording_id=recording.id, options={})
+        job = store.enqueue_job(session, meeting_id=meeting.id, recording_id=recording.id, options={})
         session.commit()
         meeting_id, job_id = meeting.id, job.id
-    assert repository.claim_job(engine, job_id=job_id, worker_id="test")
+    assert store.claim_job(engine, job_id=job_id, worker_id="test")
     with Session(engine) as session:
-        repository.save_result(
+        store.save_result(
             session,
             job_id=job_id,
             worker_id="test",
@@ -127,14 +127,14 @@ def seed_transcript(
 
 def set_details(engine: Engine, data_dir, meeting_id: int, details, *, editor: str = "佐藤") -> None:
     """Save ``details`` (a ``MeetingDetails``) as the meeting's header, keeping its title, kind, date and place."""
-    from minutes.editing import EditingService
+    from minutes.services import Principal, Services
+    from minutes.settings import Settings
 
-    editing = EditingService(engine, data_dir)
-    info = editing.meeting(meeting_id)
-    editing.update_meeting(
+    details_service = Services.for_user(engine, Settings(data_dir=data_dir), Principal.operator(editor)).details
+    info = details_service.meeting(meeting_id)
+    details_service.update_meeting(
         meeting_id,
         expected_version=info.edit_version,
-        editor=editor,
         title=info.title,
         kind=info.kind,
         held_at=info.held_at,

@@ -1,4 +1,4 @@
-"""管理: settings changed in the app (stored, audited, pinned by the environment), models, and self-service passwords.
+"""管理: settings changed in the app (stored, audited, pinned by the environment), models, and self-runtime passwords.
 
 Real services on a temp SQLite database; no models are loaded.
 """
@@ -12,46 +12,41 @@ import shutil
 
 import pytest
 
-from minutes import audit
-from minutes.admin import AdminService
-from minutes.archive import ArchiveService
-from minutes.auth import AuthService, Role
 from minutes.cli import main
-from minutes.editing import EditingService
 from minutes.errors import AuthError, InputError, PermissionDenied
-from minutes.materials import MaterialService
-from minutes.service import MinutesService
+from minutes.services import Role, Runtime
+from minutes.services.accounts import SignInService
 from minutes.settings import ENVIRONMENT, Settings
 from tests.seeding import seed_meeting
 from tests.test_auth import PASSWORD, Clock
 
 
 @pytest.fixture
-def service(tmp_path, monkeypatch):
+def runtime(tmp_path, monkeypatch):
     for name in ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
     data = tmp_path / "data"
-    service = MinutesService(Settings(data_dir=data, database_url=f"sqlite:///{data / 'minutes.db'}", device="cpu"))
-    yield service
-    service.engine.dispose()
+    runtime = Runtime(Settings(data_dir=data, database_url=f"sqlite:///{data / 'minutes.db'}", device="cpu"))
+    yield runtime
+    runtime.engine.dispose()
 
 
 @pytest.fixture
-def admin(service):
-    return AuthService.of(service).create_user("管理者", Role.ADMIN, PASSWORD, must_change_password=False)
+def admin(runtime):
+    return runtime.operator("system").accounts.create_user("管理者", Role.ADMIN, PASSWORD, must_change_password=False)
 
 
-def test_a_changed_setting_applies_to_every_process_and_is_audited(service, admin, tmp_path):
-    settings = AdminService.of(service, admin)
+def test_a_changed_setting_applies_to_every_process_and_is_audited(runtime, admin, tmp_path):
+    settings = runtime.services(admin).admin
     assert settings.update({"lockout_attempts": 5, "max_material_mb": 200}) == []  # nothing changed
     changed = settings.update({"max_upload_mb": 1, "session_idle_minutes": 10, "language": "auto"})
     assert changed == ["録音の最大サイズ", "操作がないときに自動でログアウトするまで", "文字起こしの言語"]
-    assert service.settings.max_upload_mb == 1 and service.settings.language == "auto"
+    assert runtime.settings.max_upload_mb == 1 and runtime.settings.language == "auto"
 
     # another process (the CLI, a second app) on the same database sees the stored values
-    other = MinutesService(service.base_settings)
+    other = Runtime(runtime.base_settings)
     assert other.settings.session_idle_minutes == 10
-    assert other.pipeline_options().transcription.language == "auto"
+    assert other.operator("system").meetings.pipeline_options().transcription.language == "auto"
     with pytest.raises(InputError, match="1 MB"):  # the upload limit is in force
         _upload(other, 2 << 20)
     other.engine.dispose()
@@ -59,7 +54,7 @@ def test_a_changed_setting_applies_to_every_process_and_is_audited(service, admi
     views = {v.spec.field: v for v in settings.views()}
     assert views["max_upload_mb"].source == "管理画面" and views["max_upload_mb"].value == 1
     assert views["lockout_attempts"].source == "既定"
-    entries = [e for e in audit.events(service.engine) if e.action == "setting_update"]
+    entries = [e for e in runtime.operator("system").audit.events() if e.action == "setting_update"]
     assert {e.target_id for e in entries} == {"max_upload_mb", "session_idle_minutes", "language"}
     upload = next(e for e in entries if e.target_id == "max_upload_mb")
     assert (
@@ -67,18 +62,20 @@ def test_a_changed_setting_applies_to_every_process_and_is_audited(service, admi
     )
 
     settings.reset("max_upload_mb")
-    assert service.settings.max_upload_mb == 4096
-    assert [e.action for e in audit.events(service.engine)][-1] == "setting_reset"
+    assert runtime.settings.max_upload_mb == 4096
+    assert [e.action for e in runtime.operator("system").audit.events()][-1] == "setting_reset"
 
 
-def _upload(service, size: int):
+def _upload(runtime, size: int):
     import io
 
-    return service.create_meeting(io.BytesIO(b"\0" * size), title="大きな録音", original_name="a.wav")
+    return runtime.operator("system").meetings.create(
+        io.BytesIO(b"\0" * size), title="大きな録音", original_name="a.wav"
+    )
 
 
-def test_values_are_checked_and_the_environment_wins(service, admin, monkeypatch):
-    settings = AdminService.of(service, admin)
+def test_values_are_checked_and_the_environment_wins(runtime, admin, monkeypatch):
+    settings = runtime.services(admin).admin
     with pytest.raises(InputError, match="3〜20 回"):
         settings.update({"lockout_attempts": 1})
     with pytest.raises(InputError, match="日本語・自動判定"):
@@ -87,11 +84,11 @@ def test_values_are_checked_and_the_environment_wins(service, admin, monkeypatch
         settings.update({"database_url": "sqlite:///elsewhere.db"})
     with pytest.raises(InputError, match="数値"):
         settings.update({"lockout_minutes": "すぐ"})
-    assert service.settings.lockout_attempts == 5  # nothing stored by the refused updates
+    assert runtime.settings.lockout_attempts == 5  # nothing stored by the refused updates
 
     monkeypatch.setenv("MINUTES_LOCKOUT_ATTEMPTS", "7")
-    pinned = MinutesService(dataclasses.replace(service.base_settings, lockout_attempts=7))
-    fixed = AdminService.of(pinned, admin)
+    pinned = Runtime(dataclasses.replace(runtime.base_settings, lockout_attempts=7))
+    fixed = pinned.services(admin).admin
     view = next(v for v in fixed.views() if v.spec.field == "lockout_attempts")
     assert view.fixed and view.value == 7
     with pytest.raises(InputError, match="環境変数 MINUTES_LOCKOUT_ATTEMPTS"):
@@ -99,8 +96,8 @@ def test_values_are_checked_and_the_environment_wins(service, admin, monkeypatch
     pinned.engine.dispose()
 
 
-def test_only_administrators_manage_settings(service, admin):
-    clerk = AuthService.of(service).create_user("佐藤", Role.CLERK, PASSWORD, actor=admin)
+def test_only_administrators_manage_settings(runtime, admin):
+    clerk = runtime.services(admin).accounts.create_user("佐藤", Role.CLERK, PASSWORD)
     for call in (
         lambda s: s.views(),
         lambda s: s.update({"language": "auto"}),
@@ -109,15 +106,15 @@ def test_only_administrators_manage_settings(service, admin):
         lambda s: s.check_models(),
     ):
         with pytest.raises(PermissionDenied, match="設定・モデル"):
-            call(AdminService.of(service, clerk))
-    assert service.settings.language == "ja"
+            call(runtime.services(clerk).admin)
+    assert runtime.settings.language == "ja"
 
 
-def test_lockout_follows_the_changed_setting_at_once(service, admin):
+def test_lockout_follows_the_changed_setting_at_once(runtime, admin):
     clock = Clock()
-    auth = AuthService(service.engine, lambda: service.settings, clock=clock)
-    auth.create_user("佐藤", Role.CLERK, PASSWORD, actor=admin)
-    AdminService.of(service, admin).update({"lockout_attempts": 3, "lockout_minutes": 1})
+    auth = SignInService(runtime.engine, lambda: runtime.settings, clock=clock)
+    runtime.services(admin).accounts.create_user("佐藤", Role.CLERK, PASSWORD)
+    runtime.services(admin).admin.update({"lockout_attempts": 3, "lockout_minutes": 1})
     for _ in range(3):
         with pytest.raises(AuthError, match="違います"):
             auth.login("佐藤", "wrong password!")
@@ -127,22 +124,22 @@ def test_lockout_follows_the_changed_setting_at_once(service, admin):
     auth.login("佐藤", PASSWORD)
 
 
-def test_materials_limit_and_archive_recording_come_from_the_stored_settings(service, admin):
-    data = service.base_settings.data_dir
-    meeting = seed_meeting(service.engine)
-    AdminService.of(service, admin).update({"max_material_mb": 1, "archive_recording": True})
+def test_materials_limit_and_archive_recording_come_from_the_stored_settings(runtime, admin):
+    data = runtime.base_settings.data_dir
+    meeting = seed_meeting(runtime.engine)
+    runtime.services(admin).admin.update({"max_material_mb": 1, "archive_recording": True})
     with pytest.raises(InputError, match="上限 1 MB"):
-        MaterialService.of(service, admin).add(meeting, b"a" * (2 << 20), original_name="big.txt", editor="")
+        runtime.services(admin).materials.add(meeting, b"a" * (2 << 20), original_name="big.txt")
     (data / "recordings").mkdir(parents=True, exist_ok=True)
     (data / "recordings" / "sample.wav").write_bytes(b"RIFF....WAVE")
-    EditingService.of(service, admin).finalize(meeting, editor="", expected_version=1)
-    archive = ArchiveService.of(service, admin).list(meeting)[0]
+    runtime.services(admin).details.finalize(meeting, expected_version=1)
+    archive = runtime.services(admin).archive.list(meeting)[0]
     assert (archive.path / "録音" / "会議.wav").is_file()
 
 
-def test_a_whisper_model_folder_can_be_chosen(service, admin):
-    settings = AdminService.of(service, admin)
-    folder = service.base_settings.models_dir / "whisper"
+def test_a_whisper_model_folder_can_be_chosen(runtime, admin):
+    settings = runtime.services(admin).admin
+    folder = runtime.base_settings.models_dir / "whisper"
     good, broken = folder / "large-v3-ja", folder / "half-copied"
     good.mkdir(parents=True)
     broken.mkdir()
@@ -160,22 +157,22 @@ def test_a_whisper_model_folder_can_be_chosen(service, admin):
         settings.update({"whisper_model": "../../etc"})
 
     settings.update({"whisper_model": "large-v3-ja"})
-    assert service.whisper_model_path() == good  # the next job uses it
+    assert runtime.whisper_model_path() == good  # the next job uses it
     assert next(v for v in settings.views() if v.spec.field == "whisper_model").value == "large-v3-ja"
     shutil.rmtree(good)  # removed behind the app's back: the job fails with a clear message, not silently
     from minutes.errors import ModelError
 
-    service._model_paths.clear()
+    runtime._model_paths.clear()
     with pytest.raises(ModelError, match="見つかりません"):
-        service.whisper_model_path()
+        runtime.whisper_model_path()
 
 
-def test_check_models_reports_the_diarization_weights(service, admin, monkeypatch):
+def test_check_models_reports_the_diarization_weights(runtime, admin, monkeypatch):
     monkeypatch.setattr(
-        "minutes.admin.describe_model",
+        "minutes.services.admin.describe_model",
         lambda models_dir, configured: (_ for _ in ()).throw(InputError("Whisper モデルがありません。", "none")),
     )
-    report = AdminService.of(service, admin).check_models()
+    report = runtime.services(admin).admin.check_models()
     assert report.whisper_problem == "Whisper モデルがありません。" and not report.ok
     assert len(report.diarization) == 2  # segmentation-3.0 and CAM++
     assert all(len(f[3]) == 64 and f[4] for f in report.diarization)  # real files, real hashes, matching
@@ -184,82 +181,82 @@ def test_check_models_reports_the_diarization_weights(service, admin, monkeypatc
 # ---------------------------------------------------------------- passwords
 
 
-def test_initial_passwords_must_be_changed_and_change_ends_other_sessions(service, admin):
-    auth = AuthService.of(service)
-    clerk = auth.create_user("佐藤", Role.CLERK, PASSWORD, actor=admin)
+def test_initial_passwords_must_be_changed_and_change_ends_other_sessions(runtime, admin):
+    auth = runtime.sign_in
+    clerk = runtime.services(admin).accounts.create_user("佐藤", Role.CLERK, PASSWORD)
     assert clerk.must_change_password
     here, user = auth.login("佐藤", PASSWORD)
     elsewhere, _ = auth.login("佐藤", PASSWORD)
-    assert user.must_change_password and len(auth.sessions(user)) == 2
+    assert user.must_change_password and len(runtime.services(user).accounts.sessions()) == 2
 
     with pytest.raises(AuthError, match="違います"):
-        auth.change_password(user, "not my password", "a brand new secret", keep_token=here)
+        runtime.services(user).accounts.change_password("not my password", "a brand new secret", keep_token=here)
     with pytest.raises(InputError, match="今と違う"):
-        auth.change_password(user, PASSWORD, PASSWORD, keep_token=here)
+        runtime.services(user).accounts.change_password(PASSWORD, PASSWORD, keep_token=here)
     with pytest.raises(InputError, match="10 文字以上"):
-        auth.change_password(user, PASSWORD, "short", keep_token=here)
-    auth.change_password(user, PASSWORD, "a brand new secret", keep_token=here)
+        runtime.services(user).accounts.change_password(PASSWORD, "short", keep_token=here)
+    runtime.services(user).accounts.change_password(PASSWORD, "a brand new secret", keep_token=here)
 
     assert auth.validate(here) is not None and not auth.validate(here).must_change_password
     assert auth.validate(elsewhere) is None  # the other computer is signed out
     with pytest.raises(AuthError):
         auth.login("佐藤", PASSWORD)
     auth.login("佐藤", "a brand new secret")
-    actions = [e.action for e in audit.events(service.engine)]
+    actions = [e.action for e in runtime.operator("system").audit.events()]
     assert "password_change" in actions and actions.count("login_failed") == 2  # wrong current + old password
 
-    auth.update_user(user.id, actor=admin, password="reset by the admin")  # a password the admin knows
+    runtime.services(admin).accounts.update_user(user.id, password="reset by the admin")  # a password the admin knows
     assert auth.login("佐藤", "reset by the admin")[1].must_change_password
 
 
-def test_wrong_current_passwords_lock_the_account(service, admin):
-    auth = AuthService.of(service)
-    auth.create_user("佐藤", Role.CLERK, PASSWORD, actor=admin)
+def test_wrong_current_passwords_lock_the_account(runtime, admin):
+    auth = runtime.sign_in
+    runtime.services(admin).accounts.create_user("佐藤", Role.CLERK, PASSWORD)
     token, user = auth.login("佐藤", PASSWORD)
     for _ in range(5):
         with pytest.raises(AuthError):
-            auth.change_password(user, "guessing.....", "a brand new secret", keep_token=token)
+            runtime.services(user).accounts.change_password("guessing.....", "a brand new secret", keep_token=token)
     with pytest.raises(AuthError, match="ロック"):
         auth.login("佐藤", PASSWORD)
 
 
-def test_end_other_sessions(service, admin):
-    auth = AuthService.of(service)
+def test_end_other_sessions(runtime, admin):
+    auth = runtime.sign_in
     here, _ = auth.login("管理者", PASSWORD)
     there, _ = auth.login("管理者", PASSWORD)
-    auth.end_other_sessions(admin, here)
+    runtime.services(admin).accounts.end_other_sessions(here)
     assert auth.validate(here) is not None and auth.validate(there) is None
-    started, _seen, _ip = auth.sessions(admin)[0]
+    started, _seen, _ip = runtime.services(admin).accounts.sessions()[0]
     assert started <= dt.datetime.now(dt.UTC)
 
 
-def test_cli_password_reset_for_a_forgotten_admin_password(service, admin, monkeypatch, capsys):
-    data = service.base_settings.data_dir
+def test_cli_password_reset_for_a_forgotten_admin_password(runtime, admin, monkeypatch, capsys):
+    data = runtime.base_settings.data_dir
     monkeypatch.setenv("MINUTES_DATA_DIR", str(data))
     monkeypatch.setattr("sys.stdin", __import__("io").StringIO("a password from the console\n"))
     assert main(["user", "password", "管理者"]) == 0
     assert "再設定しました" in capsys.readouterr().err
-    _, user = AuthService.of(service).login("管理者", "a password from the console")
+    _, user = runtime.sign_in.login("管理者", "a password from the console")
     assert user.must_change_password
-    event = [e for e in audit.events(service.engine) if e.action == "user_update"][-1]
+    event = [e for e in runtime.operator("system").audit.events() if e.action == "user_update"][-1]
     assert event.actor not in ("", "不明") and event.after["password"] is True
     assert json.dumps(event.after).find("a password from the console") == -1
 
 
-def test_audit_days_are_counted_in_the_given_time_zone(service):
+def test_audit_days_are_counted_in_the_given_time_zone(runtime):
     from zoneinfo import ZoneInfo
 
     from sqlmodel import Session
 
-    from minutes.tables import AuditEvent
+    from minutes.store.tables import AuditEvent
 
     late = dt.datetime(2026, 4, 1, 23, 30, tzinfo=dt.UTC)  # 08:30 on 2 April in Japan
-    with Session(service.engine) as session:
+    with Session(runtime.engine) as session:
         session.add(AuditEvent(at=late, actor="佐藤", actor_kind="app", action="login"))
         session.commit()
     day = dt.date(2026, 4, 2)
-    assert not audit.events(service.engine, date_from=day, date_to=day)
-    tokyo = audit.events(service.engine, date_from=day, date_to=day, tz=ZoneInfo("Asia/Tokyo"))
+    assert not runtime.operator("system").audit.events(date_from=day, date_to=day)
+    tokyo = runtime.operator("system").audit.events(date_from=day, date_to=day, tz=ZoneInfo("Asia/Tokyo"))
     assert [e.at for e in tokyo] == [late]
 
 
@@ -272,8 +269,8 @@ def test_cli_user_add_bootstraps_an_administrator_and_gives_others_initial_passw
     monkeypatch.setattr("sys.stdin", io.StringIO("an initial password\n"))
     assert main(["user", "add", "佐藤", "--role", "書記"]) == 0
     assert "最初のログインで本人がパスワードを変更します" in capsys.readouterr().err
-    service = MinutesService()
-    auth = AuthService.of(service)
+    runtime = Runtime()
+    auth = runtime.sign_in
     assert not auth.login("管理者", "the operator's password")[1].must_change_password
     assert auth.login("佐藤", "an initial password")[1].must_change_password
-    service.engine.dispose()
+    runtime.engine.dispose()

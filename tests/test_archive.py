@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import stat
@@ -10,13 +11,18 @@ from pathlib import Path
 import docx
 import pytest
 
-from minutes.archive import ArchiveService, verify
 from minutes.cli import main
-from minutes.editing import EditingService
 from minutes.errors import InputError
-from minutes.materials import MaterialService
+from minutes.services import Principal, Services
+from minutes.services.archive import verify
+from minutes.settings import Settings
 from tests.seeding import seed_meeting
 from tests.test_materials import make_docx, make_pdf
+
+
+def as_(engine, data: Path, name: str = "佐藤", settings: Settings | None = None) -> Services:
+    """The services acting for the operating-system user ``name`` on the data folder ``data``."""
+    return Services.for_user(engine, settings or Settings(data_dir=data), Principal.operator(name))
 
 
 @pytest.fixture
@@ -28,10 +34,10 @@ def data(tmp_path) -> Path:
 def finalized(engine, data) -> tuple[int, Path]:
     """A finalized meeting with two materials; returns (meeting id, archive folder)."""
     meeting = seed_meeting(engine)
-    materials = MaterialService(engine, data)
-    materials.add(meeting, make_pdf([["Budget"]]), original_name="../資料１.pdf", editor="佐藤", agenda_order=1)
-    materials.add(meeting, make_docx(), original_name="補正予算の概要.docx", editor="佐藤")
-    EditingService(engine, data).finalize(meeting, editor="課長", expected_version=1)
+    materials = as_(engine, data, "佐藤").materials
+    materials.add(meeting, make_pdf([["Budget"]]), original_name="../資料１.pdf", agenda_order=1)
+    materials.add(meeting, make_docx(), original_name="補正予算の概要.docx")
+    as_(engine, data, "課長").details.finalize(meeting, expected_version=1)
     return meeting, data / "archive" / str(meeting) / "v1"
 
 
@@ -72,7 +78,7 @@ def test_finalize_writes_a_read_only_archive_with_a_manifest(engine, data, final
     # read-only files and folders
     for path in [folder, *folder.rglob("*")]:
         assert not path.stat().st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH), path
-    archives = ArchiveService(engine, data).list(meeting)
+    archives = as_(engine, data).archive.list(meeting)
     assert [(a.version, a.files, a.created_by) for a in archives] == [(1, 5, "課長")]
     assert verify(folder).ok
 
@@ -116,36 +122,38 @@ def test_a_rewritten_manifest_shows_against_the_database(engine, data, finalized
     _writable(manifest_path)
     manifest_path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
     assert verify(folder).ok  # the folder alone looks consistent …
-    result = ArchiveService(engine, data).verify(folder)
+    result = as_(engine, data).archive.verify(folder)
     assert [p.kind for p in result.problems] == ["manifest"]  # … but not against what was recorded
 
 
 def test_reopen_and_finalize_again_makes_v2_and_leaves_v1(engine, data, finalized):
     meeting, v1 = finalized
     before = _digests(v1)
-    editing = EditingService(engine, data)
-    info = editing.reopen(
-        meeting, editor="課長", reason="発言訂正", expected_version=editing.meeting(meeting).edit_version
+    editing = as_(engine, data)
+    info = as_(engine, data, "課長").details.reopen(
+        meeting, reason="発言訂正", expected_version=editing.details.meeting(meeting).edit_version
     )
-    line = editing.page(meeting).lines[0]
-    editing.edit_text(line.id, text="ただいまから会議を開きます。", expected_version=line.version, editor="佐藤")
-    editing.finalize(meeting, editor="議会事務局長", expected_version=info.edit_version)
+    line = editing.transcript.page(meeting).lines[0]
+    as_(engine, data, "佐藤").transcript.edit_text(
+        line.id, text="ただいまから会議を開きます。", expected_version=line.version
+    )
+    as_(engine, data, "議会事務局長").details.finalize(meeting, expected_version=info.edit_version)
     v2 = v1.with_name("v2")
     assert _digests(v1) == before and verify(v1).ok and verify(v2).ok
     manifest = json.loads((v2 / "manifest.json").read_text(encoding="utf-8"))
     assert manifest["version"] == 2 and manifest["finalized_by"] == "議会事務局長"
     assert "ただいまから会議を開きます。" in (v2 / "会議録.txt").read_text(encoding="utf-8")
-    assert [a.version for a in ArchiveService(engine, data).list(meeting)] == [1, 2]
+    assert [a.version for a in as_(engine, data).archive.list(meeting)] == [1, 2]
 
 
 def test_a_tampered_material_stops_finalization(engine, data):
     meeting = seed_meeting(engine)
-    material = MaterialService(engine, data).add(meeting, b"memo", original_name="a.txt", editor="佐藤")
+    material = as_(engine, data, "佐藤").materials.add(meeting, b"memo", original_name="a.txt")
     material.path.write_bytes(b"changed")
-    editing = EditingService(engine, data)
+    editing = as_(engine, data, "課長")
     with pytest.raises(InputError, match="登録時から変わっています"):
-        editing.finalize(meeting, editor="課長", expected_version=1)
-    assert not editing.meeting(meeting).finalized
+        editing.details.finalize(meeting, expected_version=1)
+    assert not editing.details.meeting(meeting).finalized
     assert not list((data / "archive").rglob("*.pdf")) and not (data / "archive" / str(meeting) / "v1").exists()
 
 
@@ -154,7 +162,8 @@ def test_recording_is_included_when_configured_and_cli_create_list(engine, data,
     (data / "recordings").mkdir(parents=True)
     (data / "recordings" / "sample.wav").write_bytes(b"RIFF....WAVE")
     meeting = seed_meeting(engine)
-    EditingService(engine, data).finalize(meeting, editor="課長", expected_version=1)
+    from_env = dataclasses.replace(Settings.from_env(), data_dir=data)
+    as_(engine, data, "課長", from_env).details.finalize(meeting, expected_version=1)
     folder = data / "archive" / str(meeting) / "v1"
     assert (folder / "録音" / "会議.wav").read_bytes() == b"RIFF....WAVE"
     monkeypatch.setenv("MINUTES_DATA_DIR", str(data))
@@ -173,13 +182,13 @@ def test_zip_download_is_an_export_of_a_known_archive_only(engine, data, tmp_pat
     from minutes.errors import NotFoundError
 
     meeting = seed_meeting(engine)
-    EditingService(engine, data).finalize(meeting, editor="課長", expected_version=1)
-    archives = ArchiveService(engine, data)
+    as_(engine, data, "課長").details.finalize(meeting, expected_version=1)
+    archives = as_(engine, data).archive
     folder = archives.list(meeting)[0].path
-    with zipfile.ZipFile(io.BytesIO(archives.zip_bytes(folder, actor="課長"))) as archive:
+    with zipfile.ZipFile(io.BytesIO(as_(engine, data, "課長").archive.zip_bytes(folder))) as archive:
         names = archive.namelist()
     assert f"{meeting}-v1/manifest.json" in names and any(n.endswith("会議録.docx") for n in names)
-    assert EditingService(engine, data).events(meeting)[-1].action == "export"
+    assert as_(engine, data).details.events(meeting)[-1].action == "export"
     elsewhere = tmp_path / "not-an-archive"
     elsewhere.mkdir()
     (elsewhere / "secret.txt").write_text("x")

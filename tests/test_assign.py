@@ -1,4 +1,4 @@
-from minutes.assign import AssignOptions, build_utterances, join_words, word_speakers
+from minutes.pipeline.assign import AssignOptions, build_utterances, join_words, word_speakers
 from minutes.records import Segment, SpeakerTurn, Word
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from minutes.audio import decode_to_file, probe
 from minutes.errors import InputError
+from minutes.pipeline.decode import decode_to_file, probe
 from tests.media import encode, video_without_audio, write_wav
 
 RATE = 44_100

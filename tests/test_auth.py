@@ -13,16 +13,12 @@ import pytest
 import sqlalchemy
 from sqlmodel import Session
 
-from minutes import audit
-from minutes.admin import AdminService
-from minutes.archive import ArchiveService
-from minutes.auth import AuthService, Permission, Principal, Role, require
-from minutes.documents import export_meeting, safe_filename
-from minutes.editing import EditingService
 from minutes.errors import AuthError, InputError, PermissionDenied
-from minutes.materials import MaterialService
-from minutes.search import SearchQuery, SearchService
-from minutes.service import MinutesService
+from minutes.services import Permission, Principal, Role, Runtime, Services, audit
+from minutes.services.accounts import SignInService
+from minutes.services.documents import safe_filename
+from minutes.services.permissions import require
+from minutes.services.search import SearchQuery
 from minutes.settings import Settings
 from tests.conftest import ROOT
 from tests.media import write_wav
@@ -47,18 +43,23 @@ def env(tmp_path):
     """A migrated data folder with a draft and a finalized meeting; the services, unbound (the local OS user)."""
     data = tmp_path / "data"
     settings = Settings(data_dir=data, database_url=f"sqlite:///{data / 'minutes.db'}", device="cpu")
-    service = MinutesService(settings)
-    engine = service.engine
+    runtime = Runtime(settings)
+    engine = runtime.engine
     draft = seed_meeting(engine, title="総務常任委員会")
     final = seed_meeting(engine, title="本会議 第１日")
-    MaterialService(engine, data).add(final, "資料 補正予算".encode(), original_name="資料.txt", editor="課長")
-    EditingService(engine, data).finalize(final, editor="課長", expected_version=1)
-    yield service, draft, final
+    runtime.operator("課長").materials.add(final, "資料 補正予算".encode(), original_name="資料.txt")
+    runtime.operator("課長").details.finalize(final, expected_version=1)
+    yield runtime, draft, final
     engine.dispose()
 
 
-def _user(service, role: Role, name: str | None = None) -> Principal:
-    return AuthService.of(service).create_user(name or f"user-{role.value}", role, PASSWORD)
+def _local(runtime: Runtime) -> Services:
+    """The services for the local operating-system user (the CLI)."""
+    return runtime.operator("system")
+
+
+def _user(runtime, role: Role, name: str | None = None) -> Principal:
+    return _local(runtime).accounts.create_user(name or f"user-{role.value}", role, PASSWORD)
 
 
 def _wav(folder: Path) -> Path:
@@ -70,73 +71,71 @@ def _wav(folder: Path) -> Path:
 
 
 def _actions():
-    """action name -> (roles allowed, call(service, user, draft, final))."""
+    """action name -> (roles allowed, call(runtime, user, draft, final))."""
 
-    def editing(service, user):
-        return EditingService.of(service, user)
+    def editing(runtime, user):
+        return runtime.services(user)
 
-    def first_line(service, user, meeting):
-        return EditingService.of(service).page(meeting).lines[0]
+    def first_line(runtime, user, meeting):
+        return _local(runtime).transcript.page(meeting).lines[0]
 
-    def speaker(service, meeting):
-        return EditingService.of(service).speakers(meeting)[0]
+    def speaker(runtime, meeting):
+        return _local(runtime).speakers.speakers(meeting)[0]
 
     return {
-        "read_finalized": (set(Role), lambda s, u, d, f: editing(s, u).meeting(f)),
-        "read_draft": ({Role.ADMIN, Role.CLERK, Role.EDITOR}, lambda s, u, d, f: editing(s, u).page(d)),
+        "read_finalized": (set(Role), lambda s, u, d, f: editing(s, u).details.meeting(f)),
+        "read_draft": ({Role.ADMIN, Role.CLERK, Role.EDITOR}, lambda s, u, d, f: editing(s, u).transcript.page(d)),
         "create_meeting": (
             {Role.ADMIN, Role.CLERK},
-            lambda s, u, d, f: s.create_meeting(_wav(s.settings.data_dir.parent), title="臨時会", user=u),
+            lambda s, u, d, f: s.services(u).meetings.create(_wav(s.settings.data_dir.parent), title="臨時会"),
         ),
         "edit_text": (
             {Role.ADMIN, Role.CLERK, Role.EDITOR},
-            lambda s, u, d, f: editing(s, u).edit_text(
-                first_line(s, u, d).id, text="修正しました。", expected_version=1, editor=""
+            lambda s, u, d, f: editing(s, u).transcript.edit_text(
+                first_line(s, u, d).id, text="修正しました。", expected_version=1
             ),
         ),
         "rename_speaker": (
             {Role.ADMIN, Role.CLERK, Role.EDITOR},
-            lambda s, u, d, f: editing(s, u).update_speaker(speaker(s, d).id, editor="", name="山田太郎"),
+            lambda s, u, d, f: editing(s, u).speakers.update_speaker(speaker(s, d).id, name="山田太郎"),
         ),
         "upload_material": (
             {Role.ADMIN, Role.CLERK, Role.EDITOR},
-            lambda s, u, d, f: MaterialService.of(s, u).add(
-                d, "議案の説明".encode(), original_name="説明.txt", editor=""
-            ),
+            lambda s, u, d, f: s.services(u).materials.add(d, "議案の説明".encode(), original_name="説明.txt"),
         ),
         "finalize": (
             {Role.ADMIN, Role.CLERK},
-            lambda s, u, d, f: editing(s, u).finalize(d, editor="", expected_version=1),
+            lambda s, u, d, f: editing(s, u).details.finalize(d, expected_version=1),
         ),
         "reopen": (
             {Role.ADMIN, Role.CLERK},
-            lambda s, u, d, f: editing(s, u).reopen(
-                f, editor="", reason="訂正", expected_version=EditingService.of(s).meeting(f).edit_version
+            lambda s, u, d, f: editing(s, u).details.reopen(
+                f, reason="訂正", expected_version=_local(s).details.meeting(f).edit_version
             ),
         ),
         "export": (
             {Role.ADMIN, Role.CLERK},
-            lambda s, u, d, f: export_meeting(s.engine, meeting_id=f, fmt="txt", actor="", user=u),
+            lambda s, u, d, f: s.services(u).exports.export(f, "txt"),
         ),
         "manage_access": (
             {Role.ADMIN, Role.CLERK},
-            lambda s, u, d, f: editing(s, u).set_access(d, closed=True, members=[], editor=""),
+            lambda s, u, d, f: editing(s, u).details.set_access(d, closed=True, members=[]),
         ),
-        "manage_users": ({Role.ADMIN}, lambda s, u, d, f: AuthService.of(s).users(u)),
-        "view_audit": ({Role.ADMIN}, lambda s, u, d, f: audit.events(s.engine, user=u)),
-        "archive_listing": (set(Role), lambda s, u, d, f: ArchiveService.of(s, u).list(f)),
+        "manage_users": ({Role.ADMIN}, lambda s, u, d, f: s.services(u).accounts.users()),
+        "view_audit": ({Role.ADMIN}, lambda s, u, d, f: s.services(u).audit.events()),
+        "archive_listing": (set(Role), lambda s, u, d, f: s.services(u).archive.list(f)),
         "archive_verify": (
             set(Role),
-            lambda s, u, d, f: ArchiveService.of(s, u).verify(ArchiveService.of(s).list(f)[0].path),
+            lambda s, u, d, f: s.services(u).archive.verify(_local(s).archive.list(f)[0].path),
         ),
         "archive_zip": (
             {Role.ADMIN, Role.CLERK},
-            lambda s, u, d, f: ArchiveService.of(s, u).zip_bytes(ArchiveService.of(s).list(f)[0].path),
+            lambda s, u, d, f: s.services(u).archive.zip_bytes(_local(s).archive.list(f)[0].path),
         ),
-        "manage_settings": ({Role.ADMIN}, lambda s, u, d, f: AdminService.of(s, u).views()),
+        "manage_settings": ({Role.ADMIN}, lambda s, u, d, f: s.services(u).admin.views()),
         "search_drafts": (
             {Role.ADMIN, Role.CLERK, Role.EDITOR},
-            lambda s, u, d, f: SearchService(s.engine, u).search(SearchQuery("補正予算", meeting_id=d)),
+            lambda s, u, d, f: s.services(u).search.search(SearchQuery("補正予算", meeting_id=d)),
         ),
     }
 
@@ -147,27 +146,27 @@ ACTIONS = _actions()
 @pytest.mark.parametrize("role", list(Role), ids=[r.name for r in Role])
 @pytest.mark.parametrize("action", list(ACTIONS))
 def test_permission_matrix(env, role, action):
-    service, draft, final = env
+    runtime, draft, final = env
     allowed, call = ACTIONS[action]
-    user = _user(service, role)
+    user = _user(runtime, role)
     if role in allowed:
-        call(service, user, draft, final)
+        call(runtime, user, draft, final)
     else:
         with pytest.raises(PermissionDenied):
-            call(service, user, draft, final)
+            call(runtime, user, draft, final)
 
 
 def test_viewer_lists_only_finalized_meetings(env):
-    service, draft, final = env
-    viewer = _user(service, Role.VIEWER)
-    assert [m.id for m in EditingService.of(service, viewer).meetings()] == [final]
-    assert {m.id for m in EditingService.of(service, _user(service, Role.EDITOR)).meetings()} == {draft, final}
-    hits = SearchService(service.engine, viewer).search(SearchQuery("補正予算")).utterances
+    runtime, draft, final = env
+    viewer = _user(runtime, Role.VIEWER)
+    assert [m.id for m in runtime.services(viewer).meetings.meetings()] == [final]
+    assert {m.id for m in runtime.services(_user(runtime, Role.EDITOR)).meetings.meetings()} == {draft, final}
+    hits = runtime.services(viewer).search.search(SearchQuery("補正予算")).utterances
     assert hits and {h.meeting_id for h in hits} == {final}
 
 
 def test_who_can_follows_the_permission_table(monkeypatch):
-    from minutes.auth import PERMISSIONS, who_can
+    from minutes.services.permissions import PERMISSIONS, who_can
 
     assert who_can(Permission.FINALIZE) == "書記・管理者"
     assert who_can(Permission.EDIT) == "編集者・書記・管理者"
@@ -177,62 +176,67 @@ def test_who_can_follows_the_permission_table(monkeypatch):
 
 
 def test_require_without_user_is_the_local_operator():
-    require(None, Permission.MANAGE_USERS)  # the CLI: whoever runs it on the server already has the database file
+    require(
+        Principal.operator("cli"), Permission.MANAGE_USERS
+    )  # the CLI: whoever runs it on the server already has the database file
 
 
 # ---------------------------------------------------------------- closed meetings
 
 
 def test_closed_meeting_is_invisible_to_everyone_not_listed(env):
-    service, _draft, final = env
-    clerk = _user(service, Role.CLERK, "書記A")
-    other = _user(service, Role.CLERK, "書記B")
-    admin = _user(service, Role.ADMIN, "管理者C")
-    member = _user(service, Role.VIEWER, "委員D")
-    EditingService.of(service, clerk).set_access(final, closed=True, members=[member.id], editor="")
+    runtime, _draft, final = env
+    clerk = _user(runtime, Role.CLERK, "書記A")
+    other = _user(runtime, Role.CLERK, "書記B")
+    admin = _user(runtime, Role.ADMIN, "管理者C")
+    member = _user(runtime, Role.VIEWER, "委員D")
+    runtime.services(clerk).details.set_access(final, closed=True, members=[member.id])
 
     for outsider in (other, admin):
-        editing = EditingService.of(service, outsider)
-        assert final not in [m.id for m in editing.meetings()]
-        results = SearchService(service.engine, outsider).search(SearchQuery("補正予算"))
+        editing = runtime.services(outsider)
+        assert final not in [m.id for m in editing.meetings.meetings()]
+        results = runtime.services(outsider).search.search(SearchQuery("補正予算"))
         assert final not in {h.meeting_id for h in results.utterances}
         assert final not in {h.meeting_id for h in results.materials}
         with pytest.raises(PermissionDenied):
-            editing.meeting(final)
+            editing.details.meeting(final)
         with pytest.raises(PermissionDenied):
-            export_meeting(service.engine, meeting_id=final, fmt="docx", actor="", user=outsider)
+            runtime.services(outsider).exports.export(final, "docx")
         with pytest.raises(PermissionDenied):
-            ArchiveService.of(service, outsider).list(final)
-        archive_path = ArchiveService.of(service).list(final)[0].path
+            runtime.services(outsider).archive.list(final)
+        archive_path = _local(runtime).archive.list(final)[0].path
         with pytest.raises(PermissionDenied):
-            ArchiveService.of(service, outsider).zip_bytes(archive_path)
+            runtime.services(outsider).archive.zip_bytes(archive_path)
         with pytest.raises(PermissionDenied):
-            ArchiveService.of(service, outsider).verify(archive_path)
+            runtime.services(outsider).archive.verify(archive_path)
         with pytest.raises(PermissionDenied):
-            MaterialService.of(service, outsider).list(final)
+            runtime.services(outsider).materials.list(final)
         with pytest.raises(PermissionDenied):
-            SearchService(service.engine, outsider).search(SearchQuery("補正予算", meeting_id=final))
+            runtime.services(outsider).search.search(SearchQuery("補正予算", meeting_id=final))
 
     for insider in (clerk, member):
-        assert final in [m.id for m in EditingService.of(service, insider).meetings()]
-        results = SearchService(service.engine, insider).search(SearchQuery("補正予算"))
+        assert final in [m.id for m in runtime.services(insider).meetings.meetings()]
+        results = runtime.services(insider).search.search(SearchQuery("補正予算"))
         assert final in {h.meeting_id for h in results.utterances}
         assert final in {h.meeting_id for h in results.materials}
-        assert ArchiveService.of(service, insider).list(final)
-    assert export_meeting(service.engine, meeting_id=final, fmt="txt", actor="", user=clerk).data
+        assert runtime.services(insider).archive.list(final)
+    assert runtime.services(clerk).exports.export(final, "txt").data
     # and opened again: visible to everyone allowed by role
-    EditingService.of(service, clerk).set_access(final, closed=False, members=[], editor="")
-    assert final in [m.id for m in EditingService.of(service, other).meetings()]
+    runtime.services(clerk).details.set_access(final, closed=False, members=[])
+    assert final in [m.id for m in runtime.services(other).meetings.meetings()]
 
 
 # ---------------------------------------------------------------- sign-in, lockout, sessions
 
 
 def test_lockout_after_repeated_failures(env):
-    service, _, _ = env
+    runtime, _, _ = env
     clock = Clock()
-    auth = AuthService(service.engine, Settings(lockout_attempts=5, lockout_minutes=15), clock=clock)
-    auth.create_user("佐藤", Role.CLERK, PASSWORD)
+    settings = Settings(lockout_attempts=5, lockout_minutes=15)
+    auth = SignInService(runtime.engine, settings, clock=clock)
+    Services.for_user(runtime.engine, settings, Principal.operator("system"), clock=clock).accounts.create_user(
+        "佐藤", Role.CLERK, PASSWORD
+    )
     for _ in range(4):
         with pytest.raises(AuthError):
             auth.login("佐藤", "wrong password!")
@@ -250,16 +254,18 @@ def test_lockout_after_repeated_failures(env):
     assert auth.validate(token) == user
     with pytest.raises(AuthError):
         auth.login("だれか", PASSWORD)  # unknown names fail the same way
-    actions = [e.action for e in audit.events(service.engine)]
+    actions = [e.action for e in _local(runtime).audit.events()]
     assert actions.count("login_failed") == 4 + 5 + 2 + 1
     assert actions.count("login") == 2
 
 
 def test_session_idle_and_absolute_expiry_and_logout(env):
-    service, _, _ = env
+    runtime, _, _ = env
     clock = Clock()
-    auth = AuthService(service.engine, Settings(session_idle_minutes=30, session_max_hours=12), clock=clock)
-    auth.create_user("佐藤", Role.CLERK, PASSWORD)
+    settings = Settings(session_idle_minutes=30, session_max_hours=12)
+    auth = SignInService(runtime.engine, settings, clock=clock)
+    accounts = Services.for_user(runtime.engine, settings, Principal.operator("system"), clock=clock).accounts
+    accounts.create_user("佐藤", Role.CLERK, PASSWORD)
 
     token, user = auth.login("佐藤", PASSWORD)
     clock.advance(minutes=29)
@@ -281,22 +287,22 @@ def test_session_idle_and_absolute_expiry_and_logout(env):
     assert auth.validate("forged") is None and auth.validate(None) is None
 
     token, user = auth.login("佐藤", PASSWORD)
-    admin = auth.create_user("管理者", Role.ADMIN, PASSWORD)
-    auth.update_user(user.id, actor=admin, active=False)
+    admin = accounts.create_user("管理者", Role.ADMIN, PASSWORD)
+    Services.for_user(runtime.engine, settings, admin, clock=clock).accounts.update_user(user.id, active=False)
     assert auth.validate(token) is None  # disabling a user ends their sessions
 
 
 def test_passwords_are_argon2_hashed_and_first_admin_only_once(env):
-    service, _, _ = env
-    auth = AuthService.of(service)
+    runtime, _, _ = env
+    auth = runtime.sign_in
     assert not auth.has_users()
     admin = auth.create_first_admin("管理者", PASSWORD)
     assert admin.role == Role.ADMIN
     with pytest.raises(PermissionDenied):
         auth.create_first_admin("もう一人", PASSWORD)
     with pytest.raises(InputError):
-        auth.create_user("短い", Role.CLERK, "short", actor=admin)
-    with service.engine.connect() as connection:
+        runtime.services(admin).accounts.create_user("短い", Role.CLERK, "short")
+    with runtime.engine.connect() as connection:
         stored = connection.execute(sqlalchemy.text("select password_hash from user")).scalar()
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
 
@@ -305,24 +311,24 @@ def test_passwords_are_argon2_hashed_and_first_admin_only_once(env):
 
 
 def test_every_action_is_audited_and_the_trail_is_append_only(env, tmp_path):
-    service, draft, final = env
-    auth = AuthService.of(service)
-    clerk = auth.create_user("佐藤", Role.CLERK, PASSWORD)
+    runtime, draft, final = env
+    auth = runtime.sign_in
+    clerk = _local(runtime).accounts.create_user("佐藤", Role.CLERK, PASSWORD)
     with pytest.raises(AuthError):
         auth.login("佐藤", "wrong password!")
     auth.login("佐藤", PASSWORD)
     with audit.acting_as(audit.APP, "192.0.2.7"):
-        service.create_meeting(_wav(tmp_path), title="臨時会", user=clerk)
-        editing = EditingService.of(service, clerk)
-        line = editing.page(draft).lines[0]
-        editing.edit_text(line.id, text="開会します。", expected_version=line.version, editor="")
-        editing.update_speaker(editing.speakers(draft)[0].id, editor="", name="山田太郎")
-        MaterialService.of(service, clerk).add(draft, "説明".encode(), original_name="説明.txt", editor="")
-        editing.finalize(draft, editor="", expected_version=editing.meeting(draft).edit_version)
-        editing.reopen(draft, editor="", reason="訂正", expected_version=editing.meeting(draft).edit_version)
-        export_meeting(service.engine, meeting_id=final, fmt="docx", actor="", user=clerk)
+        runtime.services(clerk).meetings.create(_wav(tmp_path), title="臨時会")
+        editing = runtime.services(clerk)
+        line = editing.transcript.page(draft).lines[0]
+        editing.transcript.edit_text(line.id, text="開会します。", expected_version=line.version)
+        editing.speakers.update_speaker(editing.speakers.speakers(draft)[0].id, name="山田太郎")
+        runtime.services(clerk).materials.add(draft, "説明".encode(), original_name="説明.txt")
+        editing.details.finalize(draft, expected_version=editing.details.meeting(draft).edit_version)
+        editing.details.reopen(draft, reason="訂正", expected_version=editing.details.meeting(draft).edit_version)
+        runtime.services(clerk).exports.export(final, "docx")
 
-    entries = audit.events(service.engine)
+    entries = _local(runtime).audit.events()
     actions = {e.action for e in entries}
     expected = {"user_add", "login_failed", "login", "create", "upload", "utterance_edit", "speaker_details"}
     assert expected | {"material_add", "finalize", "archive", "reopen", "export"} <= actions
@@ -330,11 +336,11 @@ def test_every_action_is_audited_and_the_trail_is_append_only(env, tmp_path):
     assert (edit.actor, edit.actor_kind, edit.ip) == ("佐藤", "app", "192.0.2.7")
     assert edit.before["text"] == "ただいまから本日の会議を開きます。" and edit.after["text"] == "開会します。"
 
-    with service.engine.begin() as connection, pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
+    with runtime.engine.begin() as connection, pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
         connection.execute(sqlalchemy.text("update auditevent set actor = 'x'"))
-    with service.engine.begin() as connection, pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
+    with runtime.engine.begin() as connection, pytest.raises(sqlalchemy.exc.DatabaseError, match="append-only"):
         connection.execute(sqlalchemy.text("delete from auditevent"))
-    assert len(audit.events(service.engine)) == len(entries)
+    assert len(_local(runtime).audit.events()) == len(entries)
 
     data = audit.to_csv(entries).decode("utf-8-sig")
     assert data.splitlines()[0].startswith("id,at,actor,actor_kind,action") and "開会します。" in data
@@ -343,13 +349,13 @@ def test_every_action_is_audited_and_the_trail_is_append_only(env, tmp_path):
 def test_cli_user_add_and_audit_export(env, tmp_path, monkeypatch, capsys):
     from minutes import cli
 
-    service, _, _ = env
-    monkeypatch.setenv("MINUTES_DATA_DIR", str(service.settings.data_dir))
+    runtime, _, _ = env
+    monkeypatch.setenv("MINUTES_DATA_DIR", str(runtime.settings.data_dir))
     monkeypatch.delenv("MINUTES_DATABASE_URL", raising=False)
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     monkeypatch.setattr("getpass.getuser", lambda: "operator")
     assert cli.main(["user", "add", "鈴木", "--role", "管理者"]) == 0
-    assert AuthService.of(service).authenticate("鈴木", PASSWORD).role == Role.ADMIN
+    assert runtime.sign_in.authenticate("鈴木", PASSWORD).role == Role.ADMIN
     target = tmp_path / "audit.csv"
     assert cli.main(["audit", "export", "--from", "2000-01-01", "-o", str(target)]) == 0
     text = target.read_text(encoding="utf-8-sig")
@@ -368,58 +374,58 @@ def test_streamlit_server_settings_are_safe():
 
 
 def test_user_supplied_names_never_become_paths(env, tmp_path):
-    service, draft, _final = env
-    data = service.settings.data_dir
+    runtime, draft, _final = env
+    data = runtime.settings.data_dir
     hostile = "../../../../tmp/evil/../会議.wav"
-    meeting_id, _ = service.create_meeting(_wav(tmp_path), title="../../etc/passwd", original_name=hostile)
-    material = MaterialService.of(service).add(draft, b"memo", original_name="../../../../tmp/evil.txt", editor="x")
-    with Session(service.engine) as session:
-        from minutes import repository
+    meeting_id, _ = _local(runtime).meetings.create(_wav(tmp_path), title="../../etc/passwd", original_name=hostile)
+    material = runtime.operator("x").materials.add(draft, b"memo", original_name="../../../../tmp/evil.txt")
+    with Session(runtime.engine) as session:
+        from minutes import store
 
-        recording = repository.recording_of(session, meeting_id=meeting_id)
+        recording = store.recording_of(session, meeting_id=meeting_id)
     for stored in (recording.stored_path, str(material.path.relative_to(data))):
         assert ".." not in stored and "evil" not in stored and "passwd" not in stored
         assert (data / stored).resolve().is_relative_to(data.resolve())
     assert not Path("/tmp/evil").exists() and not Path("/tmp/evil.txt").exists()
-    exported = export_meeting(service.engine, meeting_id=meeting_id, fmt="txt", actor="x")
+    exported = runtime.operator("x").exports.export(meeting_id, "txt")
     assert "/" not in exported.filename and "\\" not in exported.filename and ".." not in safe_filename("../..")
 
 
 def test_recordings_respect_the_upload_limit(tmp_path):
     data = tmp_path / "data"
     settings = Settings(data_dir=data, database_url=f"sqlite:///{data / 'minutes.db'}", device="cpu", max_upload_mb=0)
-    service = MinutesService(settings)
+    runtime = Runtime(settings)
     try:
         with pytest.raises(InputError):
-            service.create_meeting(io.BytesIO(_wav(tmp_path).read_bytes()), title="大きすぎる")
+            _local(runtime).meetings.create(io.BytesIO(_wav(tmp_path).read_bytes()), title="大きすぎる")
         assert not list((data / "recordings").rglob("*.wav")) if (data / "recordings").exists() else True
     finally:
-        service.engine.dispose()
+        runtime.engine.dispose()
 
 
 def test_no_transcript_text_or_password_in_logs(env, tmp_path, monkeypatch, caplog):
-    from minutes.jobs import Worker
+    from minutes.services.worker import Worker
     from tests.test_ui_pages import fake_pipeline
 
-    service, _, _ = env
-    monkeypatch.setattr("minutes.jobs.run_pipeline", fake_pipeline)
-    monkeypatch.setattr(MinutesService, "whisper_model_path", lambda self, override=None: tmp_path)
+    runtime, _, _ = env
+    monkeypatch.setattr("minutes.services.worker.run_pipeline", fake_pipeline)
+    monkeypatch.setattr(Runtime, "whisper_model_path", lambda self, override=None: tmp_path)
     caplog.set_level(logging.DEBUG)
     secret_password = "Very-Secret-Passw0rd"
-    auth = AuthService.of(service)
-    clerk = auth.create_user("佐藤", Role.CLERK, secret_password)
+    auth = runtime.sign_in
+    clerk = _local(runtime).accounts.create_user("佐藤", Role.CLERK, secret_password)
     with pytest.raises(AuthError):
         auth.login("佐藤", secret_password + "x")
     auth.login("佐藤", secret_password)
-    meeting_id, job_id = service.create_meeting(_wav(tmp_path), title="臨時会", user=clerk)
-    assert Worker(service).run_job(job_id) == "succeeded"
-    editing = EditingService.of(service, clerk)
-    line = editing.page(meeting_id).lines[0]
-    editing.edit_text(line.id, text="秘密の修正文です。", expected_version=line.version, editor="")
+    meeting_id, job_id = runtime.services(clerk).meetings.create(_wav(tmp_path), title="臨時会")
+    assert Worker(runtime).run_job(job_id) == "succeeded"
+    editing = runtime.services(clerk)
+    line = editing.transcript.page(meeting_id).lines[0]
+    editing.transcript.edit_text(line.id, text="秘密の修正文です。", expected_version=line.version)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.DEBUG)  # the worst case: every statement logged
     try:
-        line = editing.page(meeting_id).lines[1]
-        editing.edit_text(line.id, text="二つ目の秘密の修正文です。", expected_version=line.version, editor="")
+        line = editing.transcript.page(meeting_id).lines[1]
+        editing.transcript.edit_text(line.id, text="二つ目の秘密の修正文です。", expected_version=line.version)
     finally:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     logged = "\n".join(r.getMessage() for r in caplog.records)

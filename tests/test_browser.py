@@ -19,8 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from minutes.database import make_engine
-from minutes.editing import EditingService
+from minutes.services import Principal, Services
+from minutes.settings import Settings
+from minutes.store.engine import make_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "samples_audio" / "council_ja.wav"
@@ -225,9 +226,9 @@ def test_main_flow_in_chromium(server):
 
     assert not blocked, f"requests outside the app: {blocked[:5]}"
     engine = make_engine(f"sqlite:///{data / 'minutes.db'}")
-    editing = EditingService(engine, data)
-    info = editing.meeting(meeting_id)
-    lines = editing.page(meeting_id).lines
+    editing = Services.for_user(engine, Settings(data_dir=data), Principal.operator("system"))
+    info = editing.details.meeting(meeting_id)
+    lines = editing.transcript.page(meeting_id).lines
     assert info.finalized and lines[0].text == "ただいまから本日の会議を開きます。ブラウザで修正しました。"
-    assert any(s.name == "大磯一郎" and s.role == "議長" for s in editing.speakers(meeting_id))
+    assert any(s.name == "大磯一郎" and s.role == "議長" for s in editing.speakers.speakers(meeting_id))
     engine.dispose()

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from minutes import audit
-from minutes.database import make_engine
+from minutes.services import Principal, Services
+from minutes.settings import Settings
+from minutes.store.engine import make_engine
 from tests.test_browser import USER, open_page, running_app, shot, sign_in, signed_in
 
 pytestmark = pytest.mark.slow
@@ -84,7 +85,10 @@ def test_sessions_passwords_and_settings_in_chromium(tmp_path):
 
     assert not blocked, f"requests outside the app: {blocked[:5]}"
     engine = make_engine(f"sqlite:///{data / 'minutes.db'}")
-    actions = [(e.actor, e.action) for e in audit.events(engine)]
+    actions = [
+        (e.actor, e.action)
+        for e in Services.for_user(engine, Settings(data_dir=data), Principal.operator("system")).audit.events()
+    ]
     engine.dispose()
     assert (USER, "setting_update") in actions and (USER, "logout") in actions
     assert ("鈴木", "password_change") in actions

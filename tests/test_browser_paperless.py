@@ -1,4 +1,4 @@
-"""Paperless flow in headless Chromium against `streamlit run`, on a transcript stored with repository.save_result (the
+"""Paperless flow in headless Chromium against `streamlit run`, on a transcript stored with store.save_result (the
 main-flow browser test already runs the models): attach a PDF → view its rendered page → finalize (archive, verify) →
 search → open the result in the editor at the right utterance, with the player ready there.
 
@@ -12,8 +12,9 @@ import re
 import numpy as np
 import pytest
 
-from minutes.database import make_engine, migrate
-from minutes.editing import EditingService
+from minutes.services import Principal, Services
+from minutes.settings import Settings
+from minutes.store.engine import make_engine, migrate
 from tests.media import write_wav
 from tests.seeding import seed_meeting
 from tests.test_browser import open_page, running_app, shot, sign_in, signed_in
@@ -32,9 +33,9 @@ def seeded_server(tmp_path):
     engine = make_engine(f"sqlite:///{data / 'minutes.db'}")
     migrate(engine)
     meeting_id = seed_meeting(engine, title="令和７年第４回定例会", utterances=60, duration=360.0)
-    editing = EditingService(engine, data)
-    target = editing.page(meeting_id, 1, 50).lines[3]  # on the editor's second page
-    editing.edit_text(target.id, text="河川改修の予算について伺います。", expected_version=1, editor="佐藤")
+    editing = Services.for_user(engine, Settings(data_dir=data), Principal.operator("佐藤"))
+    target = editing.transcript.page(meeting_id, 1, 50).lines[3]  # on the editor's second page
+    editing.transcript.edit_text(target.id, text="河川改修の予算について伺います。", expected_version=1)
     engine.dispose()
     with running_app(data, tmp_path / "streamlit.log") as url:
         yield url, data, meeting_id, target.id, target.start, tmp_path

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from sqlmodel import Session, select
 
-from minutes.service import MinutesService
-from minutes.tables import Job, Meeting, Recording, Speaker, Utterance
+from minutes.services import Runtime
+from minutes.store.tables import Job, Meeting, Recording, Speaker, Utterance
 from tests.media import encode, write_wav
 
 
@@ -27,10 +27,10 @@ def run_cli(settings, *args: str) -> subprocess.CompletedProcess:
 
 
 def rows(settings, table) -> list:
-    service = MinutesService(settings)
-    with Session(service.engine) as session:
+    runtime = Runtime(settings)
+    with Session(runtime.engine) as session:
         found = list(session.exec(select(table)))
-    service.engine.dispose()
+    runtime.engine.dispose()
     return found
 
 

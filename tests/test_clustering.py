@@ -7,6 +7,7 @@ import pytest
 from scipy.cluster import hierarchy
 
 from diarize import clustering
+from minutes.errors import ModelError
 
 
 def _voices(n: int, seed: int = 0) -> np.ndarray:
@@ -57,3 +58,27 @@ def test_pyannote_clustering_uses_it_after_install(monkeypatch):
     agglomerative.instantiate({"method": "centroid", "min_cluster_size": 6, "threshold": 0.58})
     found = agglomerative.cluster(_voices(600), min_clusters=1, max_clusters=600)
     assert len(set(found)) == 6 and calls == [(600, 192)]
+
+
+@pytest.mark.parametrize("version", ["4.0.6", "4.1.0", None])
+def test_unverified_pyannote_version_is_refused_and_not_patched(monkeypatch, version):
+    from pyannote.audio.pipelines import clustering as pyannote_clustering
+
+    monkeypatch.setattr(pyannote_clustering, "linkage", hierarchy.linkage)
+    monkeypatch.setattr(clustering, "_pyannote_version", lambda: version)
+    with pytest.raises(ModelError) as raised:
+        clustering.install()
+    assert "pyannote.audio" in raised.value.message and "4.0.7" in raised.value.message
+    assert "pyproject.toml" in raised.value.detail and str(version or "not installed") in raised.value.detail
+    assert pyannote_clustering.linkage is hierarchy.linkage
+
+
+def test_verified_pyannote_version_is_patched(monkeypatch):
+    from pyannote.audio.pipelines import clustering as pyannote_clustering
+
+    assert clustering.VERIFIED_PYANNOTE_VERSIONS == ("4.0.7",)
+    assert clustering._pyannote_version() == "4.0.7"  # the pinned version is the one installed
+    monkeypatch.setattr(pyannote_clustering, "linkage", hierarchy.linkage)
+    monkeypatch.setattr(clustering, "_pyannote_version", lambda: "4.0.7")
+    clustering.install()
+    assert pyannote_clustering.linkage is clustering.linkage

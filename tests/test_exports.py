@@ -83,13 +83,14 @@ def words_of(text: str, start: float, end: float, size: int = 3) -> tuple[WordTi
     return tuple(WordTiming(start + i * step, start + (i + 1) * step, piece) for i, piece in enumerate(pieces))
 
 
-def sample_document(*, finalized: bool = False) -> MinutesDocument:
+def sample_items() -> tuple[Speech | StageNote | TimeMark, ...]:
+    """The proceedings of the sample meeting: time marks, the chair, a question and its answer, stage notes."""
     question = "３番、佐藤花子です。給料月額の改定による本年度の影響額は幾らになるのか、お伺いいたします。"
     answer = (
         "お答えいたします。本年度の影響額につきましては、一般会計で約３，２００万円を見込んでおります。"
         "財源につきましては、財政調整基金からの繰入金で対応してまいります。"
     )
-    items = (
+    return (
         TimeMark(TimeMarkKind.SITTING, dt.time(10, 0)),
         chair(
             "おはようございます。ただいまの出席議員は１３名であります。定足数に達しておりますので、"
@@ -154,6 +155,9 @@ def sample_document(*, finalized: bool = False) -> MinutesDocument:
         ),
         TimeMark(TimeMarkKind.ADJOURNMENT, dt.time(11, 48)),
     )
+
+
+def sample_document(*, finalized: bool = False) -> MinutesDocument:
     return MinutesDocument(
         assembly="大磯町議会",
         convened=dt.date(2025, 11, 27),
@@ -173,7 +177,7 @@ def sample_document(*, finalized: bool = False) -> MinutesDocument:
             AgendaItem("令和７年度大磯町一般会計補正予算（第５号）", order=2, bill="議案第５６号"),
             AgendaItem("一般質問", order=3),
         ),
-        items=items,
+        items=sample_items(),
         finalized=finalized,
         version=2 if finalized else 1,
         finalized_by="議会事務局長　大野秀樹" if finalized else "",
@@ -680,9 +684,11 @@ def test_csv_round_trip():
 
 
 def test_formats_registry():
-    assert set(FORMATS) == {"docx", "txt", "srt", "vtt", "json", "csv"}
+    assert list(FORMATS) == ["docx", "txt", "srt", "vtt", "json", "csv"]  # the order the page lists them
     document = sample_document()
-    for name, (render, mime_type, extension) in FORMATS.items():
-        assert extension == f".{name}" and "/" in mime_type
-        data = render(document, None)
+    for key, fmt in FORMATS.items():
+        assert fmt.key == key and fmt.extension == f".{key}" and "/" in fmt.mime_type
+        assert fmt.label.strip() and fmt.label != key
+        data = fmt.render(document, None)
         assert isinstance(data, bytes) and data
+    assert len({fmt.label for fmt in FORMATS.values()}) == len(FORMATS)

@@ -1,4 +1,4 @@
-from minutes.guards import clean_segment, clean_segments, collapse_repeats, is_phantom, normalize
+from minutes.pipeline.guards import clean_segment, clean_segments, collapse_repeats, is_phantom, normalize
 from minutes.records import Segment, Word
 
 

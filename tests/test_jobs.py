@@ -13,31 +13,31 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlmodel import Session
 
-from minutes import repository
-from minutes.database import make_engine
-from minutes.jobs import MAX_ATTEMPTS, Worker
-from minutes.service import MinutesService
+from minutes import store
+from minutes.services import Runtime
+from minutes.services.worker import MAX_ATTEMPTS, Worker
+from minutes.store.engine import make_engine
 from tests.conftest import SAMPLES
 
 SAMPLE = SAMPLES / "council_ja.wav"
 
 
-def queue_jobs(service: MinutesService, count: int) -> list[int]:
+def queue_jobs(runtime: Runtime, count: int) -> list[int]:
     ids = []
     for index in range(count):
-        _, job_id = service.create_meeting(SAMPLE, title=f"会議 {index}")
+        _, job_id = runtime.operator("system").meetings.create(SAMPLE, title=f"会議 {index}")
         ids.append(job_id)
     return ids
 
 
-def test_two_workers_never_take_the_same_job(service):
-    job_ids = queue_jobs(service, 12)
-    url = service.settings.database_url
+def test_two_workers_never_take_the_same_job(runtime):
+    job_ids = queue_jobs(runtime, 12)
+    url = runtime.settings.database_url
 
     def drain(worker: str) -> list[int]:
         engine = make_engine(url)  # each worker has its own connections, as separate processes would
         taken = []
-        while (job_id := repository.claim_next_job(engine, worker_id=worker)) is not None:
+        while (job_id := store.claim_next_job(engine, worker_id=worker)) is not None:
             taken.append(job_id)
         engine.dispose()
         return taken
@@ -46,45 +46,45 @@ def test_two_workers_never_take_the_same_job(service):
         results = list(pool.map(drain, ["w1", "w2", "w3", "w4"]))
     claimed = [job_id for taken in results for job_id in taken]
     assert sorted(claimed) == sorted(job_ids)  # every job exactly once
-    with Session(service.engine) as session:
-        owners = {repository.get_job(session, job_id=j).worker_id for j in job_ids}
+    with Session(runtime.engine) as session:
+        owners = {store.get_job(session, job_id=j).worker_id for j in job_ids}
         assert owners <= {"w1", "w2", "w3", "w4"}
 
 
-def test_claim_is_refused_when_already_taken(service):
-    [job_id] = queue_jobs(service, 1)
-    assert repository.claim_job(service.engine, job_id=job_id, worker_id="a")
-    assert not repository.claim_job(service.engine, job_id=job_id, worker_id="b")
+def test_claim_is_refused_when_already_taken(runtime):
+    [job_id] = queue_jobs(runtime, 1)
+    assert store.claim_job(runtime.engine, job_id=job_id, worker_id="a")
+    assert not store.claim_job(runtime.engine, job_id=job_id, worker_id="b")
 
 
-def test_cancel_a_queued_job_and_retry_it(service):
-    [job_id] = queue_jobs(service, 1)
-    assert service.cancel_job(job_id).status == "cancelled"
-    assert repository.claim_next_job(service.engine, worker_id="w") is None
-    assert service.retry_job(job_id).status == "queued"
+def test_cancel_a_queued_job_and_retry_it(runtime):
+    [job_id] = queue_jobs(runtime, 1)
+    assert runtime.operator("system").meetings.cancel_job(job_id).status == "cancelled"
+    assert store.claim_next_job(runtime.engine, worker_id="w") is None
+    assert runtime.operator("system").meetings.retry_job(job_id).status == "queued"
     with pytest.raises(Exception, match="失敗または取り消された"):
-        service.retry_job(job_id)
+        runtime.operator("system").meetings.retry_job(job_id)
 
 
-def test_stale_job_is_requeued_then_failed_after_too_many_interruptions(service):
-    [job_id] = queue_jobs(service, 1)
-    worker = Worker(service)
+def test_stale_job_is_requeued_then_failed_after_too_many_interruptions(runtime):
+    [job_id] = queue_jobs(runtime, 1)
+    worker = Worker(runtime)
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        assert repository.claim_job(service.engine, job_id=job_id, worker_id=f"otherhost:1:{attempt}")
-        with Session(service.engine) as session:  # the worker's heartbeat stopped long ago
-            job = repository.get_job(session, job_id=job_id)
+        assert store.claim_job(runtime.engine, job_id=job_id, worker_id=f"otherhost:1:{attempt}")
+        with Session(runtime.engine) as session:  # the worker's heartbeat stopped long ago
+            job = store.get_job(session, job_id=job_id)
             job.heartbeat_at = job.heartbeat_at.replace(year=2000)
             session.add(job)
             session.commit()
         assert worker.recover() == [job_id]
-    job = service.job(job_id)
+    job = runtime.operator("system").meetings.job(job_id)
     assert job.status == "failed" and "途中で止まりました" in job.error_message
 
 
 @pytest.mark.slow
-def test_job_survives_a_killed_worker_process(service, settings, tmp_path):
+def test_job_survives_a_killed_worker_process(runtime, settings, tmp_path):
     """A worker process is killed mid-job; a new worker picks the job up and finishes it."""
-    [job_id] = queue_jobs(service, 1)
+    [job_id] = queue_jobs(runtime, 1)
     env = dict(
         os.environ,
         MINUTES_DATA_DIR=str(settings.data_dir),
@@ -95,45 +95,48 @@ def test_job_survives_a_killed_worker_process(service, settings, tmp_path):
     process = subprocess.Popen([sys.executable, "-m", "minutes.cli", "worker"], env=env, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
-        while service.job(job_id).stage not in ("transcribe", "diarize"):
+        while runtime.operator("system").meetings.job(job_id).stage not in ("transcribe", "diarize"):
             assert time.monotonic() < deadline, "the worker never started the job"
             assert process.poll() is None, process.stderr.read().decode()
             time.sleep(0.2)
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait()
-    job = service.job(job_id)
+    job = runtime.operator("system").meetings.job(job_id)
     assert job.status == "running"  # left behind by the dead process
     assert list(settings.work_dir.glob(f"job-{job_id}-*"))  # the dead worker's decoded audio
-    worker = Worker(service)
+    worker = Worker(runtime)
     assert worker.recover() == [job_id]  # same host, dead pid: no need to wait for the heartbeat timeout
     assert not list(settings.work_dir.glob(f"job-{job_id}-*"))
     assert worker.run_once() == job_id
-    job = service.job(job_id)
+    job = runtime.operator("system").meetings.job(job_id)
     assert job.status == "succeeded", job.error_detail
     assert job.attempts == 2
-    assert len(service.transcript(job.meeting_id).utterances) > 5
+    assert len(runtime.operator("system").meetings.transcript(job.meeting_id).utterances) > 5
 
 
 @pytest.mark.slow
-def test_cancel_stops_a_running_job_and_keeps_the_recording(service):
-    meeting_id, job_id = service.create_meeting(SAMPLE, title="取消テスト")
-    worker = Worker(service, heartbeat_interval=0.5)
+def test_cancel_stops_a_running_job_and_keeps_the_recording(runtime):
+    meeting_id, job_id = runtime.operator("system").meetings.create(SAMPLE, title="取消テスト")
+    worker = Worker(runtime, heartbeat_interval=0.5)
     thread = threading.Thread(target=worker.run_once)
     thread.start()
     deadline = time.monotonic() + 60
-    while service.job(job_id).status != "running" or service.job(job_id).progress < 6:
+    while (
+        runtime.operator("system").meetings.job(job_id).status != "running"
+        or runtime.operator("system").meetings.job(job_id).progress < 6
+    ):
         assert time.monotonic() < deadline
         time.sleep(0.1)
     started = time.monotonic()
-    service.cancel_job(job_id)
+    runtime.operator("system").meetings.cancel_job(job_id)
     thread.join(timeout=60)
     assert not thread.is_alive()
     assert time.monotonic() - started < 30
-    job = service.job(job_id)
+    job = runtime.operator("system").meetings.job(job_id)
     assert job.status == "cancelled"
-    assert service.transcript(meeting_id).utterances == ()
-    with Session(service.engine) as session:
-        recording = repository.get_recording(session, recording_id=1)
-    assert (service.settings.data_dir / recording.stored_path).is_file()
-    assert service.retry_job(job_id).status == "queued"
+    assert runtime.operator("system").meetings.transcript(meeting_id).utterances == ()
+    with Session(runtime.engine) as session:
+        recording = store.get_recording(session, recording_id=1)
+    assert (runtime.settings.data_dir / recording.stored_path).is_file()
+    assert runtime.operator("system").meetings.retry_job(job_id).status == "queued"

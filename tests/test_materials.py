@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import io
 import zipfile
@@ -10,10 +11,12 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from minutes.editing import EditingService, FinalizedError
-from minutes.errors import InputError
-from minutes.materials import MaterialService, detect
-from minutes.search import SearchQuery, SearchService
+from minutes.errors import FinalizedError, InputError
+from minutes.services import Principal, Services
+from minutes.services.material_files import detect
+from minutes.services.materials import MaterialService
+from minutes.services.search import SearchQuery
+from minutes.settings import Settings
 from tests.seeding import seed_meeting
 
 # ---------------------------------------------------------------- real files, made here
@@ -107,9 +110,14 @@ def make_image(fmt: str, size: tuple[int, int] = (64, 48)) -> bytes:
 # ---------------------------------------------------------------- fixtures
 
 
+def as_(engine, settings: Settings, name: str = "佐藤") -> Services:
+    """The services acting for the operating-system user ``name``."""
+    return Services.for_user(engine, settings, Principal.operator(name))
+
+
 @pytest.fixture
 def materials(engine, tmp_path) -> MaterialService:
-    return MaterialService(engine, tmp_path / "data")
+    return as_(engine, Settings(data_dir=tmp_path / "data")).materials
 
 
 @pytest.fixture
@@ -134,7 +142,7 @@ CASES = [
 @pytest.mark.parametrize(("name", "make", "kind", "pages"), CASES, ids=[c[0] for c in CASES])
 def test_each_type_round_trips(materials, meeting, name, make, kind, pages):
     data = make()
-    info = materials.add(meeting, data, original_name=name, editor="佐藤", agenda_order=1)
+    info = materials.add(meeting, data, original_name=name, agenda_order=1)
     assert (info.kind, info.pages, info.size_bytes) == (kind, pages, len(data))
     assert info.sha256 == hashlib.sha256(data).hexdigest()
     assert info.path.is_file() and info.path.parent.parent.parent.name == "materials"
@@ -152,28 +160,26 @@ def test_each_type_round_trips(materials, meeting, name, make, kind, pages):
 
 
 def test_text_is_extracted_per_page_and_searchable(materials, meeting, engine):
-    pdf = materials.add(
-        meeting, make_pdf([["Budget Committee 2025"], ["Disaster prevention"]]), original_name="a.pdf", editor="佐藤"
-    )
+    pdf = materials.add(meeting, make_pdf([["Budget Committee 2025"], ["Disaster prevention"]]), original_name="a.pdf")
     assert [p.label for p in materials.pages(pdf.id)] == ["1ページ", "2ページ"]
     assert "Disaster prevention" in materials.pages(pdf.id)[1].text
-    docx = materials.add(meeting, make_docx(), original_name="b.docx", editor="佐藤")
+    docx = materials.add(meeting, make_docx(), original_name="b.docx")
     assert "防災倉庫" in materials.pages(docx.id)[0].text and "消防費\t12,000千円" in materials.pages(docx.id)[0].text
-    xlsx = materials.add(meeting, make_xlsx(), original_name="c.xlsx", editor="佐藤")
+    xlsx = materials.add(meeting, make_xlsx(), original_name="c.xlsx")
     assert [p.label for p in materials.pages(xlsx.id)] == ["シート「歳入」", "シート「歳出」"]
     assert "町税\t4200000" in materials.pages(xlsx.id)[0].text
-    pptx = materials.add(meeting, make_pptx(), original_name="d.pptx", editor="佐藤")
+    pptx = materials.add(meeting, make_pptx(), original_name="d.pptx")
     assert "公共交通の再編" in materials.pages(pptx.id)[1].text
-    csv = materials.add(meeting, "氏名,会派\n山田,新風会\n".encode("cp932"), original_name="e.csv", editor="佐藤")
+    csv = materials.add(meeting, "氏名,会派\n山田,新風会\n".encode("cp932"), original_name="e.csv")
     assert "新風会" in materials.pages(csv.id)[0].text
-    search = SearchService(engine)
+    search = as_(engine, materials.settings).search
     hits = search.search(SearchQuery("disaster prevention")).materials
     assert [(h.material_id, h.page) for h in hits] == [(pdf.id, 2)]
     assert hits[0].link == f"materials?meeting={meeting}&material={pdf.id}&page=2"
     assert [h.material_id for h in search.search(SearchQuery("河川改修費")).materials] == [xlsx.id]
     assert [h.label for h in search.search(SearchQuery("会派")).materials] == ["本文"]  # two characters
     assert search.search(SearchQuery("会派", scope="utterances")).materials == ()
-    materials.delete(csv.id, editor="佐藤")
+    materials.delete(csv.id)
     assert search.search(SearchQuery("会派")).materials == ()
     assert not csv.path.exists()
 
@@ -196,10 +202,10 @@ def test_text_is_extracted_per_page_and_searchable(materials, meeting, engine):
 )
 def test_refused_files_leave_nothing_behind(materials, meeting, name, make, message):
     with pytest.raises(InputError) as refused:
-        materials.add(meeting, make(), original_name=name, editor="佐藤")
+        materials.add(meeting, make(), original_name=name)
     assert message in refused.value.message, refused.value.message
     assert materials.list(meeting) == []
-    assert not [p for p in (materials.data_dir / "materials").rglob("*") if p.is_file()]
+    assert not [p for p in (materials.settings.data_dir / "materials").rglob("*") if p.is_file()]
 
 
 def _zip(files: dict[str, bytes]) -> bytes:
@@ -211,24 +217,24 @@ def _zip(files: dict[str, bytes]) -> bytes:
 
 
 def test_bombs_and_size_limit(materials, meeting, monkeypatch):
-    monkeypatch.setattr("minutes.materials.MAX_UNCOMPRESSED", 10_000)
+    monkeypatch.setattr("minutes.services.material_files.MAX_UNCOMPRESSED", 10_000)
     with pytest.raises(InputError, match="展開すると"):
-        materials.add(meeting, make_docx(), original_name="a.docx", editor="佐藤")
-    monkeypatch.setattr("minutes.materials.MAX_PIXELS", 1000)
+        materials.add(meeting, make_docx(), original_name="a.docx")
+    monkeypatch.setattr("minutes.services.material_files.MAX_PIXELS", 1000)
     with pytest.raises(InputError, match="画像が大きすぎます"):
-        materials.add(meeting, make_image("PNG", (100, 100)), original_name="a.png", editor="佐藤")
-    small = MaterialService(materials.engine, materials.data_dir, max_bytes=1 << 20)
+        materials.add(meeting, make_image("PNG", (100, 100)), original_name="a.png")
+    small = as_(materials.engine, dataclasses.replace(materials.settings, max_material_mb=1)).materials
     with pytest.raises(InputError, match=r"上限 1 MB.*資料の最大サイズ"):
-        small.add(meeting, b"a" * (2 << 20), original_name="big.txt", editor="佐藤")
+        small.add(meeting, b"a" * (2 << 20), original_name="big.txt")
     monkeypatch.setenv("MINUTES_MAX_MATERIAL_MB", "1")
     with pytest.raises(InputError, match="上限 1 MB"):
-        MaterialService(materials.engine, materials.data_dir).add(
-            meeting, b"a" * (2 << 20), original_name="big.txt", editor="佐藤"
-        )
+        as_(
+            materials.engine, dataclasses.replace(Settings.from_env(), data_dir=materials.settings.data_dir)
+        ).materials.add(meeting, b"a" * (2 << 20), original_name="big.txt")
     monkeypatch.setenv("MINUTES_MAX_MATERIAL_MB", "many")
     with pytest.raises(InputError, match="整数ではありません"):
-        MaterialService(materials.engine, materials.data_dir)
-    assert not [p for p in (materials.data_dir / "materials").rglob("*") if p.is_file()]
+        Settings.from_env()
+    assert not [p for p in (materials.settings.data_dir / "materials").rglob("*") if p.is_file()]
 
 
 @pytest.mark.parametrize(
@@ -236,8 +242,8 @@ def test_bombs_and_size_limit(materials, meeting, monkeypatch):
     ["../../etc/passwd.txt", "..\\..\\boot.ini.txt", "a/b/../../c.txt", "\x00\x1b[31m赤.txt", "長" * 400 + ".txt"],
 )
 def test_odd_names_are_harmless(materials, meeting, name):
-    info = materials.add(meeting, "本文".encode(), original_name=name, editor="佐藤")
-    root = (materials.data_dir / "materials").resolve()
+    info = materials.add(meeting, "本文".encode(), original_name=name)
+    root = (materials.settings.data_dir / "materials").resolve()
     assert info.path.resolve().is_relative_to(root) and info.path.suffix == ".txt"
     assert "/" not in info.original_name and "\\" not in info.original_name
     assert all(ch.isprintable() for ch in info.original_name) and len(info.original_name) <= 255
@@ -257,18 +263,18 @@ def test_detect_checks_the_office_main_part(tmp_path):
 
 
 def test_finalized_meeting_refuses_changes(materials, meeting, engine, tmp_path):
-    info = materials.add(meeting, "本文".encode(), original_name="a.txt", editor="佐藤")
-    EditingService(engine, materials.data_dir).finalize(meeting, editor="課長", expected_version=1)
+    info = materials.add(meeting, "本文".encode(), original_name="a.txt")
+    as_(engine, materials.settings, "課長").details.finalize(meeting, expected_version=1)
     with pytest.raises(FinalizedError):
-        materials.add(meeting, "本文".encode(), original_name="b.txt", editor="佐藤")
+        materials.add(meeting, "本文".encode(), original_name="b.txt")
     with pytest.raises(FinalizedError):
-        materials.delete(info.id, editor="佐藤")
+        materials.delete(info.id)
     with pytest.raises(InputError, match="編集者名"):
-        materials.add(meeting, b"x", original_name="c.txt", editor=" ")
+        as_(engine, materials.settings, " ").materials.add(meeting, b"x", original_name="c.txt")
 
 
 def test_a_changed_stored_file_is_noticed(materials, meeting):
-    info = materials.add(meeting, "本文".encode(), original_name="a.txt", editor="佐藤")
+    info = materials.add(meeting, "本文".encode(), original_name="a.txt")
     info.path.write_bytes("改ざん".encode())
     with pytest.raises(InputError, match="改ざん"):
         materials.data(info.id)

@@ -11,10 +11,17 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from minutes.cli import main
-from minutes.editing import EditingService, ReplacePreview
 from minutes.errors import InputError
-from minutes.search import SearchQuery, SearchService, make_snippet, parse_date, terms_of
+from minutes.services import Principal, Services
+from minutes.services.search import SearchQuery, make_snippet, parse_date, terms_of
+from minutes.services.views import ReplacePreview
+from minutes.settings import Settings
 from tests.seeding import seed_transcript
+
+
+def as_(engine: Engine, data_dir: Path = Path("."), name: str = "佐藤") -> Services:
+    """The services acting for the operating-system user ``name``."""
+    return Services.for_user(engine, Settings(data_dir=data_dir), Principal.operator(name))
 
 
 @pytest.fixture
@@ -62,7 +69,7 @@ def test_sqlite_supports_trigram_and_the_index_exists(engine):
 
 
 def test_long_words_are_found_and_ranked_by_bm25(engine, meetings):
-    search = SearchService(engine)
+    search = as_(engine).search
     results = search.search(SearchQuery("補正予算"))
     assert results.utterance_total == 3
     # the utterance that says it twice ranks first
@@ -76,7 +83,7 @@ def test_long_words_are_found_and_ranked_by_bm25(engine, meetings):
 
 
 def test_two_and_one_character_words(engine, meetings):
-    search = SearchService(engine)
+    search = as_(engine).search
     budget = search.search(SearchQuery("予算"))
     assert budget.utterance_total == 6
     river = search.search(SearchQuery("河川"))
@@ -95,7 +102,7 @@ def test_two_and_one_character_words(engine, meetings):
 
 
 def test_filters_date_kind_speaker_and_scope(engine, meetings):
-    search = SearchService(engine)
+    search = as_(engine).search
     recent = search.search(SearchQuery("予算", date_from=dt.date(2025, 1, 1)))
     assert {h.meeting_id for h in recent.utterances} == {meetings["new"], meetings["committee"]}
     older = search.search(SearchQuery("予算", date_to=dt.date(2024, 12, 31)))
@@ -105,9 +112,9 @@ def test_filters_date_kind_speaker_and_scope(engine, meetings):
     committee = search.search(SearchQuery("補正予算", kind="委員会"))
     assert [h.meeting_id for h in committee.utterances] == [meetings["committee"]]
     # a named speaker, by name or role
-    editing = EditingService(engine, Path("."))
-    speaker = next(s for s in editing.speakers(meetings["new"]) if s.label == "SPEAKER_02")
-    editing.update_speaker(speaker.id, editor="佐藤", name="大磯太郎", role="町長")
+    editing = as_(engine, Path("."))
+    speaker = next(s for s in editing.speakers.speakers(meetings["new"]) if s.label == "SPEAKER_02")
+    editing.speakers.update_speaker(speaker.id, name="大磯太郎", role="町長")
     by_name = search.search(SearchQuery("補正予算", speaker="大磯"))
     assert [h.speaker for h in by_name.utterances] == ["町長 大磯太郎"]
     assert search.search(SearchQuery("予算", speaker="町長")).utterance_total == 1
@@ -119,7 +126,7 @@ def test_filters_date_kind_speaker_and_scope(engine, meetings):
 
 
 def test_ordering_newest_and_oldest(engine, meetings):
-    search = SearchService(engine)
+    search = as_(engine).search
     newest = search.search(SearchQuery("予算", order="newest"))
     dates = [h.held_at for h in newest.utterances]
     assert dates == sorted(dates, reverse=True)
@@ -133,20 +140,20 @@ def test_ordering_newest_and_oldest(engine, meetings):
 
 
 def test_edits_and_new_transcripts_are_reflected(engine, meetings, tmp_path):
-    search = SearchService(engine)
-    editing = EditingService(engine, tmp_path)
-    line = editing.page(meetings["new"]).lines[3]
-    editing.edit_text(line.id, text="堤防の改修予定をお聞きします。", expected_version=line.version, editor="佐藤")
+    search = as_(engine).search
+    editing = as_(engine, tmp_path)
+    line = editing.transcript.page(meetings["new"]).lines[3]
+    editing.transcript.edit_text(line.id, text="堤防の改修予定をお聞きします。", expected_version=line.version)
     assert search.search(SearchQuery("河川")).utterance_total == 0
     assert search.search(SearchQuery("堤防の改修")).utterances[0].utterance_id == line.id
     assert search.search(SearchQuery("堤防")).utterance_total == 1
     # split, merge and replace
-    first, second = editing.split(line.id, at=7, expected_version=line.version + 1, editor="佐藤")
+    first, second = editing.transcript.split(line.id, at=7, expected_version=line.version + 1)
     assert search.search(SearchQuery("お聞きします")).utterances[0].utterance_id == second.id
-    editing.merge_with_next(first.id, expected_version=first.version, editor="佐藤")
+    editing.transcript.merge_with_next(first.id, expected_version=first.version)
     assert search.search(SearchQuery("お聞きします")).utterances[0].utterance_id == first.id
-    preview: ReplacePreview = editing.preview_replace(meetings["new"], "防災費", "防災対策費")
-    editing.apply_replace(meetings["new"], preview, editor="佐藤")
+    preview: ReplacePreview = editing.transcript.preview_replace(meetings["new"], "防災費", "防災対策費")
+    editing.transcript.apply_replace(meetings["new"], preview)
     assert search.search(SearchQuery("防災対策費")).utterance_total == 2
     # a new transcription replaces the old index entries (save_result deletes and inserts)
     again = seed_transcript(engine, title="再処理", lines=[("SPEAKER_00", "まったく新しい発言です。")])
@@ -154,7 +161,7 @@ def test_edits_and_new_transcripts_are_reflected(engine, meetings, tmp_path):
 
 
 def test_common_short_words_walk_meetings_newest_first(engine, monkeypatch):
-    monkeypatch.setattr("minutes.search.VOCAB_CAP", 3)
+    monkeypatch.setattr("minutes.services.search.VOCAB_CAP", 3)
     for year in (2021, 2022, 2023, 2024):
         seed_transcript(
             engine,
@@ -162,7 +169,7 @@ def test_common_short_words_walk_meetings_newest_first(engine, monkeypatch):
             held_at=dt.datetime(year, 6, 1),
             lines=[("SPEAKER_00", "町の予算"), ("SPEAKER_00", "町長")],
         )
-    results = SearchService(engine).search(SearchQuery("町", limit=3))
+    results = as_(engine).search.search(SearchQuery("町", limit=3))
     assert len(results.utterances) == 3 and results.total_is_lower_bound
     assert [h.held_at.year for h in results.utterances] == [2024, 2024, 2023]
     assert results.total_label.endswith("件以上")
@@ -179,9 +186,9 @@ def test_snippet_and_terms():
 
 
 def test_locate_gives_the_position_of_an_utterance(engine, meetings, tmp_path):
-    editing = EditingService(engine, tmp_path)
-    line = editing.page(meetings["new"]).lines[2]
-    assert SearchService(engine).locate(line.id) == (meetings["new"], 2, line.start)
+    editing = as_(engine, tmp_path)
+    line = editing.transcript.page(meetings["new"]).lines[2]
+    assert as_(engine).search.locate(line.id) == (meetings["new"], 2, line.start)
 
 
 def test_cli_search(engine, meetings, tmp_path, monkeypatch, capsys):
@@ -232,19 +239,21 @@ def widths(engine: Engine) -> int:
     ],
 )
 def test_letters_and_digits_match_in_either_width(engine, widths, query, found):
-    results = SearchService(engine).search(SearchQuery(query, meeting_id=widths))
+    results = as_(engine).search.search(SearchQuery(query, meeting_id=widths))
     assert [found in text for text in _texts(results)] == [True], _texts(results)
     assert results.utterances[0].snippet.marks()  # the match is marked whatever its width
 
 
 def test_widths_in_the_meeting_by_meeting_scan_too(engine, widths, monkeypatch):
-    monkeypatch.setattr("minutes.search.VOCAB_CAP", 0)  # as if 番 were too common to list through the vocabulary
-    results = SearchService(engine).search(SearchQuery("３番"))
+    monkeypatch.setattr(
+        "minutes.services.search.VOCAB_CAP", 0
+    )  # as if 番 were too common to list through the vocabulary
+    results = as_(engine).search.search(SearchQuery("３番"))
     assert _texts(results) == ["3番、山田議員。"]
 
 
 def test_variants():
-    from minutes.search import variants
+    from minutes.services.search import variants
 
     assert variants("３番") == ("３番", "3番")
     assert variants("AI") == ("AI", "ＡＩ")

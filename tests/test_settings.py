@@ -50,7 +50,7 @@ def test_bad_number_is_a_clear_error(monkeypatch):
 
 
 def test_the_readme_marks_the_settings_an_administrator_can_change():
-    from minutes.admin import SPECS
+    from minutes.services.admin import SPECS
 
     lines = {line.split("|")[1].strip(" `"): line for line in README.read_text().splitlines() if line.startswith("| `")}
     editable = {spec.env for spec in SPECS}

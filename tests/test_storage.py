@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import inspect, text
 from sqlmodel import Session
 
-from minutes import repository
-from minutes.database import make_engine, migrate
+from minutes import store
 from minutes.errors import InputError
 from minutes.records import Utterance, Word
-from minutes.uploads import display_name, safe_suffix, store
+from minutes.store.engine import make_engine, migrate
+from minutes.store.files import display_name, safe_suffix, save
 from tests.media import write_wav
 
 
@@ -32,10 +32,10 @@ def test_round_trip(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'rt.db'}")
     migrate(engine)
     with Session(engine) as session:
-        meeting = repository.create_meeting(
+        meeting = store.create_meeting(
             session, title="令和７年第４回定例会", kind="本会議", held_at=datetime(2025, 12, 2, 10), place="議場"
         )
-        recording = repository.add_recording(
+        recording = store.add_recording(
             session,
             meeting_id=meeting.id,
             original_name="会議.wav",
@@ -43,13 +43,13 @@ def test_round_trip(tmp_path):
             size_bytes=3,
             sha256="0" * 64,
         )
-        job = repository.enqueue_job(session, meeting_id=meeting.id, recording_id=recording.id, options={"a": 1})
+        job = store.enqueue_job(session, meeting_id=meeting.id, recording_id=recording.id, options={"a": 1})
         session.commit()
         meeting_id, job_id = meeting.id, job.id
-    assert repository.claim_job(engine, job_id=job_id, worker_id="w1")
+    assert store.claim_job(engine, job_id=job_id, worker_id="w1")
     words = (Word(0.0, 0.5, "ただいま", 0.91), Word(0.5, 1.0, "から", 0.42))
     with Session(engine) as session:
-        repository.save_result(
+        store.save_result(
             session,
             job_id=job_id,
             worker_id="w1",
@@ -63,21 +63,21 @@ def test_round_trip(tmp_path):
     engine.dispose()
     engine = make_engine(f"sqlite:///{tmp_path / 'rt.db'}")  # a fresh connection sees everything
     with Session(engine) as session:
-        meeting = repository.get_meeting(session, meeting_id=meeting_id)
+        meeting = store.get_meeting(session, meeting_id=meeting_id)
         assert (meeting.title, meeting.kind, meeting.place, meeting.held_at) == (
             "令和７年第４回定例会",
             "本会議",
             "議場",
             datetime(2025, 12, 2, 10),
         )
-        [speaker] = repository.speakers_of(session, meeting_id=meeting_id)
-        [utterance] = repository.utterances_of(session, meeting_id=meeting_id)
+        [speaker] = store.speakers_of(session, meeting_id=meeting_id)
+        [utterance] = store.utterances_of(session, meeting_id=meeting_id)
         assert utterance.speaker_id == speaker.id and speaker.label == "SPEAKER_00"
         assert utterance.text == "ただいまから" and not utterance.edited
         assert utterance.words[1] == {"start": 0.5, "end": 1.0, "text": "から", "probability": 0.42}
-        job = repository.get_job(session, job_id=job_id)
+        job = store.get_job(session, job_id=job_id)
         assert job.status == "succeeded" and job.progress == 100 and job.stage_seconds == {"decode": 0.1}
-        assert repository.get_recording(session, recording_id=job.recording_id).duration == 12.5
+        assert store.get_recording(session, recording_id=job.recording_id).duration == 12.5
 
 
 @pytest.mark.parametrize(
@@ -94,7 +94,13 @@ def test_round_trip(tmp_path):
     ],
 )
 def test_stored_files_are_named_by_the_system(tmp_path, name):
-    stored = store(tmp_path, io.BytesIO(b"RIFF...."), original_name=name, subfolder="2025/12", max_bytes=100)
+    stored = save(
+        io.BytesIO(b"RIFF...."),
+        root=tmp_path,
+        folder=tmp_path / "recordings" / "2025/12",
+        suffix=safe_suffix(name),
+        max_bytes=100,
+    )
     path = (tmp_path / stored.relative_path).resolve()
     assert path.is_file() and path.is_relative_to(tmp_path / "recordings")
     assert len(path.name) <= 40 and path.suffix in (".wav", ".mp3", ".bin")
@@ -103,15 +109,33 @@ def test_stored_files_are_named_by_the_system(tmp_path, name):
 
 
 def test_two_uploads_with_the_same_name_do_not_collide(tmp_path):
-    first = store(tmp_path, io.BytesIO(b"one"), original_name="録音.wav", subfolder="x", max_bytes=10)
-    second = store(tmp_path, io.BytesIO(b"two"), original_name="録音.wav", subfolder="x", max_bytes=10)
+    first = save(
+        io.BytesIO(b"one"),
+        root=tmp_path,
+        folder=tmp_path / "recordings" / "x",
+        suffix=safe_suffix("録音.wav"),
+        max_bytes=10,
+    )
+    second = save(
+        io.BytesIO(b"two"),
+        root=tmp_path,
+        folder=tmp_path / "recordings" / "x",
+        suffix=safe_suffix("録音.wav"),
+        max_bytes=10,
+    )
     assert first.relative_path != second.relative_path
     assert (tmp_path / first.relative_path).read_bytes() == b"one"
 
 
 def test_oversized_upload_is_refused_and_nothing_is_left(tmp_path):
     with pytest.raises(InputError, match="大きすぎます"):
-        store(tmp_path, io.BytesIO(b"x" * 5000), original_name="big.wav", subfolder="x", max_bytes=1000)
+        save(
+            io.BytesIO(b"x" * 5000),
+            root=tmp_path,
+            folder=tmp_path / "recordings" / "x",
+            suffix=safe_suffix("big.wav"),
+            max_bytes=1000,
+        )
     assert list((tmp_path / "recordings" / "x").iterdir()) == []
 
 
@@ -120,25 +144,25 @@ def test_safe_suffix():
     assert safe_suffix("x.tar.gz;rm") == ".bin"
 
 
-def test_service_refuses_non_recordings_before_storing(service, tmp_path):
+def test_service_refuses_non_recordings_before_storing(runtime, tmp_path):
     text_file = tmp_path / "notes.wav"
     text_file.write_text("not audio")
     with pytest.raises(InputError):
-        service.create_meeting(text_file, title="会議")
-    with Session(service.engine) as session:
-        assert repository.list_meetings(session) == []
-    assert not any(p.is_file() for p in (service.settings.data_dir / "recordings").rglob("*"))
+        runtime.operator("system").meetings.create(text_file, title="会議")
+    with Session(runtime.engine) as session:
+        assert store.list_meetings(session) == []
+    assert not any(p.is_file() for p in (runtime.settings.data_dir / "recordings").rglob("*"))
 
 
-def test_service_stores_upload_and_queues_job(service, tmp_path):
+def test_service_stores_upload_and_queues_job(runtime, tmp_path):
     import numpy as np
 
     wav = write_wav(tmp_path / "会議 (1).wav", 0.1 * np.sin(np.arange(16000) / 5).astype(np.float32))
-    meeting_id, job_id = service.create_meeting(wav, title="総務常任委員会")
-    job = service.job(job_id)
+    meeting_id, job_id = runtime.operator("system").meetings.create(wav, title="総務常任委員会")
+    job = runtime.operator("system").meetings.job(job_id)
     assert job.status == "queued" and job.meeting_id == meeting_id
     assert job.options["transcription"]["language"] == "ja"
-    with Session(service.engine) as session:
-        recording = repository.get_recording(session, recording_id=1)
+    with Session(runtime.engine) as session:
+        recording = store.get_recording(session, recording_id=1)
         assert recording.original_name == "会議 (1).wav"
-        assert (service.settings.data_dir / recording.stored_path).read_bytes() == wav.read_bytes()
+        assert (runtime.settings.data_dir / recording.stored_path).read_bytes() == wav.read_bytes()

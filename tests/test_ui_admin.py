@@ -9,11 +9,11 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from minutes import audit
-from minutes.auth import AuthService, Role
-from minutes.tables import User
+from minutes.services import Role, Services
+from minutes.services.accounts import SignInService
+from minutes.store.tables import User
 from tests import test_ui_pages
-from tests.test_ui_pages import APP, TIMEOUT, _app, _engine
+from tests.test_ui_pages import APP, TIMEOUT, _app, _as, _engine
 
 app_env = test_ui_pages.app_env  # the fixture: fresh data folder, cached services, fake pipeline
 
@@ -35,7 +35,7 @@ def test_admin_page_saves_a_setting_and_shows_the_models(app_env):
     assert any("ロックまでのログイン失敗回数" in s.value for s in at.success)
     engine = _engine(app_env)
     try:
-        event = [e for e in audit.events(engine) if e.action == "setting_update"][-1]
+        event = [e for e in _as(engine, app_env).audit.events() if e.action == "setting_update"][-1]
     finally:
         engine.dispose()
     assert (event.target_id, event.before, event.after) == ("lockout_attempts", {"lockout_attempts": 5}, {
@@ -69,12 +69,12 @@ def test_a_user_with_an_initial_password_must_change_it_first(app_env):
     data = Path(os.environ["MINUTES_DATA_DIR"])
     engine = _engine(data)
     try:
-        auth = AuthService(engine)
+        auth = SignInService(engine)
         with Session(engine) as session:
             admin = session.exec(select(User).where(User.name == "管理者")).one()
-        auth.create_user(
-            "鈴木", Role.EDITOR, "initial password", actor=auth.authenticate(admin.name, "correct horse battery")
-        )
+        Services.for_user(
+            engine, _settings(data), auth.authenticate(admin.name, "correct horse battery")
+        ).accounts.create_user("鈴木", Role.EDITOR, "initial password")
         token, _ = auth.login("鈴木", "initial password")
     finally:
         engine.dispose()
@@ -135,9 +135,9 @@ def test_users_page_adds_a_user_and_resets_a_forgotten_password(app_env):
     assert any("再設定しました" in s.value for s in at.success)
     engine = _engine(app_env)
     try:
-        auth = AuthService(engine)
+        auth = SignInService(engine)
         assert auth.login("鈴木", "another initial one")[1].must_change_password
-        actions = [e.action for e in audit.events(engine)]
+        actions = [e.action for e in _as(engine, app_env).audit.events()]
     finally:
         engine.dispose()
     assert actions.count("user_add") == 2 and "user_update" in actions
@@ -154,15 +154,14 @@ def test_audit_page_lists_events_and_offers_csv(app_env):
 
 
 def test_new_meeting_and_materials_pages_state_the_limits_in_force(app_env):
-    from minutes.admin import AdminService
-    from minutes.auth import Principal
+    from minutes.services import Principal
     from tests.seeding import seed_meeting
 
     at = _app()
     engine = _engine(app_env)
     try:
         admin = Principal(1, "佐藤", Role.ADMIN)
-        AdminService(engine, _settings(app_env), frozenset(), admin).update(
+        Services.for_user(engine, _settings(app_env), admin, fixed=frozenset()).admin.update(
             {"max_upload_mb": 100, "max_duration_hours": 3.5, "max_material_mb": 20}
         )
         meeting = seed_meeting(engine)

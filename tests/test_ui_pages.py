@@ -1,6 +1,7 @@
 """Every page with streamlit.testing.v1.AppTest against the real services and a real temp SQLite database.
 
-The model boundary is faked (``minutes.jobs.run_pipeline``), so the background worker finishes a job in a moment.
+The model boundary is faked (``minutes.services.worker.run_pipeline``), so the background worker finishes a job in a
+moment.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ import streamlit as st
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
-from minutes.database import make_engine
-from minutes.editing import EditingService
 from minutes.pipeline import PipelineResult
 from minutes.records import Utterance, Word
+from minutes.services import Principal, Services
+from minutes.settings import Settings
+from minutes.store.engine import make_engine
 from tests.seeding import seed_meeting
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -60,15 +62,15 @@ def app_env(tmp_path, monkeypatch):
     monkeypatch.setenv("MINUTES_DATA_DIR", str(data))
     monkeypatch.setenv("MINUTES_DEVICE", "cpu")
     monkeypatch.delenv("MINUTES_DATABASE_URL", raising=False)
-    monkeypatch.setattr("minutes.jobs.run_pipeline", fake_pipeline)
-    monkeypatch.setattr("minutes.service.MinutesService.whisper_model_path", lambda self, override=None: tmp_path)
+    monkeypatch.setattr("minutes.services.worker.run_pipeline", fake_pipeline)
+    monkeypatch.setattr("minutes.services.runtime.Runtime.whisper_model_path", lambda self, override=None: tmp_path)
     st.cache_resource.clear()
     yield data
     from ui import state
 
     _thread, stop = state.worker()
     stop.set()
-    state.service().engine.dispose()
+    state.runtime().engine.dispose()
     st.cache_resource.clear()
 
 
@@ -76,21 +78,27 @@ def _engine(data: Path):
     return make_engine(f"sqlite:///{data / 'minutes.db'}")
 
 
+def _as(engine, data: Path, name: str = "system") -> Services:
+    """The services acting for the operating-system user ``name`` on the app's database."""
+    return Services.for_user(engine, Settings(data_dir=data), Principal.operator(name))
+
+
 def login_token(name: str = "佐藤", role: str = "管理者") -> str:
     """A live session of ``name`` (created with ``role`` if missing) in the app's database (MINUTES_DATA_DIR)."""
-    from minutes.auth import AuthService
-    from minutes.database import migrate
-    from minutes.tables import User
+    from minutes.services.accounts import SignInService
+    from minutes.store.engine import migrate
+    from minutes.store.tables import User
 
     data = Path(os.environ["MINUTES_DATA_DIR"])
     engine = _engine(data)
     try:
         migrate(engine)
-        auth = AuthService(engine)
+        auth = SignInService(engine)
+        accounts = _as(engine, data, name).accounts  # recorded as added by the new user, as before
         with Session(engine) as session:
             user = session.exec(select(User).where(User.name == name)).first()
         principal = (
-            auth.create_user(name, role, "correct horse battery", must_change_password=False)
+            accounts.create_user(name, role, "correct horse battery", must_change_password=False)
             if user is None
             else auth.authenticate(name, "correct horse battery")
         )
@@ -129,7 +137,7 @@ def test_meetings_list_filters_and_sorts(app_env):
     first = _seeded(app_env, title="本会議 第１日")
     second = _seeded(app_env, title="総務常任委員会")
     engine = _engine(app_env)
-    EditingService(engine, app_env).finalize(second, editor="課長", expected_version=1)
+    _as(engine, app_env, "課長").details.finalize(second, expected_version=1)
     engine.dispose()
     at = _app()
     assert at.title[0].value == "会議一覧"
@@ -158,11 +166,11 @@ def test_new_meeting_uploads_and_the_job_finishes(app_env):
         at.query_params["meeting"][0] if isinstance(at.query_params["meeting"], list) else at.query_params["meeting"]
     )
     engine = _engine(app_env)
-    editing = EditingService(engine, app_env)
+    editing = _as(engine, app_env)
     deadline = time.monotonic() + TIMEOUT
-    while editing.meeting(meeting_id).job.status != "succeeded" and time.monotonic() < deadline:
+    while editing.details.meeting(meeting_id).job.status != "succeeded" and time.monotonic() < deadline:
         time.sleep(0.2)
-    info = editing.meeting(meeting_id)
+    info = editing.details.meeting(meeting_id)
     engine.dispose()
     assert info.title == "令和７年第４回定例会" and info.job.status == "succeeded" and info.utterance_count == 2
     assert info.recording.path.exists() and info.recording.original_name == "会議.wav"
@@ -180,10 +188,10 @@ def test_meeting_page_shows_progress_failure_and_retry(app_env):
     engine = _engine(app_env)
     from sqlmodel import Session
 
-    from minutes import repository
+    from minutes import store
 
     with Session(engine) as session:
-        job = repository.latest_job(session, meeting_id=meeting_id)
+        job = store.latest_job(session, meeting_id=meeting_id)
         job.status, job.error_message, job.stage = "failed", "音声が含まれていません。", "decode"
         session.add(job)
         session.commit()
@@ -192,10 +200,10 @@ def test_meeting_page_shows_progress_failure_and_retry(app_env):
     at.button(key="retry_job").click().run()
     assert not at.exception
     deadline = time.monotonic() + TIMEOUT
-    editing = EditingService(engine, app_env)
-    while editing.job(meeting_id).status != "succeeded" and time.monotonic() < deadline:
+    editing = _as(engine, app_env)
+    while editing.details.job(meeting_id).status != "succeeded" and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert editing.job(meeting_id).status == "succeeded"
+    assert editing.details.job(meeting_id).status == "succeeded"
     engine.dispose()
 
 
@@ -210,51 +218,51 @@ def test_meeting_page_details_finalize_and_reopen(app_env):
     next(b for b in at.button if b.label == "見出しを保存").click().run()
     assert not at.exception, at.exception
     engine = _engine(app_env)
-    editing = EditingService(engine, app_env)
-    info = editing.meeting(meeting_id)
+    editing = _as(engine, app_env)
+    info = editing.details.meeting(meeting_id)
     assert info.details.assembly == "大磯町議会" and info.details.session == 4
     at.checkbox(key="confirm_finalize").check().run()
     at.button(key="finalize").click().run()
-    assert editing.meeting(meeting_id).finalized_by == "佐藤"
+    assert editing.details.meeting(meeting_id).finalized_by == "佐藤"
     assert any("確定済み" in i.value for i in at.info)
     assert all(t.disabled for t in at.text_input if t.label == "会議名 *")
     next(t for t in at.text_input if t.label == "確定を解除する理由 *").input("訂正の申し出")
     next(b for b in at.button if b.label == "確定を解除する").click().run()
-    info = editing.meeting(meeting_id)
+    info = editing.details.meeting(meeting_id)
     assert not info.finalized and info.version == 2
-    assert [e.action for e in editing.events(meeting_id)] == ["details", "finalize", "reopen"]
+    assert [e.action for e in editing.details.events(meeting_id)] == ["details", "finalize", "reopen"]
     engine.dispose()
 
 
 def test_editor_edits_plays_splits_and_shows_conflicts(app_env):
     meeting_id = _seeded(app_env, utterances=120)
     engine = _engine(app_env)
-    editing = EditingService(engine, app_env)
+    editing = _as(engine, app_env)
     at = _app("ui/pages/editor.py", meeting_id)
     assert at.title[0].value == "発言の編集"
-    lines = editing.page(meeting_id, 0, 50).lines
+    lines = editing.transcript.page(meeting_id, 0, 50).lines
     assert len([t for t in at.text_area if t.key.startswith("text-")]) == 50
     first = lines[0]
     at.text_area(key=f"text-{first.id}-1").input("ただいまから本日の会議を開会します。").run()
-    assert editing.line(first.id).text == "ただいまから本日の会議を開会します。"
+    assert editing.transcript.line(first.id).text == "ただいまから本日の会議を開会します。"
     # play from an utterance: the sidebar gets a player positioned at it
     at.button(key=f"play-{lines[3].id}").click().run()
     assert not at.exception, at.exception
     assert any("から再生" in c.value for c in at.sidebar.caption)
     # a stale edit: someone else changed line 2 after this page was drawn
     second = lines[1]
-    editing.edit_text(second.id, text="別の人の修正です。", expected_version=1, editor="鈴木")
+    _as(engine, app_env, "鈴木").transcript.edit_text(second.id, text="別の人の修正です。", expected_version=1)
     at.text_area(key=f"text-{second.id}-1").input("私の修正").run()
     assert any("別の人の修正です。" in e.value for e in at.error)
-    assert editing.line(second.id).text == "別の人の修正です。"
+    assert editing.transcript.line(second.id).text == "別の人の修正です。"
     # split via the tools of a line
     third = lines[2]
     at.button(key=f"tools-{third.id}").click().run()
     at.button(key=f"do-split-{third.id}").click().run()
     assert not at.exception, at.exception
-    assert editing.page(meeting_id, 0, 500).total == 121
+    assert editing.transcript.page(meeting_id, 0, 500).total == 121
     # jump to a time on page 3
-    target = editing.page(meeting_id, 2, 50).lines[5]
+    target = editing.transcript.page(meeting_id, 2, 50).lines[5]
     at.text_input(key="jump_to").input(f"{int(target.start // 60)}:{target.start % 60:05.2f}").run()
     assert at.number_input(key=f"page-{meeting_id}").value == 3
     engine.dispose()
@@ -263,26 +271,26 @@ def test_editor_edits_plays_splits_and_shows_conflicts(app_env):
 def test_editor_find_and_replace_and_history_revert(app_env):
     meeting_id = _seeded(app_env)
     engine = _engine(app_env)
-    editing = EditingService(engine, app_env)
+    editing = _as(engine, app_env)
     at = _app("ui/pages/editor.py", meeting_id)
     at.text_input(key="find").input("補正予算")
     at.text_input(key="replacement").input("補正予算案")
     next(b for b in at.button if b.label == "プレビュー").click().run()
     assert any("2 箇所" in m.value for m in at.markdown)
     at.button(key="apply_replace").click().run()
-    texts = [line.text for line in editing.page(meeting_id).lines]
+    texts = [line.text for line in editing.transcript.page(meeting_id).lines]
     assert sum(t.count("補正予算案") for t in texts) == 2
-    line = next(x for x in editing.page(meeting_id).lines if "補正予算案" in x.text)
+    line = next(x for x in editing.transcript.page(meeting_id).lines if "補正予算案" in x.text)
     at.button(key=f"tools-{line.id}").click().run()
     at.button(key=f"revert-{line.id}-1").click().run()
-    assert "補正予算案" not in editing.line(line.id).text
+    assert "補正予算案" not in editing.transcript.line(line.id).text
     engine.dispose()
 
 
 def test_editor_is_read_only_when_finalized(app_env):
     meeting_id = _seeded(app_env)
     engine = _engine(app_env)
-    EditingService(engine, app_env).finalize(meeting_id, editor="課長", expected_version=1)
+    _as(engine, app_env, "課長").details.finalize(meeting_id, expected_version=1)
     engine.dispose()
     at = _app("ui/pages/editor.py", meeting_id)
     areas = [t for t in at.text_area if t.key.startswith("text-")]
@@ -293,11 +301,11 @@ def test_editor_is_read_only_when_finalized(app_env):
 def test_speakers_page_rename_and_merge(app_env):
     meeting_id = _seeded(app_env)
     engine = _engine(app_env)
-    editing = EditingService(engine, app_env)
+    editing = _as(engine, app_env)
     at = _app("ui/pages/speakers.py", meeting_id)
     assert at.title[0].value == "話者"
     assert len(at.get("vega_lite_chart")) == 2
-    chair = next(s for s in editing.speakers(meeting_id) if s.label == "SPEAKER_00")
+    chair = next(s for s in editing.speakers.speakers(meeting_id) if s.label == "SPEAKER_00")
 
     def widget(kind: str, name: str):
         return next(w for w in getattr(at, kind) if (w.key or "").startswith(f"sp-{name}-{chair.id}-"))
@@ -308,15 +316,15 @@ def test_speakers_page_rename_and_merge(app_env):
     widget("number_input", "seat").set_value(14)
     widget("button", "save").click().run()
     assert not at.exception, at.exception
-    renamed = next(s for s in editing.speakers(meeting_id) if s.id == chair.id)
+    renamed = next(s for s in editing.speakers.speakers(meeting_id) if s.id == chair.id)
     assert (renamed.display, renamed.kind, renamed.seat) == ("議長 大磯一郎", "議員", 14)
     # the new name shows in the editor at once
     at.switch_page("ui/pages/editor.py").run()
-    assert "議長 大磯一郎" in at.selectbox(key=f"speaker-{editing.page(meeting_id).lines[0].id}-1").options
+    assert "議長 大磯一郎" in at.selectbox(key=f"speaker-{editing.transcript.page(meeting_id).lines[0].id}-1").options
     at.switch_page("ui/pages/speakers.py").run()
-    others = [s for s in editing.speakers(meeting_id) if s.id != chair.id]
+    others = [s for s in editing.speakers.speakers(meeting_id) if s.id != chair.id]
     at.selectbox(key="merge_source").set_value(others[0].id)
     at.selectbox(key="merge_target").set_value(others[1].id)
     at.button(key="merge_speakers").click().run()
-    assert len(editing.speakers(meeting_id)) == 2
+    assert len(editing.speakers.speakers(meeting_id)) == 2
     engine.dispose()

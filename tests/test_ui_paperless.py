@@ -6,13 +6,12 @@ from __future__ import annotations
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from minutes import repository
-from minutes.editing import AgendaEntry, EditingService, MeetingDetails
-from minutes.materials import MaterialService
+from minutes import store
+from minutes.services.views import AgendaEntry, MeetingDetails
 from tests import test_ui_pages
 from tests.seeding import set_details
 from tests.test_materials import make_docx, make_pdf
-from tests.test_ui_pages import APP, TIMEOUT, _app, _engine, _seeded, login_token
+from tests.test_ui_pages import APP, TIMEOUT, _app, _as, _engine, _seeded, login_token
 
 app_env = test_ui_pages.app_env  # the fixture: fresh data folder, cached services, fake pipeline
 
@@ -59,7 +58,7 @@ def test_materials_page_uploads_views_and_refuses(app_env):
     next(b for b in at.button if b.label == "追加する").click().run()
     assert any("中身はWord 文書" in e.value for e in at.error)
     engine = _engine(app_env)
-    listed = MaterialService(engine, app_env).list(meeting_id)
+    listed = _as(engine, app_env).materials.list(meeting_id)
     assert [m.title for m in listed] == ["議案第５号", "概要"]
     at.selectbox(key="material_shown").set_value(listed[1].id).run()
     assert any("防災倉庫" in m.value for m in at.markdown)
@@ -67,15 +66,15 @@ def test_materials_page_uploads_views_and_refuses(app_env):
     # delete (not finalized)
     at.checkbox(key=f"sure-{listed[1].id}").check().run()
     at.button(key=f"delete-{listed[1].id}").click().run()
-    assert [m.title for m in MaterialService(engine, app_env).list(meeting_id)] == ["議案第５号"]
+    assert [m.title for m in _as(engine, app_env).materials.list(meeting_id)] == ["議案第５号"]
     engine.dispose()
 
 
 def test_materials_page_opens_a_material_at_a_page(app_env):
     meeting_id = _seeded(app_env)
     engine = _engine(app_env)
-    pdf = MaterialService(engine, app_env).add(
-        meeting_id, make_pdf([["One"], ["Two"], ["Three"]]), original_name="a.pdf", editor="佐藤"
+    pdf = _as(engine, app_env, "佐藤").materials.add(
+        meeting_id, make_pdf([["One"], ["Two"], ["Three"]]), original_name="a.pdf"
     )
     engine.dispose()
     at = _app_at("ui/pages/materials.py", meeting=str(meeting_id), material=str(pdf.id), page="3")
@@ -85,9 +84,9 @@ def test_materials_page_opens_a_material_at_a_page(app_env):
 def test_search_page_finds_and_opens_the_editor_at_the_utterance(app_env):
     meeting_id = _seeded(app_env, utterances=120)
     engine = _engine(app_env)
-    target = EditingService(engine, app_env).page(meeting_id, 2, 50).lines[7]
-    EditingService(engine, app_env).edit_text(
-        target.id, text="河川改修の予算について伺います。", expected_version=1, editor="佐藤"
+    target = _as(engine, app_env).transcript.page(meeting_id, 2, 50).lines[7]
+    _as(engine, app_env, "佐藤").transcript.edit_text(
+        target.id, text="河川改修の予算について伺います。", expected_version=1
     )
     engine.dispose()
     at = _app("ui/pages/search.py")
@@ -117,25 +116,27 @@ def test_editor_opens_at_a_time_and_suggests_agenda_items(app_env):
     meeting_id = _seeded(app_env, utterances=8)
     _with_agenda(app_env, meeting_id)
     engine = _engine(app_env)
-    editing = EditingService(engine, app_env)
-    lines = editing.page(meeting_id).lines
+    editing = _as(engine, app_env, "佐藤")
+    lines = editing.transcript.page(meeting_id).lines
     chair = lines[0].speaker_id
-    editing.edit_text(lines[0].id, text="日程第１、議案第５号を議題といたします。", expected_version=1, editor="佐藤")
-    editing.edit_text(lines[4].id, text="次に、日程第二、一般質問を行います。", expected_version=1, editor="佐藤")
-    editing.update_speaker(chair, editor="佐藤", role="議長")
+    editing.transcript.edit_text(lines[0].id, text="日程第１、議案第５号を議題といたします。", expected_version=1)
+    editing.transcript.edit_text(lines[4].id, text="次に、日程第二、一般質問を行います。", expected_version=1)
+    editing.speakers.update_speaker(chair, role="議長")
     at = _app_at("ui/pages/editor.py", meeting=str(meeting_id), at=f"{lines[5].start + 0.1:.1f}")
     assert any("検索結果" in c.value for c in at.caption)
     assert any("から再生" in c.value for c in at.sidebar.caption)
     at.button(key="apply_suggestions").click().run()
     assert not at.exception, at.exception
-    orders = [line.agenda_order for line in editing.page(meeting_id).lines]
+    orders = [line.agenda_order for line in editing.transcript.page(meeting_id).lines]
     assert orders == [1, 1, 1, 1, 2, 2, 2, 2]
     # one utterance by hand
-    line = editing.page(meeting_id).lines[3]
+    line = editing.transcript.page(meeting_id).lines[3]
     at.selectbox(key=f"agenda-{line.id}-1").set_value(2).run()
-    assert editing.line(line.id).agenda_order == 2 and editing.line(line.id).version == line.version
+    assert (
+        editing.transcript.line(line.id).agenda_order == 2 and editing.transcript.line(line.id).version == line.version
+    )
     with Session(engine) as session:
-        assert repository.events_of(session, meeting_id=meeting_id)[-1].action == "agenda"
+        assert store.events_of(session, meeting_id=meeting_id)[-1].action == "agenda"
     engine.dispose()
 
 

@@ -13,14 +13,14 @@ import pytest
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
-from minutes import repository
-from minutes.auth import Principal, Role
-from minutes.editing import AgendaEntry, EditingService, MeetingDetails, Person
-from minutes.materials import MaterialService
+from minutes import store
+from minutes.services import Principal, Role
+from minutes.services.views import AgendaEntry, MeetingDetails, Person
 from tests import test_ui_pages
 from tests.seeding import set_details
 from tests.test_materials import make_pdf
 from tests.test_ui_pages import ROOT, TIMEOUT, _app, _engine, _seeded
+from tests.test_ui_pages import _as as _services
 
 app_env = test_ui_pages.app_env  # the fixture: fresh data folder, cached services, fake pipeline
 
@@ -37,7 +37,7 @@ def _as(role: str, page: str | None = None, meeting_id: int | None = None) -> Ap
 def _finalize(data, meeting_id: int) -> None:
     engine = _engine(data)
     try:
-        EditingService(engine, data).finalize(meeting_id, editor="課長", expected_version=1)
+        _services(engine, data, "課長").details.finalize(meeting_id, expected_version=1)
     finally:
         engine.dispose()
 
@@ -46,7 +46,7 @@ def _set_job(data, meeting_id: int, **fields) -> None:
     engine = _engine(data)
     try:
         with Session(engine) as session:
-            job = repository.latest_job(session, meeting_id=meeting_id)
+            job = store.latest_job(session, meeting_id=meeting_id)
             for name, value in fields.items():
                 setattr(job, name, value)
             session.add(job)
@@ -133,8 +133,8 @@ def test_meeting_page_header_is_text_for_the_viewer(app_env):
         agenda=(AgendaEntry("一般質問", 1, ""),),
     )
     set_details(engine, app_env, meeting_id, details)
-    editing = EditingService(engine, app_env)
-    editing.finalize(meeting_id, editor="課長", expected_version=editing.meeting(meeting_id).edit_version)
+    editing = _services(engine, app_env, "課長")
+    editing.details.finalize(meeting_id, expected_version=editing.details.meeting(meeting_id).edit_version)
     engine.dispose()
     at = _as("閲覧者", "ui/pages/meeting.py", meeting_id)
     assert any("大磯町議会" in m.value and "第4回" in m.value for m in at.markdown)
@@ -181,7 +181,7 @@ def test_editor_on_a_finalized_meeting(app_env, role):
     meeting_id = _seeded(app_env)
     _finalize(app_env, meeting_id)
     engine = _engine(app_env)
-    lines = EditingService(engine, app_env).page(meeting_id).lines
+    lines = _services(engine, app_env).transcript.page(meeting_id).lines
     engine.dispose()
     at = _as(role, "ui/pages/editor.py", meeting_id)
     assert len(_keys(at, "button", "play-")) == len(lines)  # everyone may listen
@@ -221,9 +221,9 @@ def test_speakers_page_on_a_draft_is_editable_by_every_role_that_edits(app_env, 
 def test_speakers_page_on_a_finalized_meeting(app_env, role):
     meeting_id = _seeded(app_env)
     engine = _engine(app_env)
-    editing = EditingService(engine, app_env)
-    chair = editing.speakers(meeting_id)[0]
-    editing.update_speaker(chair.id, editor="佐藤", name="大磯一郎", yomi="おおいそいちろう", seat=14)
+    editing = _services(engine, app_env, "佐藤")
+    chair = editing.speakers.speakers(meeting_id)[0]
+    editing.speakers.update_speaker(chair.id, name="大磯一郎", yomi="おおいそいちろう", seat=14)
     engine.dispose()
     _finalize(app_env, meeting_id)
     at = _as(role, "ui/pages/speakers.py", meeting_id)
@@ -242,9 +242,9 @@ def test_speakers_page_on_a_finalized_meeting(app_env, role):
 def test_speaker_name_is_not_rendered_as_html(app_env):
     meeting_id = _seeded(app_env)
     engine = _engine(app_env)
-    editing = EditingService(engine, app_env)
-    speaker = editing.speakers(meeting_id)[0]
-    editing.update_speaker(speaker.id, editor="佐藤", name="<img src=x onerror=alert(1)>")
+    editing = _services(engine, app_env, "佐藤")
+    speaker = editing.speakers.speakers(meeting_id)[0]
+    editing.speakers.update_speaker(speaker.id, name="<img src=x onerror=alert(1)>")
     engine.dispose()
     at = _as("管理者", "ui/pages/speakers.py", meeting_id)
     heads = [m for m in at.markdown if "img" in m.value]
@@ -261,7 +261,7 @@ def test_speaker_name_is_not_rendered_as_html(app_env):
 def _with_material(data, meeting_id: int) -> int:
     engine = _engine(data)
     try:
-        added = MaterialService(engine, data).add(meeting_id, make_pdf([["One"]]), original_name="a.pdf", editor="佐藤")
+        added = _services(engine, data, "佐藤").materials.add(meeting_id, make_pdf([["One"]]), original_name="a.pdf")
         return added.id
     finally:
         engine.dispose()

@@ -8,7 +8,7 @@ import shutil
 import pytest
 
 from minutes.errors import ModelError
-from minutes.whisper_model import BASE_MODEL_SHA256, assemble_base, check_model_folder, describe_model, resolve_model
+from minutes.pipeline.models import BASE_MODEL_SHA256, assemble_base, check_model_folder, describe_model, resolve_model
 
 
 def test_base_is_assembled_and_verified(whisper_base):

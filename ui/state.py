@@ -1,19 +1,18 @@
-"""What every page shares: the cached services and worker, the signed-in user, the chosen meeting, formatting."""
+"""What every page shares: the process's runtime and worker, the services of the signed-in user, the chosen meeting,
+formatting. Pages reach the services only through :func:`services`; the database engine never reaches a page."""
 
 from __future__ import annotations
 
 import datetime as dt
-import os
 
 import streamlit as st
 
-from minutes import audit, clock, redact
-from minutes.auth import AuthService, Permission, Principal
-from minutes.editing import EditingService, MeetingInfo, MeetingSummary
+from minutes import clock, redact
 from minutes.errors import MinutesError
-
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("PYANNOTE_METRICS_ENABLED", "0")
+from minutes.services import Permission, Principal, Runtime, Services, audit
+from minutes.services.accounts import SignInService
+from minutes.services.views import MeetingInfo, MeetingSummary
+from minutes.services.worker import start_background_worker
 
 LOCAL = clock.LOCAL
 EDITOR_TITLE, READER_TITLE = "発言の編集", "発言"  # the transcript page, for those who may edit it and the others
@@ -21,29 +20,29 @@ MEETING_KINDS = ("定例会", "臨時会", "委員会", "全員協議会", "庁�
 
 
 @st.cache_resource(show_spinner=False)
-def service():
-    """The one MinutesService of this process (thread-safe: each call opens its own database session)."""
-    from minutes.service import MinutesService
-
-    return MinutesService()
+def runtime() -> Runtime:
+    """The one Runtime of this process (thread-safe: each call opens its own database session)."""
+    return Runtime()
 
 
 @st.cache_resource(show_spinner=False)
 def worker():
     """The in-process job worker: one daemon thread per process, started on first use."""
-    from minutes.jobs import start_background_worker
-
-    return start_background_worker(service())
+    return start_background_worker(runtime())
 
 
-@st.cache_resource(show_spinner=False)
-def auth() -> AuthService:
-    return AuthService.of(service())
+def sign_in_service() -> SignInService:
+    """Sign-in, before anyone is known (the lockout and session settings follow the 管理 page at once)."""
+    return runtime().sign_in
 
 
-def editing() -> EditingService:
-    """The editing service acting for the signed-in user (a light object: made per call)."""
-    return EditingService.of(service(), user())
+def services() -> Services:
+    """Every service, acting for the user signed in for this rerun, with the settings in force (a light object: a
+    page makes it once at its top)."""
+    current = user()
+    if current is None:  # the router shows only the sign-in form then
+        raise MinutesError("ログインしてください。", "no signed-in user")
+    return runtime().services(current)
 
 
 def client_ip() -> str | None:
@@ -73,7 +72,7 @@ def _write_cookie(token: str | None) -> None:
     over HTTPS, for the session's longest life. The server keeps only the token's hash; logging out, expiry and an
     administrator's changes revoke it there, whatever the browser still holds."""
     if token:
-        max_age = int(auth().settings.session_max_hours * 3600)
+        max_age = int(sign_in_service().settings.session_max_hours * 3600)
         value = f"{COOKIE}={token}; Path=/; Max-Age={max_age}; SameSite=Strict"
     else:
         value = f"{COOKIE}=; Path=/; Max-Age=0; SameSite=Strict"
@@ -102,7 +101,7 @@ def setup() -> Principal | None:
         cookie = _browser_cookie()
         if cookie:
             st.session_state.auth_token = cookie
-    current = auth().validate(st.session_state.get("auth_token"))
+    current = sign_in_service().validate(st.session_state.get("auth_token"))
     st.session_state.user = current
     if current is None:
         if st.session_state.pop("auth_token", None):
@@ -118,7 +117,7 @@ def setup() -> Principal | None:
         _write_cookie(st.session_state.auth_token)
     st.sidebar.text(f"{current.name}（{current.role}）")  # plain text: a name is never markup
     if st.sidebar.button("ログアウト", key="logout"):
-        auth().logout(st.session_state.pop("auth_token", None))
+        sign_in_service().logout(st.session_state.pop("auth_token", None))
         st.session_state.user = None
         st.session_state.cookie_clear = True
         st.rerun()
@@ -135,19 +134,13 @@ def can(permission: Permission) -> bool:
     return current is not None and current.can(permission)
 
 
-def editor_name() -> str:
-    """The name recorded for the signed-in user's actions."""
-    current = user()
-    return current.name if current is not None else ""
-
-
 def login_page() -> None:
     """The sign-in form; on a database without users, the form that creates the first administrator."""
     st.title("会議録作成")
     message = st.session_state.pop("auth_message", None)
     if message:
         st.info(message)
-    if not auth().has_users():
+    if not sign_in_service().has_users():
         st.subheader("管理者の作成")
         st.caption("最初の利用者として管理者を作成します。パスワードは 10 文字以上にしてください。")
         with st.form("first_admin"):
@@ -159,8 +152,8 @@ def login_page() -> None:
                     st.error("確認のパスワードが一致しません。")
                     return
                 try:
-                    created = auth().create_first_admin(name, password)
-                    sign_in(auth().start_session(created, ip=client_ip()))
+                    created = sign_in_service().create_first_admin(name, password)
+                    sign_in(sign_in_service().start_session(created, ip=client_ip()))
                 except MinutesError as error:
                     show_error(error)
                     return
@@ -172,7 +165,7 @@ def login_page() -> None:
         password = st.text_input("パスワード", type="password", key="login_password")
         if st.form_submit_button("ログイン", type="primary"):
             try:
-                token, _user = auth().login(name, password, ip=client_ip())
+                token, _user = sign_in_service().login(name, password, ip=client_ip())
             except MinutesError as error:
                 show_error(error)
                 return
@@ -200,7 +193,7 @@ def choose_meeting(meeting_id: int) -> None:
 
 def meeting_picker() -> int | None:
     """A selector of the meeting in the sidebar of the per-meeting pages; returns its id."""
-    meetings: list[MeetingSummary] = editing().meetings()
+    meetings: list[MeetingSummary] = services().meetings.meetings()
     if not meetings:
         st.info("会議がまだありません。「新しい会議」から録音を登録してください。")
         return None
@@ -256,15 +249,15 @@ def format_moment(value: dt.datetime | None) -> str:
     return clock.local(value, "%Y年%m月%d日 %H:%M")
 
 
-def open_meeting() -> tuple[int, EditingService, MeetingInfo]:
-    """The header every per-meeting page starts with: the meeting chosen in the sidebar, the editing service and the
-    meeting as the signed-in user may see it. Stops the page (with the reason shown) when there is none."""
+def open_meeting() -> tuple[int, Services, MeetingInfo]:
+    """The header every per-meeting page starts with: the meeting chosen in the sidebar, the signed-in user's
+    services and the meeting as that user may see it. Stops the page (with the reason shown) when there is none."""
     meeting_id = meeting_picker()
     if meeting_id is None:
         st.stop()
-    service = editing()
+    mine = services()
     try:
-        return meeting_id, service, service.meeting(meeting_id)
+        return meeting_id, mine, mine.details.meeting(meeting_id)
     except MinutesError as error:
         show_error(error)
         st.stop()

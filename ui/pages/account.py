@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import streamlit as st
 
-from minutes.auth import MIN_PASSWORD
 from minutes.errors import MinutesError
+from minutes.services.accounts import MIN_PASSWORD
 from ui import state
 
 st.title("アカウント")
-auth = state.auth()
 me = state.user()
 if me is None:
     st.stop()
+account = state.services().accounts
 
 if me.must_change_password:
     st.warning(
@@ -35,7 +35,7 @@ else:
                 st.error("確認のパスワードが一致しません。", icon=":material/warning:")
             else:
                 try:
-                    auth.change_password(me, current, new, keep_token=st.session_state.get("auth_token"))
+                    account.change_password(current, new, keep_token=st.session_state.get("auth_token"))
                 except MinutesError as error:
                     state.show_error(error)
                 else:
@@ -45,7 +45,7 @@ if st.session_state.pop("password_changed", False):
     st.success("パスワードを変更しました。ほかの端末でのログインは終了しました。", icon=":material/check:")
 
 st.subheader("ログイン中の端末")
-sessions = auth.sessions(me)
+sessions = account.sessions()
 st.dataframe(
     [
         {
@@ -58,5 +58,5 @@ st.dataframe(
     hide_index=True,
 )
 if st.button("この端末以外をすべてログアウト", disabled=len(sessions) <= 1, key="end_others"):
-    auth.end_other_sessions(me, st.session_state.get("auth_token"))
+    account.end_other_sessions(st.session_state.get("auth_token"))
     st.rerun()

@@ -1,16 +1,17 @@
 """管理（設定・モデル）: the operational settings, the models and how the server runs (administrators only).
 
-A thin page over :class:`minutes.admin.AdminService`; the service checks the permission and records every change in
-the audit trail.
+A thin page over ``services.admin`` (:class:`minutes.services.admin.AdminService`); the service checks the
+permission and records every change in the audit trail.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from minutes.admin import BUNDLED, WHISPER_FOLDER, AdminService, SettingView
-from minutes.auth import Permission, require
 from minutes.errors import MinutesError
+from minutes.services import Permission
+from minutes.services.admin import BUNDLED, SettingView
+from minutes.services.permissions import require
 from ui import state
 
 st.title("管理（設定・モデル）")
@@ -20,7 +21,7 @@ except MinutesError as error:
     state.show_error(error)
     st.stop()
 
-admin = AdminService.of(state.service(), state.user())
+admin = state.services().admin
 views = {view.spec.field: view for view in admin.views()}
 choices = admin.model_choices()
 done = st.session_state.pop("admin_saved", None)
@@ -136,7 +137,7 @@ st.dataframe(
     hide_index=True,
     width="stretch",
 )
-models_dir = admin.base.models_dir / WHISPER_FOLDER
+models_dir = admin.base.whisper_models_dir
 st.caption(
     f"ほかのモデル（large-v3 など）を使うには、faster-whisper 形式のモデルフォルダ一式を {models_dir} の下に"
     "コピーしてください。ここに表示され、上の「文字起こしモデル」で選べます。インターネットからは取得しません。"
@@ -183,7 +184,7 @@ if report is not None:
     st.dataframe(rows, hide_index=True, width="stretch")
 
 st.subheader("実行環境")
-settings = admin.settings()
+settings = admin.current_settings()
 database = settings.database_url
 if "@" in database:  # never show a database password
     scheme, rest = database.split("://", 1)

@@ -7,9 +7,9 @@ import json
 
 import streamlit as st
 
-from minutes import audit
-from minutes.auth import Permission, require
 from minutes.errors import MinutesError
+from minutes.services import Permission, audit
+from minutes.services.permissions import require
 from ui import state
 
 st.title("監査ログ")
@@ -30,14 +30,8 @@ action = d.selectbox(
     format_func=lambda code: audit.LABELS.get(code, "すべて"),
     key="audit_action",
 )
-entries = audit.events(
-    state.service().engine,
-    date_from=date_from,
-    date_to=date_to,
-    actor=actor.strip(),
-    action=action,
-    user=state.user(),
-    tz=state.LOCAL,
+entries = state.services().audit.events(
+    date_from=date_from, date_to=date_to, actor=actor.strip(), action=action, tz=state.LOCAL
 )
 st.caption(f"{len(entries):,} 件（追記のみ: 記録は変更・削除できません。日時は日本時間）")
 if len(entries) > 1000:

@@ -11,12 +11,12 @@ import re
 
 import streamlit as st
 
-from minutes.agenda import agenda_label, suggestions_for
-from minutes.auth import Permission, who_can
-from minutes.editing import EditConflict, Line, SpeakerInfo, suggest_split
-from minutes.errors import MinutesError
+from minutes.errors import EditConflict, MinutesError
+from minutes.services import Permission, who_can
+from minutes.services.agenda import agenda_label
+from minutes.services.transcript import suggest_split
+from minutes.services.views import Line, SpeakerInfo
 from ui import state
-from ui.playback import clip_for
 
 PER_PAGE = 50
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
@@ -27,7 +27,7 @@ def _escape(text: str) -> str:
     return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
 
 
-meeting_id, editing, info = state.open_meeting()
+meeting_id, services, info = state.open_meeting()
 
 st.title(state.EDITOR_TITLE if state.can(Permission.EDIT) else state.READER_TITLE)
 st.caption(info.title)
@@ -56,10 +56,9 @@ if info.finalized:
 elif not may_edit:
     st.caption(f"発言の編集は{who_can(Permission.EDIT)}が行います。")
 
-speakers: list[SpeakerInfo] = editing.speakers(meeting_id)
+speakers: list[SpeakerInfo] = services.speakers.speakers(meeting_id)
 speaker_names = {s.id: s.display for s in speakers}
 speaker_ids = [s.id for s in speakers]
-editor = state.editor_name()
 flash = st.session_state.setdefault("flash", [])  # messages from callbacks, shown once
 conflicts: dict[int, tuple[str, str]] = st.session_state.setdefault("conflicts", {})
 page_key = f"page-{meeting_id}"
@@ -69,12 +68,10 @@ agenda_orders = [None, *sorted(agenda)]
 
 def _open_at(target: str) -> int | None:
     """Go to the page of ``u<id>`` or of a time, ready to play there; returns the utterance to mark."""
-    from minutes.search import SearchService
-
     st.session_state["speaker_filter"] = None
     if target.startswith("u") and target[1:].isdigit():
         try:
-            found_meeting, index, start = SearchService(editing.engine, state.user()).locate(int(target[1:]))
+            found_meeting, index, start = services.search.locate(int(target[1:]))
         except MinutesError as error:
             flash.append(("error", error.message))
             return None
@@ -86,9 +83,9 @@ def _open_at(target: str) -> int | None:
     seconds = state.parse_seconds(target)
     if seconds is None:
         return None
-    page_number = editing.page_at(meeting_id, seconds, PER_PAGE)
+    page_number = services.transcript.page_at(meeting_id, seconds, PER_PAGE)
     st.session_state[page_key] = page_number + 1
-    lines_there = editing.page(meeting_id, page_number, PER_PAGE).lines
+    lines_there = services.transcript.page(meeting_id, page_number, PER_PAGE).lines
     line = next((x for x in lines_there if x.end > seconds), lines_there[-1] if lines_there else None)
     st.session_state.play = (meeting_id, seconds, line.id if line else 0)
     return line.id if line else None
@@ -115,7 +112,7 @@ def _report(error: MinutesError, line_id: int | None = None, attempted: str = ""
 def on_text(line: Line, key: str) -> None:
     text = st.session_state[key]
     try:
-        editing.edit_text(line.id, text=text, expected_version=line.version, editor=editor)
+        services.transcript.edit_text(line.id, text=text, expected_version=line.version)
         conflicts.pop(line.id, None)
         flash.append(("saved", "保存しました"))
     except MinutesError as error:
@@ -124,7 +121,7 @@ def on_text(line: Line, key: str) -> None:
 
 def on_speaker(line: Line, key: str) -> None:
     try:
-        editing.change_speaker(line.id, speaker_id=st.session_state[key], expected_version=line.version, editor=editor)
+        services.transcript.change_speaker(line.id, speaker_id=st.session_state[key], expected_version=line.version)
         flash.append(("saved", "話者を変更しました"))
     except MinutesError as error:
         _report(error, line.id)
@@ -140,7 +137,7 @@ def on_tools(line: Line) -> None:
 
 def on_split(line: Line, key: str) -> None:
     try:
-        editing.split(line.id, at=int(st.session_state[key]), expected_version=line.version, editor=editor)
+        services.transcript.split(line.id, at=int(st.session_state[key]), expected_version=line.version)
         flash.append(("saved", "発言を分割しました"))
     except MinutesError as error:
         _report(error, line.id)
@@ -148,10 +145,9 @@ def on_split(line: Line, key: str) -> None:
 
 def on_merge(line: Line, following: Line | None) -> None:
     try:
-        editing.merge_with_next(
+        services.transcript.merge_with_next(
             line.id,
             expected_version=line.version,
-            editor=editor,
             next_expected_version=following.version if following else None,
         )
         flash.append(("saved", "次の発言と結合しました"))
@@ -161,7 +157,7 @@ def on_merge(line: Line, following: Line | None) -> None:
 
 def on_revert(line: Line, version: int) -> None:
     try:
-        editing.revert(line.id, to_version=version, expected_version=line.version, editor=editor)
+        services.transcript.revert(line.id, to_version=version, expected_version=line.version)
         flash.append(("saved", f"第{version}版に戻しました"))
     except MinutesError as error:
         _report(error, line.id)
@@ -173,13 +169,13 @@ def on_jump() -> None:
         flash.append(("error", "時刻は「1:02:03」や「62:03」の形で入力してください。"))
         return
     st.session_state[page_key] = (
-        editing.page_at(meeting_id, seconds, PER_PAGE, st.session_state.get("speaker_filter")) + 1
+        services.transcript.page_at(meeting_id, seconds, PER_PAGE, st.session_state.get("speaker_filter")) + 1
     )
 
 
 def on_agenda(line: Line, key: str) -> None:
     try:
-        editing.assign_agenda(meeting_id, [line.id], agenda_order=st.session_state[key], editor=editor)
+        services.details.assign_agenda(meeting_id, [line.id], agenda_order=st.session_state[key])
         flash.append(("saved", "議事日程を設定しました"))
     except MinutesError as error:
         _report(error, line.id)
@@ -188,7 +184,7 @@ def on_agenda(line: Line, key: str) -> None:
 def on_suggestion(suggestions) -> None:
     try:
         for suggestion in suggestions:
-            editing.assign_agenda(meeting_id, suggestion.utterance_ids, agenda_order=suggestion.order, editor=editor)
+            services.details.assign_agenda(meeting_id, suggestion.utterance_ids, agenda_order=suggestion.order)
         flash.append(("saved", f"{len(suggestions)} 件の議事日程の候補を適用しました"))
     except MinutesError as error:
         flash.append(("error", error.message))
@@ -217,12 +213,7 @@ with st.sidebar:
     else:
         _, start, line_id = play
         try:
-            clip, offset = clip_for(
-                info.recording.path,
-                state.service().settings.data_dir / "playback",
-                start,
-                key=f"recording-{info.recording.id}",
-            )
+            clip, offset = services.playback.clip(meeting_id, start)
             st.audio(str(clip), format="audio/wav", start_time=offset, autoplay=True)
             st.caption(f"{state.format_seconds(start)} から再生（発言 {line_id}）")
         except Exception as error:  # an unreadable recording must not break the editor
@@ -240,7 +231,7 @@ if may_edit:
             previewed = st.form_submit_button("プレビュー")
         if previewed:
             try:
-                st.session_state.preview = editing.preview_replace(meeting_id, find, replacement)
+                st.session_state.preview = services.transcript.preview_replace(meeting_id, find, replacement)
             except MinutesError as error:
                 state.show_error(error)
         preview = st.session_state.get("preview")
@@ -264,7 +255,7 @@ if may_edit:
                 a, b, _ = st.columns([1, 1, 3])
                 if a.button(f"{preview.count} 箇所をすべて置換", type="primary", disabled=locked, key="apply_replace"):
                     try:
-                        count = editing.apply_replace(meeting_id, preview, editor=editor)
+                        count = services.transcript.apply_replace(meeting_id, preview)
                         st.session_state.preview = None
                         flash.append(("saved", f"{count} 箇所を置換しました"))
                         st.rerun()
@@ -278,7 +269,7 @@ if may_edit:
 # ---------------------------------------------------------------- agenda suggestions
 
 if agenda and not locked:
-    suggestions = suggestions_for(editing.engine, meeting_id)
+    suggestions = services.agenda.suggestions(meeting_id)
     if suggestions:
         with st.expander(f"議事日程の候補（{len(suggestions)} 件）", icon=":material/format_list_numbered:"):
             st.caption("議長の「日程第N」の発言から、次の「日程第N」までの発言をその日程に割り当てる候補です。")
@@ -305,7 +296,7 @@ speaker_filter = a.selectbox(
     format_func=lambda i: "すべての話者" if i is None else speaker_names[i],
     key="speaker_filter",
 )
-first = editing.page(meeting_id, 0, PER_PAGE, speaker_filter)
+first = services.transcript.page(meeting_id, 0, PER_PAGE, speaker_filter)
 pages = first.pages
 if st.session_state.get(page_key, 1) > pages:
     st.session_state[page_key] = pages
@@ -315,7 +306,7 @@ d.button("◀ 前", on_click=on_step, args=(-1, pages), disabled=page_number <= 
 e.button("次 ▶", on_click=on_step, args=(1, pages), disabled=page_number >= pages, width="stretch")
 
 show_marks = may_edit and st.toggle("確信度の低い語に色を付けて表示", value=True, key="show_marks")
-page = first if page_number == 1 else editing.page(meeting_id, page_number - 1, PER_PAGE, speaker_filter)
+page = first if page_number == 1 else services.transcript.page(meeting_id, page_number - 1, PER_PAGE, speaker_filter)
 st.caption(
     f"{page.total} 発言中 {page.page * PER_PAGE + 1}〜{page.page * PER_PAGE + len(page.lines)} 件目。"
     + ("" if locked else "本文は欄の外をクリックすると保存されます。")
@@ -356,7 +347,7 @@ def _tools(line: Line, following: Line | None) -> None:
         st.button("次の発言と結合", key=f"merge-{line.id}", on_click=on_merge, args=(line, following), disabled=locked)
     with right:
         st.markdown("**修正履歴**")
-        for revision in reversed(editing.history(line.id)):
+        for revision in reversed(services.transcript.history(line.id)):
             row_left, row_right = st.columns([5, 2])
             row_left.caption(
                 f"第{revision.version}版　{revision.action_label}　{revision.edited_by}"

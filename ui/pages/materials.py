@@ -7,17 +7,18 @@ import re
 
 import streamlit as st
 
-from minutes.agenda import agenda_label
-from minutes.auth import Permission, who_can
 from minutes.errors import MinutesError
-from minutes.materials import ACCEPTED_EXTENSIONS, MaterialInfo, MaterialService
-from minutes.tables import MaterialKind
+from minutes.services import Permission, who_can
+from minutes.services.agenda import agenda_label
+from minutes.services.material_files import ACCEPTED_EXTENSIONS
+from minutes.services.materials import MaterialInfo
+from minutes.services.views import MaterialKind
 from ui import state
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
-meeting_id, editing, info = state.open_meeting()
-materials = MaterialService.of(state.service(), state.user())
+meeting_id, services, info = state.open_meeting()
+materials = services.materials
 may_upload = state.can(Permission.UPLOAD_MATERIAL)
 may_change = may_upload and state.can(Permission.EDIT)  # the service checks moving and deleting as edits
 
@@ -62,7 +63,7 @@ elif info.finalized:
 else:
     with st.expander("資料を追加", expanded=not materials.list(meeting_id), icon=":material/upload_file:"):
         with st.form("material_upload", clear_on_submit=True):
-            limit_mb = materials.max_bytes >> 20
+            limit_mb = services.settings.max_material_mb
             files = st.file_uploader(
                 f"ファイル（PDF・Word・Excel・PowerPoint・画像・テキスト、1 ファイル {limit_mb:,} MB まで）",
                 type=[e.lstrip(".") for e in ACCEPTED_EXTENSIONS],
@@ -82,7 +83,6 @@ else:
                         meeting_id,
                         file,
                         original_name=file.name,
-                        editor=state.editor_name(),
                         agenda_order=order,
                         title=title if len(files) == 1 else "",
                     )
@@ -170,14 +170,14 @@ if may_change and not info.finalized:
         )
         if st.button("日程を変更", key=f"do-move-{material.id}"):
             try:
-                materials.set_agenda(material.id, agenda_order=moved, editor=state.editor_name())
+                materials.set_agenda(material.id, agenda_order=moved)
                 st.rerun()
             except MinutesError as error:
                 state.show_error(error)
         sure = st.checkbox("この資料を削除します", key=f"sure-{material.id}")
         if st.button("削除", key=f"delete-{material.id}", disabled=not sure):
             try:
-                materials.delete(material.id, editor=state.editor_name())
+                materials.delete(material.id)
                 flash.append(("ok", f"「{_escape(material.title)}」を削除しました。"))
                 st.session_state.pop("material_shown", None)
                 st.rerun()

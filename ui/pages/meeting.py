@@ -9,18 +9,16 @@ import re
 import pandas as pd
 import streamlit as st
 
-from minutes.archive import ArchiveService
-from minutes.auth import Permission, who_can
-from minutes.editing import AgendaEntry, EditConflict, MeetingDetails, Person
-from minutes.errors import MinutesError
-from minutes.materials import MaterialService
+import exports
+from minutes.errors import EditConflict, MinutesError
 from minutes.progress import STAGE_LABELS_JA
-from minutes.tables import JobStatus
+from minutes.services import Permission, who_can
+from minutes.services.views import AgendaEntry, JobStatus, MeetingDetails, Person
 from ui import state
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
-meeting_id, editing, info = state.open_meeting()
+meeting_id, services, info = state.open_meeting()
 # What the signed-in user may do here; the services check every action again.
 may_run_jobs = state.can(Permission.CREATE_MEETING)
 may_edit = state.can(Permission.EDIT)
@@ -53,7 +51,7 @@ def _eta_text(seconds: float | None) -> str:
 
 @st.fragment(run_every=2)
 def progress_panel(initial_status: str) -> None:
-    job = editing.job(meeting_id)
+    job = services.details.job(meeting_id)
     if job is None:
         return
     if job.status != initial_status and not job.running:
@@ -70,7 +68,7 @@ def progress_panel(initial_status: str) -> None:
             st.caption("取り消しを受け付けました。処理の区切りで止まります。")
     if may_run_jobs and not job.cancel_requested and st.button("処理を取り消す", key="cancel_job"):
         try:
-            state.service().cancel_job(job.id, state.user())
+            services.meetings.cancel_job(job.id)
         except MinutesError as error:
             state.show_error(error)
         st.rerun(scope="app")
@@ -90,7 +88,7 @@ elif job.status == JobStatus.FAILED:
         st.caption("録音は保存されています。原因を取り除いてから再試行できます。")
     if may_run_jobs and st.button("再試行", type="primary", key="retry_job"):
         try:
-            state.service().retry_job(job.id, state.user())
+            services.meetings.retry_job(job.id)
         except MinutesError as error:
             state.show_error(error)
         st.rerun()
@@ -100,7 +98,7 @@ elif job.status == JobStatus.CANCELLED:
         st.caption(f"再処理は{who_can(Permission.CREATE_MEETING)}が行います。")
     elif st.button("もう一度処理する", type="primary", key="retry_job"):
         try:
-            state.service().retry_job(job.id, state.user())
+            services.meetings.retry_job(job.id)
         except MinutesError as error:
             state.show_error(error)
         st.rerun()
@@ -123,9 +121,7 @@ def finalize_panel() -> None:
             reason = st.text_input("確定を解除する理由 *", placeholder="例: 議員からの発言訂正の申し出のため")
             if st.form_submit_button("確定を解除する"):
                 try:
-                    editing.reopen(
-                        meeting_id, editor=state.editor_name(), reason=reason, expected_version=info.edit_version
-                    )
+                    services.details.reopen(meeting_id, reason=reason, expected_version=info.edit_version)
                     st.toast("確定を解除しました。版が上がりました。")
                     st.rerun()
                 except MinutesError as error:
@@ -135,7 +131,7 @@ def finalize_panel() -> None:
         confirm = st.checkbox("内容を確認しました", key="confirm_finalize")
         if st.button("会議録を確定する", type="primary", disabled=not confirm, key="finalize"):
             try:
-                editing.finalize(meeting_id, editor=state.editor_name(), expected_version=info.edit_version)
+                services.details.finalize(meeting_id, expected_version=info.edit_version)
                 st.toast("会議録を確定しました。")
                 st.rerun()
             except MinutesError as error:
@@ -165,13 +161,13 @@ if may_finalize:
     finalize_panel()
 
 if state.can(Permission.MANAGE_ACCESS):
-    closed, members = editing.members(meeting_id)
+    closed, members = services.details.members(meeting_id)
     with st.expander("非公開（秘密会）" + ("：非公開" if closed else ""), expanded=closed):
         st.caption(
             "非公開にすると、選んだ利用者だけが一覧・検索・書き出し・アーカイブでこの会議を見られます"
             "（管理者も、選ばれていなければ見られません）。"
         )
-        names = state.auth().names()
+        names = services.accounts.names()
         with st.form("access"):
             want_closed = st.checkbox("この会議を非公開にする", value=closed, key="access_closed")
             chosen_members = st.multiselect(
@@ -179,14 +175,12 @@ if state.can(Permission.MANAGE_ACCESS):
             )
             if st.form_submit_button("保存する"):
                 try:
-                    editing.set_access(
-                        meeting_id, closed=want_closed, members=chosen_members, editor=state.editor_name()
-                    )
+                    services.details.set_access(meeting_id, closed=want_closed, members=chosen_members)
                     st.rerun()
                 except MinutesError as error:
                     state.show_error(error)
 
-materials_count = len(MaterialService.of(state.service(), state.user()).list(meeting_id))
+materials_count = len(services.materials.list(meeting_id))
 left, right = st.columns([3, 1], vertical_alignment="center")
 left.caption(f"資料 {materials_count} 件（確定すると、会議録とともにアーカイブに保存されます）")
 if right.button("資料を開く", key="open_materials", width="stretch"):
@@ -200,7 +194,7 @@ def _size(n: int) -> str:
     return f"{n / (1 << 20):.1f} MB" if n >= 1 << 20 else f"{max(1, n // 1024):,} KB"
 
 
-archives = ArchiveService.of(state.service(), state.user())
+archives = services.archive
 archived = archives.list(meeting_id)
 if archived or info.finalized:
     st.subheader("アーカイブ（確定版の保存）")
@@ -212,7 +206,7 @@ if archived or info.finalized:
         st.warning(f"第{info.version}版のアーカイブがありません（この機能の導入前に確定された会議録です）。")
         if st.button("アーカイブを作成する", key="archive_create"):
             try:
-                archives.create(meeting_id, actor=state.editor_name() or "不明")
+                archives.create(meeting_id)
                 st.rerun()
             except MinutesError as error:
                 state.show_error(error)
@@ -255,36 +249,18 @@ if archived or info.finalized:
 
 # ---------------------------------------------------------------- export
 
-EXPORT_LABELS = {
-    "docx": "会議録（Word .docx）",
-    "txt": "テキスト（.txt）",
-    "srt": "字幕 SRT（動画公開用）",
-    "vtt": "字幕 WebVTT（動画公開用）",
-    "json": "オープンデータ JSON",
-    "csv": "オープンデータ CSV（Excel 対応）",
-}
-
 if may_export:  # those who may not are told under 確定
     st.subheader("書き出し")
     if job is not None and job.status == JobStatus.SUCCEEDED:
         if not info.finalized:
             st.caption("確定前の書き出しには「案」と表示されます。")
         left, right = st.columns([3, 2], vertical_alignment="bottom")
-        chosen = left.selectbox("形式", list(EXPORT_LABELS), format_func=EXPORT_LABELS.get, key="export_format")
+        chosen = left.selectbox(
+            "形式", list(exports.FORMATS), format_func=lambda key: exports.FORMATS[key].label, key="export_format"
+        )
         if right.button("書き出しを作成", key="export_make", width="stretch"):
-            from minutes.documents import export_meeting
-
             try:
-                st.session_state.export_result = (
-                    meeting_id,
-                    export_meeting(
-                        state.service().engine,
-                        meeting_id=meeting_id,
-                        fmt=chosen,
-                        actor=state.editor_name(),
-                        user=state.user(),
-                    ),
-                )
+                st.session_state.export_result = (meeting_id, services.exports.export(meeting_id, chosen))
             except MinutesError as error:
                 state.show_error(error)
         prepared = st.session_state.get("export_result")
@@ -463,10 +439,9 @@ else:
     if saved:
         start = info.held_at.time() if info.held_at else dt.time(10, 0)
         try:
-            editing.update_meeting(
+            services.details.update_meeting(
                 meeting_id,
                 expected_version=info.edit_version,
-                editor=state.editor_name(),
                 title=title,
                 kind=kind,
                 held_at=dt.datetime.combine(held_date, start) if held_date else None,
@@ -499,7 +474,7 @@ else:
 
 
 with st.expander("操作の記録"):
-    events = editing.events(meeting_id)
+    events = services.details.events(meeting_id)
     if not events:
         st.caption("まだ記録はありません。")
     for event in reversed(events):

@@ -6,8 +6,8 @@ import datetime as dt
 
 import streamlit as st
 
-from minutes.auth import Permission, who_can
-from minutes.editing import STATUS_LABELS_JA, MeetingSummary
+from minutes.services import Permission, who_can
+from minutes.services.views import STATUS_LABELS_JA, MeetingSummary
 from ui import state
 
 SORTS = {
@@ -20,7 +20,7 @@ SORTS = {
 
 st.title("会議一覧")
 
-meetings: list[MeetingSummary] = state.editing().meetings()
+meetings: list[MeetingSummary] = state.services().meetings.meetings()
 if not meetings:
     if state.can(Permission.CREATE_MEETING):
         st.info("会議がまだありません。左の「新しい会議」から録音を登録してください。")
@@ -67,7 +67,7 @@ running = any(m.status in ("queued", "running") for m in meetings)
 
 @st.fragment(run_every=3 if running else None)
 def meeting_table() -> None:
-    shown = _shown(state.editing().meetings())
+    shown = _shown(state.services().meetings.meetings())
     st.caption(f"{len(shown)} 件（全 {len(meetings)} 件）")
     st.dataframe(
         [

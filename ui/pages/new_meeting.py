@@ -7,8 +7,8 @@ import datetime as dt
 
 import streamlit as st
 
-from minutes.auth import Permission, who_can
 from minutes.errors import MinutesError
+from minutes.services import Permission, who_can
 from ui import state
 
 AUDIO_TYPES = ["wav", "mp3", "m4a", "aac", "flac", "ogg", "opus", "wma", "mp4", "mov", "webm", "mkv"]
@@ -19,7 +19,8 @@ if not state.can(Permission.CREATE_MEETING):  # the page is not in the menu then
     st.stop()
 st.caption("録音を登録すると、すぐに文字起こしと話者の識別が始まります。処理中も他の画面を使えます。")
 
-limits = state.service().settings  # as an administrator set them on 管理
+services = state.services()
+limits = services.settings  # as an administrator set them on 管理
 limit_mb = min(limits.max_upload_mb, st.get_option("server.maxUploadSize"))  # the browser upload is capped too
 
 with st.form("new_meeting", clear_on_submit=False):
@@ -54,9 +55,9 @@ if submitted:
     if upload is None:
         st.error("録音・録画ファイルを選んでください。", icon=":material/warning:")
         st.stop()
-    service = state.service()
+    meetings = services.meetings
     try:
-        options = service.pipeline_options(
+        options = meetings.pipeline_options(
             num_speakers=int(count) if mode == "人数を指定" else None,
             min_speakers=int(low) if mode == "範囲を指定" else None,
             max_speakers=int(high) if mode == "範囲を指定" else None,
@@ -65,7 +66,7 @@ if submitted:
         )
         with st.spinner("録音を保存しています…"):
             upload.seek(0)
-            meeting_id, _job_id = service.create_meeting(
+            meeting_id, _job_id = meetings.create(
                 upload,
                 title=title,
                 original_name=upload.name,
@@ -73,7 +74,6 @@ if submitted:
                 held_at=dt.datetime.combine(held_date, held_time) if held_date else None,
                 place=place,
                 options=options,
-                user=state.user(),
             )
     except MinutesError as error:
         state.show_error(error)

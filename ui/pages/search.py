@@ -8,15 +8,15 @@ from html import escape
 
 import streamlit as st
 
-from minutes.auth import Permission
 from minutes.errors import MinutesError
-from minutes.search import ORDERS, SCOPES, SearchQuery, SearchResults, SearchService, Snippet
+from minutes.services import Permission
+from minutes.services.search import ORDERS, SCOPES, SearchQuery, SearchResults, Snippet
 from ui import state
 
 PER_PAGE = 20
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
-search = SearchService(state.service().engine, state.user())
+search = state.services().search
 st.title("検索")
 st.caption("すべての会議の発言と資料から探します。空白で区切ると、すべての語を含むものを探します（2 文字の語も可）。")
 if not state.can(Permission.READ_DRAFT):

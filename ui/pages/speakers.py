@@ -9,19 +9,18 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from minutes.auth import Permission, who_can
-from minutes.editing import SPEAKER_KINDS, EditConflict, SpeakerInfo
-from minutes.errors import MinutesError
+from minutes.errors import EditConflict, MinutesError
+from minutes.services import Permission, who_can
+from minutes.services.views import SPEAKER_KINDS, SpeakerInfo
 from ui import state
-from ui.playback import sample_for
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
-meeting_id, editing, info = state.open_meeting()
+meeting_id, services, info = state.open_meeting()
 
 st.title("話者")
 st.caption(info.title)
-speakers: list[SpeakerInfo] = editing.speakers(meeting_id)
+speakers: list[SpeakerInfo] = services.speakers.speakers(meeting_id)
 if not speakers:
     st.info("話者はまだありません。文字起こしが完了すると表示されます。", icon=":material/info:")
     st.stop()
@@ -48,7 +47,7 @@ talk = pd.DataFrame(
 timeline = pd.DataFrame(
     [
         {"話者": names.get(speaker_id, "?"), "開始（分）": start / 60, "終了（分）": end / 60}
-        for speaker_id, start, end in editing.timeline(meeting_id)
+        for speaker_id, start, end in services.speakers.timeline(meeting_id)
     ]
 )
 left, right = st.columns([1, 2])
@@ -113,12 +112,7 @@ for speaker in sorted(speakers, key=lambda s: -s.seconds):
         head.caption(f"発言時間 {state.format_seconds(speaker.seconds)}・{speaker.utterances} 発言")
         if playable and speaker.sample is not None:
             try:
-                path = sample_for(
-                    info.recording.path,
-                    state.service().settings.data_dir / "playback",
-                    *speaker.sample,
-                    key=f"recording-{info.recording.id}",
-                )
+                path = services.playback.sample(meeting_id, *speaker.sample)
                 clip.audio(str(path), format="audio/wav")
             except Exception as error:  # an unreadable recording must not break the page
                 clip.caption(f"試聴用の音声を作れませんでした（{type(error).__name__}）。")
@@ -157,9 +151,8 @@ for speaker in sorted(speakers, key=lambda s: -s.seconds):
             group = c.text_input("会派", key=f"sp-group-{stamp}", value=speaker.group or "", disabled=locked)
             if st.form_submit_button("保存", disabled=locked, key=f"sp-save-{stamp}"):
                 try:
-                    editing.update_speaker(
+                    services.speakers.update_speaker(
                         speaker.id,
-                        editor=state.editor_name(),
                         expected=speaker,
                         name=name,
                         yomi=yomi,
@@ -196,7 +189,7 @@ target = b.selectbox(
 )
 if c.button("統合する", disabled=locked or len(ids) < 2, key="merge_speakers"):
     try:
-        moved = editing.merge_speakers(source_id=source, target_id=target, editor=state.editor_name())
+        moved = services.speakers.merge_speakers(source_id=source, target_id=target)
         st.session_state.setdefault("speaker_flash", []).append(
             f"{names[source]} を {names[target]} に統合しました（{moved} 発言）"
         )

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from minutes.auth import LABELS as PERMISSION_LABELS
-from minutes.auth import PERMISSIONS, Permission, Role
 from minutes.errors import MinutesError
+from minutes.services.permissions import LABELS as PERMISSION_LABELS
+from minutes.services.permissions import PERMISSIONS, Permission, Role
 from ui import state
 
 st.title("利用者")
-auth = state.auth()
+accounts = state.services().accounts
 me = state.user()
 try:
-    users = auth.users(me)
+    users = accounts.users()
 except MinutesError as error:
     state.show_error(error)
     st.stop()
@@ -56,7 +56,7 @@ with st.form("add_user", clear_on_submit=True):
     )
     if st.form_submit_button("追加する", type="primary"):
         try:
-            added = auth.create_user(name, role, password, actor=me)
+            added = accounts.create_user(name, role, password)
             st.success(f"利用者「{added.name}」（{added.role}）を追加しました。")
         except MinutesError as error:
             state.show_error(error)
@@ -68,18 +68,18 @@ left, middle, right = st.columns(3, vertical_alignment="bottom")
 new_role = left.selectbox("役割", [r.value for r in Role], index=list(Role).index(target.role), key="edit_role")
 if left.button("役割を変更", key="edit_role_save"):
     try:
-        auth.update_user(chosen, actor=me, role=new_role)
+        accounts.update_user(chosen, role=new_role)
         st.rerun()
     except MinutesError as error:
         state.show_error(error)
 if middle.button("無効にする" if target.active else "有効にする", key="edit_active"):
     try:
-        auth.update_user(chosen, actor=me, active=not target.active)
+        accounts.update_user(chosen, active=not target.active)
         st.rerun()
     except MinutesError as error:
         state.show_error(error)
 if right.button("ロックを解除", key="edit_unlock", disabled=target.locked_until is None):
-    auth.update_user(chosen, actor=me, unlock=True)
+    accounts.update_user(chosen, unlock=True)
     st.rerun()
 
 with st.form("reset_password", clear_on_submit=True):
@@ -92,7 +92,7 @@ with st.form("reset_password", clear_on_submit=True):
     )
     if st.form_submit_button("パスワードを再設定"):
         try:
-            auth.update_user(chosen, actor=me, password=reset, unlock=True)
+            accounts.update_user(chosen, password=reset, unlock=True)
             st.success(f"「{target.name}」さんのパスワードを再設定しました。本人に伝えてください。")
         except MinutesError as error:
             state.show_error(error)

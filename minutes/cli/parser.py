@@ -1,0 +1,129 @@
+"""The command line's arguments: one parser, a sub-command each (``minutes --help``)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import exports
+from minutes.services import Role
+
+
+def _positive(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError("1 以上の整数を指定してください")
+    return number
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="minutes", description="会議録作成（完全ローカル）")
+    parser.add_argument("-v", "--verbose", action="store_true", help="詳細なログを表示する")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for add in (_transcribe, _jobs, _export, _search, _archive, _users):
+        add(commands)
+    return parser
+
+
+def _transcribe(commands) -> None:
+    """transcribe FILE …"""
+    transcribe = commands.add_parser("transcribe", help="録音を文字起こしし、話者を分けて保存する")
+    transcribe.add_argument("file", type=Path, help="録音・録画ファイル（wav, mp3, m4a, flac, ogg, mp4, mov, webm …）")
+    transcribe.add_argument("--title", help="会議名（省略時はファイル名）")
+    transcribe.add_argument("--kind", default="", help="会議の種別（本会議、委員会 …）")
+    transcribe.add_argument("--place", default="", help="場所")
+    transcribe.add_argument("--language", help="言語コード（既定 ja、auto で自動判定）")
+    speakers = transcribe.add_mutually_exclusive_group()
+    speakers.add_argument("--speakers", type=_positive, help="話者数（分かっている場合）")
+    speakers.add_argument("--min-speakers", type=_positive, help="最小話者数")
+    transcribe.add_argument("--max-speakers", type=_positive, help="最大話者数")
+    transcribe.add_argument("--prompt", help="初期プロンプト（専門用語や表記の例）")
+    transcribe.add_argument("--hotwords", help="認識を優先する語（空白区切り）")
+    transcribe.add_argument("--model", type=Path, help="faster-whisper モデルフォルダ（既定: 同梱の base）")
+    transcribe.add_argument("--json", action="store_true", help="結果を JSON で標準出力に出す")
+    transcribe.add_argument("--quiet", action="store_true", help="進捗バーを表示しない")
+
+
+def _jobs(commands) -> None:
+    """worker, models, show, retry, cancel"""
+    commands.add_parser("worker", help="ジョブワーカーを単独で動かす（Ctrl+C で停止）")
+    commands.add_parser("models", help="使用するモデルの場所と状態を表示し、検証する")
+
+    show = commands.add_parser("show", help="保存済みの会議の発言を表示する")
+    show.add_argument("meeting_id", type=int)
+    show.add_argument("--json", action="store_true")
+
+    retry = commands.add_parser("retry", help="失敗・取消した処理をやり直す")
+    retry.add_argument("job_id", type=int)
+    retry.add_argument("--queue-only", action="store_true", help="キューに戻すだけ（ワーカーが処理する）")
+    retry.add_argument("--json", action="store_true")
+    retry.add_argument("--quiet", action="store_true")
+
+    cancel = commands.add_parser("cancel", help="処理を取り消す")
+    cancel.add_argument("job_id", type=int)
+
+
+def _export(commands) -> None:
+    """export MEETING_ID --format …"""
+    export = commands.add_parser("export", help="会議録を書き出す（Word、テキスト、字幕、オープンデータ）")
+    export.add_argument("meeting_id", type=int)
+    export.add_argument("--format", required=True, choices=list(exports.FORMATS))
+    export.add_argument("-o", "--output", type=Path, help="出力ファイル（省略時: 会議名から作った名前）。- で標準出力")
+
+
+def _search(commands) -> None:
+    """search QUERY …"""
+    search = commands.add_parser("search", help="すべての会議の発言と資料を全文検索する")
+    search.add_argument("query", help="検索する語（空白で区切ると、すべてを含むものを探す）")
+    search.add_argument("--from", dest="date_from", help="開催日がこの日以降（2025-04-01）")
+    search.add_argument("--to", dest="date_to", help="開催日がこの日以前（2026-03-31）")
+    search.add_argument("--type", dest="kind", help="会議の種別（定例会、委員会 …）")
+    search.add_argument("--speaker", help="話者の氏名・役職の一部（発言だけを探す）")
+    search.add_argument("--meeting", type=int, help="この会議 ID の中だけを探す")
+    search.add_argument(
+        "--in",
+        dest="scope",
+        choices=["all", "utterances", "materials"],
+        default="all",
+        help="検索対象（既定: 発言と資料）",
+    )
+    search.add_argument(
+        "--sort", choices=["relevance", "newest", "oldest"], default="relevance", help="並び順（既定: 関連度順）"
+    )
+    search.add_argument("--limit", type=_positive, default=20, help="表示する件数（既定 20）")
+    search.add_argument("--json", action="store_true", help="結果を JSON で標準出力に出す")
+
+
+def _archive(commands) -> None:
+    """archive verify|create|list"""
+    archive = commands.add_parser("archive", help="確定した会議録のアーカイブを検証・作成する")
+    archive_commands = archive.add_subparsers(dest="archive_command", required=True)
+    verify = archive_commands.add_parser("verify", help="アーカイブのファイルが改ざん・欠落していないか検証する")
+    verify.add_argument("path", type=Path, help="アーカイブのフォルダ（…/archive/<会議ID>/v<版>）")
+    create = archive_commands.add_parser("create", help="確定済みでアーカイブのない会議のアーカイブを作る")
+    create.add_argument("meeting_id", type=int)
+    listing = archive_commands.add_parser("list", help="会議のアーカイブの版を一覧する")
+    listing.add_argument("meeting_id", type=int)
+
+
+def _users(commands) -> None:
+    """user add|list|unlock|password, audit export"""
+    user = commands.add_parser("user", help="アプリの利用者を管理する")
+    user_commands = user.add_subparsers(dest="user_command", required=True)
+    add = user_commands.add_parser("add", help="利用者を追加する（パスワードは入力を求めるか標準入力から読む）")
+    add.add_argument("name")
+    add.add_argument("--role", required=True, choices=[role.value for role in Role])
+    user_commands.add_parser("list", help="利用者を一覧する")
+    unlock = user_commands.add_parser("unlock", help="ロックされた利用者を解除する")
+    unlock.add_argument("name")
+    reset = user_commands.add_parser(
+        "password", help="パスワードを再設定する（次のログインで本人が変更。管理者がパスワードを忘れたときにも）"
+    )
+    reset.add_argument("name")
+
+    audit_parser = commands.add_parser("audit", help="監査ログを書き出す")
+    audit_commands = audit_parser.add_subparsers(dest="audit_command", required=True)
+    audit_export = audit_commands.add_parser("export", help="監査ログを CSV で書き出す")
+    audit_export.add_argument("--from", dest="date_from", help="この日以降（2026-04-01、UTC）")
+    audit_export.add_argument("--to", dest="date_to", help="この日以前（UTC）")
+    audit_export.add_argument("-o", "--output", type=Path, required=True, help="出力ファイル。- で標準出力")

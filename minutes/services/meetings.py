@@ -1,0 +1,209 @@
+"""Meetings and their jobs: the list, a new meeting with its recording (queued for processing), the job's state,
+cancel and retry, and the stored transcript as the CLI prints it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlmodel import Session
+
+from diarize import DiarizationOptions
+from minutes import store
+from minutes.errors import InputError
+from minutes.pipeline import PipelineOptions
+from minutes.pipeline.decode import probe
+from minutes.pipeline.transcribe import TranscriptionOptions
+from minutes.services.base import Service
+from minutes.services.permissions import Permission, check, hidden_meetings, require
+from minutes.services.views import (
+    JobView,
+    MeetingSummary,
+    TranscriptView,
+    job_view,
+    line_view,
+    speaker_info,
+    status_of,
+)
+from minutes.settings import Settings
+from minutes.store.files import display_name, safe_suffix
+
+
+def pipeline_options(
+    settings: Settings,
+    *,
+    language: str | None = None,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+    initial_prompt: str | None = None,
+    hotwords: str | None = None,
+) -> PipelineOptions:
+    """The options a new job runs with: the settings in force (language, device, threads) and the user's choices."""
+    for name, value in (("話者数", num_speakers), ("最小話者数", min_speakers), ("最大話者数", max_speakers)):
+        if value is not None and not 1 <= value <= 50:
+            raise InputError(f"{name}は 1〜50 で指定してください。", f"{name}={value}")
+    if min_speakers and max_speakers and min_speakers > max_speakers:
+        raise InputError("最小話者数が最大話者数より大きくなっています。", f"{min_speakers} > {max_speakers}")
+    device = settings.resolved_device()
+    return PipelineOptions(
+        transcription=TranscriptionOptions(
+            language=language or settings.language,
+            initial_prompt=initial_prompt or None,
+            hotwords=hotwords or None,
+            batch_size=settings.resolved_batch_size(),
+            device=device,
+            compute_type=settings.resolved_compute_type(),
+            cpu_threads=settings.cpu_threads,
+        ),
+        diarization=DiarizationOptions(
+            num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers, device=device
+        ),
+    )
+
+
+class MeetingsService(Service):
+    """The meeting list, new meetings, and their jobs."""
+
+    def meetings(self) -> list[MeetingSummary]:
+        """The meetings this user may see, newest first, with their state."""
+        with Session(self.engine) as session:
+            hidden = hidden_meetings(session, self.user)
+            return [
+                MeetingSummary(
+                    m.id,
+                    m.title,
+                    m.kind,
+                    m.held_at,
+                    m.place,
+                    status_of(m, job),
+                    job.progress if job is not None else 0.0,
+                    m.created_at,
+                )
+                for m, job in store.list_meetings_with_jobs(session)
+                if m.id not in hidden
+            ]
+
+    def pipeline_options(self, **choices) -> PipelineOptions:
+        """:func:`pipeline_options` with the settings in force."""
+        return pipeline_options(self.settings, **choices)
+
+    def create(
+        self,
+        recording: Path | BinaryIO,
+        *,
+        title: str,
+        original_name: str | None = None,
+        kind: str = "",
+        held_at: datetime | None = None,
+        place: str = "",
+        options: PipelineOptions | None = None,
+        model: Path | None = None,
+    ) -> tuple[int, int]:
+        """Store the recording and queue its job; returns (meeting id, job id). Nothing is stored for a file that is
+        not a usable recording at all (empty, not media, no audio track)."""
+        require(self.user, Permission.CREATE_MEETING)
+        title = title.strip()
+        if not title:
+            raise InputError("会議名を入力してください。", "empty title")
+        options = options or self.pipeline_options()
+        stored, name = self._store_recording(recording, original_name)
+        try:
+            with Session(self.engine) as session:
+                meeting_id, job_id = self._add(session, stored, name, options, model, title, kind, held_at, place)
+                session.commit()
+                return meeting_id, job_id
+        except Exception:
+            (self.settings.data_dir / stored.relative_path).unlink(missing_ok=True)
+            raise
+
+    def _store_recording(
+        self, recording: Path | BinaryIO, original_name: str | None
+    ) -> tuple[store.files.StoredFile, str]:
+        """Copy the upload into the recordings folder (``YYYY/MM``); refuse it, keeping nothing, if it is no audio."""
+        root = self.settings.data_dir
+        folder = self.settings.recordings_dir / datetime.now().strftime("%Y/%m")
+        max_bytes = self.settings.max_upload_mb * (1 << 20)
+        if isinstance(recording, Path):
+            probe(recording)
+            return store.files.save_file(recording, root=root, folder=folder, max_bytes=max_bytes), display_name(
+                original_name or recording.name
+            )
+        name = display_name(original_name or "recording")
+        stored = store.files.save(recording, root=root, folder=folder, suffix=safe_suffix(name), max_bytes=max_bytes)
+        try:
+            probe(root / stored.relative_path)
+        except InputError:
+            (root / stored.relative_path).unlink(missing_ok=True)
+            raise
+        return stored, name
+
+    def _add(self, session: Session, stored, name, options, model, title, kind, held_at, place) -> tuple[int, int]:
+        meeting = store.create_meeting(session, title=title[:200], kind=kind, held_at=held_at, place=place)
+        recording = store.add_recording(
+            session,
+            meeting_id=meeting.id,
+            original_name=name,
+            stored_path=stored.relative_path,
+            size_bytes=stored.size_bytes,
+            sha256=stored.sha256,
+        )
+        job = store.enqueue_job(
+            session,
+            meeting_id=meeting.id,
+            recording_id=recording.id,
+            options=options.to_dict(),
+            model=str(model) if model else "",
+        )
+        store.audit.record(
+            session,
+            actor=self.actor,
+            action="create",
+            target_type="meeting",
+            target_id=meeting.id,
+            after={"title": meeting.title, "kind": kind, "job": job.id},
+        )
+        store.audit.record(
+            session,
+            actor=self.actor,
+            action="upload",
+            target_type="recording",
+            target_id=recording.id,
+            after={"meeting": meeting.id, "name": name, "bytes": stored.size_bytes, "sha256": stored.sha256},
+        )
+        return meeting.id, job.id
+
+    def job(self, job_id: int) -> JobView:
+        with Session(self.engine) as session:
+            job = store.get_job(session, job_id=job_id)
+            self._readable(session, job.meeting_id)
+            return job_view(job)
+
+    def cancel_job(self, job_id: int) -> JobView:
+        """Cancel a queued job at once; ask a running one to stop at its next progress report."""
+        return self._change_job(job_id, store.request_cancel)
+
+    def retry_job(self, job_id: int) -> JobView:
+        """Queue a failed or cancelled job again (its stored recording is reused)."""
+        return self._change_job(job_id, store.retry_job)
+
+    def _change_job(self, job_id: int, change) -> JobView:
+        require(self.user, Permission.CREATE_MEETING)
+        with Session(self.engine) as session:
+            check(session, self.user, Permission.CREATE_MEETING, store.get_job(session, job_id=job_id).meeting_id)
+            job = change(session, job_id=job_id)
+            session.commit()
+            return job_view(job)
+
+    def transcript(self, meeting_id: int) -> TranscriptView:
+        """The whole stored transcript (the CLI's output)."""
+        with Session(self.engine) as session:
+            meeting = self._readable(session, meeting_id)
+            speakers = tuple(speaker_info(s) for s in store.speakers_of(session, meeting_id=meeting_id))
+            utterances = tuple(line_view(u) for u in store.utterances_of(session, meeting_id=meeting_id))
+            job = store.latest_job(session, meeting_id=meeting_id)
+            duration = None
+            if job is not None:
+                duration = store.get_recording(session, recording_id=job.recording_id).duration
+            return TranscriptView(meeting.id, meeting.title, meeting.language, duration, speakers, utterances)

@@ -1,0 +1,56 @@
+"""The process's one :class:`Runtime`: the database engine (migrated on start), the settings from the environment,
+the sign-in service and the Whisper model folder; it builds :class:`Services` for whoever acts."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from sqlmodel import Session
+
+from minutes.pipeline.models import resolve_model
+from minutes.services import admin
+from minutes.services.accounts import SignInService
+from minutes.services.facade import Services
+from minutes.services.permissions import Principal
+from minutes.settings import Settings, pinned
+from minutes.store.engine import make_engine, migrate
+
+
+class Runtime:
+    """One per process (the app, a worker, a CLI command). Thread-safe: every call opens its own session."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.base_settings = settings or Settings.from_env()
+        self.pinned = pinned()  # variables set in the environment: they win over values stored in the app
+        self.base_settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.engine = make_engine(self.base_settings.database_url)
+        migrate(self.engine)
+        self.sign_in = SignInService(self.engine, lambda: self.settings)
+        self._model_lock = threading.Lock()
+        self._model_paths: dict[Path | None, Path] = {}
+
+    @property
+    def settings(self) -> Settings:
+        """The settings in force now: the environment's, with what an administrator changed on the 管理 page (one
+        small query, so a change applies to the next action of every process)."""
+        with Session(self.engine) as session:
+            return admin.current(session, self.base_settings, self.pinned)
+
+    def services(self, user: Principal) -> Services:
+        """Every service, acting for ``user`` with the settings in force now."""
+        return Services.for_user(self.engine, self.settings, user, base_settings=self.base_settings, fixed=self.pinned)
+
+    def operator(self, name: str) -> Services:
+        """Every service, acting for the operating-system user ``name`` (the CLI, the worker)."""
+        return self.services(Principal.operator(name))
+
+    def whisper_model_path(self, override: Path | None = None) -> Path:
+        """The Whisper model folder (assembled and verified once per process)."""
+        if override is not None:
+            return resolve_model(self.settings.models_dir, override)
+        settings = self.settings
+        with self._model_lock:
+            if settings.whisper_model not in self._model_paths:
+                self._model_paths[settings.whisper_model] = resolve_model(settings.models_dir, settings.whisper_model)
+            return self._model_paths[settings.whisper_model]

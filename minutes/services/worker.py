@@ -1,0 +1,228 @@
+"""The job worker: claims queued jobs, runs the pipeline, stores results, survives crashes.
+
+- Claiming is one conditional UPDATE, so two workers (threads or processes) never run the same job.
+- A heartbeat thread keeps ``heartbeat_at`` fresh and picks up cancel requests while the pipeline runs.
+- On start a worker requeues jobs left running by a process that died (same host, dead pid) or whose heartbeat is stale.
+- Errors are caught here and written to the job for the clerk; the stored recording is always kept.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+import uuid
+from pathlib import Path
+
+from sqlmodel import Session
+
+from minutes import store
+from minutes.errors import JobCancelled, MinutesError
+from minutes.pipeline import PipelineOptions, run_pipeline
+from minutes.progress import OverallProgress, ProgressCallback
+from minutes.store.files import remove_tree
+from minutes.store.tables import JobStatus
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 3
+UNEXPECTED_ERROR = (
+    "予期しないエラーで処理が止まりました。「再試行」してください。繰り返す場合は管理者に連絡してください"
+    "（詳細はジョブの記録にあります）。"
+)
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class Worker:
+    """Runs jobs for one :class:`~minutes.services.Runtime`. Use ``run_forever`` in a thread or process, or
+    ``run_job`` directly."""
+
+    def __init__(self, runtime, *, worker_id: str | None = None, heartbeat_interval: float = 5.0) -> None:
+        self.runtime = runtime
+        self.worker_id = worker_id or new_worker_id()
+        self.heartbeat_interval = heartbeat_interval
+
+    # ------------------------------------------------------------ recovery
+
+    def recover(self) -> list[int]:
+        """Requeue jobs abandoned by dead workers; returns their ids."""
+        host = socket.gethostname()
+        timeout = self.runtime.settings.job_heartbeat_timeout
+        recovered = []
+        with Session(self.runtime.engine) as session:
+            running = [
+                (job.id, job.worker_id, store.is_stale(job, timeout=timeout)) for job in store.running_jobs(session)
+            ]
+        for job_id, owner, stale in running:
+            owner_host, _, rest = (owner or "").partition(":")
+            pid = int(rest.split(":", 1)[0]) if rest.split(":", 1)[0].isdigit() else None
+            dead = owner_host == host and pid is not None and pid != os.getpid() and not _pid_alive(pid)
+            if dead or stale:
+                status = store.requeue_job(
+                    self.runtime.engine, job_id=job_id, worker_id=owner, give_up_after=MAX_ATTEMPTS
+                )
+                log.info("job %s abandoned by %s: now %s", job_id, owner, status)
+                for leftover in self.runtime.settings.work_dir.glob(f"job-{job_id}-*"):
+                    remove_tree(leftover)  # the dead worker's decoded audio; the stored recording stays
+                recovered.append(job_id)
+        return recovered
+
+    # ------------------------------------------------------------ running
+
+    def run_once(self, listener: ProgressCallback | None = None) -> int | None:
+        """Claim and run the oldest queued job; returns its id, or None when there was nothing to do."""
+        job_id = store.claim_next_job(self.runtime.engine, worker_id=self.worker_id)
+        if job_id is not None:
+            self._execute(job_id, listener)
+        return job_id
+
+    def run_job(self, job_id: int, listener: ProgressCallback | None = None) -> str:
+        """Claim and run one given job (the CLI's in-process path); returns its final status."""
+        if store.claim_job(self.runtime.engine, job_id=job_id, worker_id=self.worker_id):
+            self._execute(job_id, listener)
+        with Session(self.runtime.engine) as session:
+            return store.get_job(session, job_id=job_id).status
+
+    def run_forever(self, stop: threading.Event, poll_interval: float = 2.0) -> None:
+        self.recover()
+        last_recovery = time.monotonic()
+        while not stop.is_set():
+            try:
+                if time.monotonic() - last_recovery > self.runtime.settings.job_heartbeat_timeout:
+                    self.recover()
+                    last_recovery = time.monotonic()
+                if self.run_once() is None:
+                    stop.wait(poll_interval)
+            except Exception:  # the loop must survive a broken database connection and the like
+                log.exception("worker loop error")
+                stop.wait(poll_interval)
+
+    def _execute(self, job_id: int, listener: ProgressCallback | None) -> None:
+        engine, settings = self.runtime.engine, self.runtime.settings
+        with Session(engine) as session:
+            job = store.get_job(session, job_id=job_id)
+            recording = store.get_recording(session, recording_id=job.recording_id)
+            source = settings.data_dir / recording.stored_path
+            options = PipelineOptions.from_dict(job.options)
+            model_override = Path(job.model) if job.model else None
+        progress = _JobProgress(engine, job_id, self.worker_id, listener)
+        heartbeat = threading.Thread(
+            target=progress.beat, args=(self.heartbeat_interval,), name=f"job-{job_id}-heartbeat", daemon=True
+        )
+        heartbeat.start()
+        work_dir = settings.work_dir / f"job-{job_id}-{self.worker_id.rsplit(':', 1)[-1]}"
+        try:
+            model_path = self.runtime.whisper_model_path(model_override)
+            result = run_pipeline(
+                source,
+                work_dir,
+                model_path,
+                options,
+                OverallProgress(progress),
+                max_duration=settings.max_duration_hours * 3600,
+            )
+            with Session(engine) as session:
+                store.save_result(
+                    session,
+                    job_id=job_id,
+                    worker_id=self.worker_id,
+                    language=result.language,
+                    duration=result.duration,
+                    speakers=result.speakers,
+                    utterances=result.utterances,
+                    stage_seconds=result.stage_seconds,
+                    model=str(model_path),
+                )
+                session.commit()
+            if listener is not None:
+                listener("done", 100.0, 100.0)
+        except JobCancelled:
+            store.finish_job(engine, job_id=job_id, worker_id=self.worker_id, status=JobStatus.CANCELLED)
+        except Exception as error:
+            self._fail(job_id, error)
+        finally:
+            progress.done.set()
+            heartbeat.join(timeout=self.heartbeat_interval + 5)
+            remove_tree(work_dir)
+
+    def _fail(self, job_id: int, error: Exception) -> None:
+        """Write why the job failed: the error's own message for the clerk, or, for anything unexpected (a bug or an
+        environment problem), a general message with the details kept for administrators."""
+        if isinstance(error, MinutesError):
+            message, detail = error.message, error.detail or type(error).__name__
+        else:
+            log.exception("job %s failed", job_id)
+            message = UNEXPECTED_ERROR
+            detail = "".join(traceback.format_exception_only(error)).strip()[-2000:]
+        store.finish_job(
+            self.runtime.engine,
+            job_id=job_id,
+            worker_id=self.worker_id,
+            status=JobStatus.FAILED,
+            error_message=message,
+            error_detail=detail,
+        )
+
+
+class _JobProgress:
+    """The running job's progress: written to the job row (at most once a second, and at each new stage), passed on
+    to ``listener``, and beaten by a heartbeat thread; raises JobCancelled once a cancel was asked for."""
+
+    def __init__(self, engine, job_id: int, worker_id: str, listener: ProgressCallback | None) -> None:
+        self.engine, self.job_id, self.worker_id, self.listener = engine, job_id, worker_id, listener
+        self.stage, self.percent = "decode", 0.0
+        self.cancelled = threading.Event()
+        self.done = threading.Event()
+        self._last_write = 0.0
+
+    def _report(self) -> None:
+        if store.report_progress(
+            self.engine, job_id=self.job_id, worker_id=self.worker_id, stage=self.stage, progress=self.percent
+        ):
+            self.cancelled.set()
+
+    def beat(self, interval: float) -> None:
+        while not self.done.wait(interval):
+            try:
+                self._report()
+            except Exception:
+                log.exception("heartbeat failed")
+
+    def __call__(self, stage: str, done: float, total: float, message: str = "") -> None:
+        if self.cancelled.is_set():
+            raise JobCancelled("処理を取り消しました。", "cancel requested")
+        changed = stage != self.stage
+        self.stage, self.percent = stage, done
+        if self.listener is not None:
+            self.listener(stage, done, total, message)
+        now = time.monotonic()
+        if changed or now - self._last_write >= 1.0:
+            self._last_write = now
+            self._report()
+            if self.cancelled.is_set():
+                raise JobCancelled("処理を取り消しました。", "cancel requested")
+
+
+def start_background_worker(runtime, poll_interval: float = 2.0) -> tuple[threading.Thread, threading.Event]:
+    """The in-process worker used by default: one daemon thread."""
+    stop = threading.Event()
+    worker = Worker(runtime)
+    thread = threading.Thread(target=worker.run_forever, args=(stop, poll_interval), name="minutes-worker", daemon=True)
+    thread.start()
+    return thread, stop

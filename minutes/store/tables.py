@@ -1,0 +1,279 @@
+"""Database tables (SQLModel), all in one module. Record times are aware UTC; audio times are seconds."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import NaiveDatetime
+from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class JobStatus:
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    FINISHED = (SUCCEEDED, FAILED, CANCELLED)
+
+
+class MeetingBase(SQLModel):
+    title: str = Field(max_length=200)  # 会議名
+    kind: str = Field(default="", max_length=100)  # 種別 (本会議, 常任委員会, 全員協議会, 庁内会議 ...)
+    held_at: NaiveDatetime | None = None  # 開催日時: wall-clock time where the assembly sits
+    place: str = Field(default="", max_length=200)  # 場所
+
+
+class Meeting(MeetingBase, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    language: str = Field(default="ja", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    version: int = 1  # raised by every reopen after finalizing
+    finalized_at: datetime | None = None
+    finalized_by: str | None = None
+    # Raised by every change of the meeting row (details, finalize, reopen); for detecting stale edits. ``version``
+    # above is the document's version (第N版) and only rises on reopen.
+    edit_version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    # The 会議録 header beyond the columns above, as ``minutes.services.views.MeetingDetails.to_dict()``: assembly
+    # (議会名), session (第N回), issue (第N号), convened (招集年月日), opened/closed (開会・閉会), attendees, absentees,
+    # explainers, staff (people), agenda (議事日程).
+    details: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False, server_default="{}"))
+    # 非公開・秘密会: visible only to the users listed in MeetingAccess (minutes.services.permissions.can_see).
+    closed: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})
+
+
+class Recording(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    original_name: str = Field(max_length=255)  # shown to people only; never used as a path
+    stored_path: str = Field(max_length=500)  # relative to the data directory
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    duration: float | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class Job(SQLModel, table=True):
+    __table_args__ = (Index("ix_job_status_created", "status", "created_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    recording_id: int = Field(foreign_key="recording.id")
+    status: str = Field(default=JobStatus.QUEUED, max_length=16)
+    stage: str = Field(default="queued", max_length=32)
+    progress: float = 0.0  # 0–100, only rises while running
+    options: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    model: str = Field(default="", max_length=500)  # the Whisper model folder the job ran with
+    stage_seconds: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    error_message: str | None = None  # for the clerk (Japanese)
+    error_detail: str | None = None  # for the administrator
+    attempts: int = 0
+    worker_id: str | None = Field(default=None, max_length=200)
+    heartbeat_at: datetime | None = None
+    cancel_requested: bool = False
+    created_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class Speaker(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("meeting_id", "label"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id", index=True)
+    label: str = Field(max_length=64)  # diarization label, e.g. SPEAKER_00
+    name: str | None = Field(default=None, max_length=100)  # 山田太郎
+    role: str | None = Field(default=None, max_length=100)  # 議長, 町長, ３番 議員, 総務課長
+    seat: int | None = None  # 議席番号
+    kind: str | None = Field(default=None, max_length=16)  # exports.SpeakerKind value: 議員, 説明員, 職員, その他
+    yomi: str | None = Field(default=None, max_length=100)  # reading of the name (かな)
+    group: str | None = Field(default=None, max_length=100)  # 会派
+
+
+class Utterance(SQLModel, table=True):
+    __table_args__ = (
+        Index("ix_utterance_meeting_seq", "meeting_id", "seq"),
+        # Covers the join of search hits to their meeting and speaker without reading the (large) rows.
+        Index("ix_utterance_search", "id", "meeting_id", "speaker_id", "seq"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(foreign_key="meeting.id")
+    speaker_id: int = Field(foreign_key="speaker.id", index=True)
+    seq: int  # order within the meeting
+    start: float
+    end: float
+    text: str
+    # [{"start": s, "end": s, "text": "...", "probability": p}, ...] as recognised (kept when the text is edited)
+    words: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    edited: bool = False
+    version: int = 1  # raised by every edit; for detecting stale edits
+    # The 議事日程 item this utterance belongs to, by its number (日程第N = ``AgendaEntry.order``); None: unassigned.
+    agenda_order: int | None = None
+
+
+class UtteranceRevision(SQLModel, table=True):
+    """The state of an utterance after each edit (``version`` as on the utterance). The recognised state is stored as
+    version 1 by the first edit, so every earlier version can be restored."""
+
+    __table_args__ = (UniqueConstraint("utterance_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Revisions go with their utterance (merging two utterances, or a new transcription that replaces them all).
+    utterance_id: int = Field(sa_column=Column(Integer, ForeignKey("utterance.id", ondelete="CASCADE"), nullable=False))
+    version: int
+    text: str
+    speaker_id: int = Field(foreign_key="speaker.id")
+    action: str = Field(default="edit", max_length=16)  # recognized, edit, speaker, split, merge, replace, revert
+    edited_by: str | None = Field(default=None, max_length=100)  # None: the recognizer
+    edited_at: datetime = Field(default_factory=utcnow)
+
+
+class MeetingEvent(SQLModel, table=True):
+    """Audit trail of actions on a whole meeting: finalize, reopen, speaker merge, find & replace, details."""
+
+    __table_args__ = (Index("ix_meetingevent_meeting_at", "meeting_id", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False))
+    action: str = Field(max_length=32)
+    actor: str = Field(max_length=100)
+    at: datetime = Field(default_factory=utcnow)
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+# ---------------------------------------------------------------- paperless: materials and archives
+
+
+class MaterialKind:
+    PDF = "pdf"
+    DOCX = "docx"
+    XLSX = "xlsx"
+    PPTX = "pptx"
+    IMAGE = "image"
+    TEXT = "text"
+
+
+class Material(SQLModel, table=True):
+    """A document attached to a meeting or to one of its agenda items (資料). The file is stored under the data
+    directory by a system-made name; ``original_name`` is for showing only."""
+
+    __table_args__ = (Index("ix_material_meeting_agenda", "meeting_id", "agenda_order"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False))
+    agenda_order: int | None = None  # 日程第N it belongs to; None: the meeting as a whole
+    title: str = Field(max_length=255)  # 資料名 (the file name unless the clerk gave one)
+    original_name: str = Field(max_length=255)  # shown to people only; never used as a path
+    kind: str = Field(max_length=16)  # a MaterialKind value, decided by the content
+    mime_type: str = Field(max_length=100)
+    stored_path: str = Field(max_length=500)  # relative to the data directory
+    size_bytes: int
+    sha256: str = Field(max_length=64)
+    pages: int = 0  # pages (PDF), sheets (Excel), slides (PowerPoint); 1 for the rest
+    uploaded_by: str = Field(max_length=100)
+    uploaded_at: datetime = Field(default_factory=utcnow)
+
+
+class MaterialText(SQLModel, table=True):
+    """The text of one page, sheet or slide of a material, for search (indexed by ``materialtext_fts``)."""
+
+    __table_args__ = (UniqueConstraint("material_id", "page"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    material_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("material.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    page: int  # 1-based page, sheet or slide number
+    label: str = Field(default="", max_length=200)  # ３ページ, シート「歳入」, スライド２
+    text: str
+
+
+class Archive(SQLModel, table=True):
+    """One archive package of a finalized meeting (第N版): a read-only folder with a manifest of SHA-256 sums."""
+
+    __table_args__ = (UniqueConstraint("meeting_id", "version"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False))
+    version: int  # Meeting.version at finalization
+    path: str = Field(max_length=500)  # the folder, relative to the data directory
+    manifest_sha256: str = Field(max_length=64)  # a changed manifest shows even if its sums were rewritten
+    files: int
+    total_bytes: int
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- accounts and audit (migration 0004)
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the app. ``auth_provider`` is "local" (argon2 password here); room for SSO later."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)  # login name, also shown in records (佐藤)
+    role: str = Field(max_length=16)  # minutes.services.permissions.Role value: 管理者, 書記, 編集者, 閲覧者
+    auth_provider: str = Field(default="local", max_length=32)
+    password_hash: str | None = Field(default=None, max_length=255)  # argon2id; None for external providers
+    active: bool = True
+    failed_logins: int = 0
+    locked_until: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    last_login_at: datetime | None = None
+    must_change_password: bool = False  # set with an initial or reset password; cleared when the user changes it
+
+
+class UserSession(SQLModel, table=True):
+    """A signed-in browser session; the browser holds the token, the table only its SHA-256."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), index=True))
+    token_sha256: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(default_factory=utcnow)
+    last_seen_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime  # absolute end, whatever the activity
+    revoked_at: datetime | None = None
+    ip: str | None = Field(default=None, max_length=64)
+
+
+class MeetingAccess(SQLModel, table=True):
+    """Who may see a closed meeting (非公開・秘密会): only the users listed here, administrators included."""
+
+    meeting_id: int = Field(sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True))
+    user_id: int = Field(sa_column=Column(Integer, ForeignKey("user.id", ondelete="CASCADE"), primary_key=True))
+
+
+class AuditEvent(SQLModel, table=True):
+    """The append-only audit trail (SQLite triggers refuse UPDATE and DELETE; migration 0004)."""
+
+    __table_args__ = (Index("ix_auditevent_at", "at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(default_factory=utcnow)
+    actor: str = Field(max_length=100)
+    actor_kind: str = Field(max_length=16)  # app, cli, system
+    action: str = Field(max_length=32)
+    target_type: str = Field(default="", max_length=32)
+    target_id: str = Field(default="", max_length=64)
+    before: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    after: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    ip: str | None = Field(default=None, max_length=64)
+
+
+# ---------------------------------------------------------------- settings (migration 0005)
+
+
+class AppSetting(SQLModel, table=True):
+    """An operational setting changed by an administrator in the app (minutes.services.admin); the environment wins."""
+
+    key: str = Field(primary_key=True, max_length=64)  # a minutes.settings.Settings field name
+    value: dict = Field(sa_column=Column(JSON, nullable=False))  # {"value": ...}
+    updated_by: str = Field(max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -1,0 +1,1 @@
+"""The Streamlit pages (run by ``st.navigation`` in streamlit_app.py): thin, over ``ui.state.services()``."""
