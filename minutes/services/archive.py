@@ -134,6 +134,18 @@ def write_archive(session: Session, *, settings: Settings, meeting_id: int, acto
     return folder
 
 
+def commit_with_archive(session: Session, *, settings: Settings, meeting_id: int, actor: str) -> Path:
+    """Write the archive of the finalized meeting and commit ``session`` with it; if the commit fails, the folder is
+    removed again (a meeting is finalized only with its archive, an archive exists only for a committed version)."""
+    folder = write_archive(session, settings=settings, meeting_id=meeting_id, actor=actor)
+    try:
+        session.commit()
+    except BaseException:
+        discard(folder)
+        raise
+    return folder
+
+
 def _write_files(session: Session, staging: Path, *, settings: Settings, meeting) -> list[dict]:
     data_dir = settings.data_dir
     files: list[dict] = []
@@ -356,12 +368,7 @@ class ArchiveService(Service):
         """Archive a finalized meeting that has no archive of its current version (e.g. finalized before archives)."""
         with Session(self.engine) as session:
             check(session, self.user, Permission.FINALIZE, meeting_id)
-            folder = write_archive(session, settings=self.settings, meeting_id=meeting_id, actor=self.actor)
-            try:
-                session.commit()
-            except BaseException:
-                discard(folder)
-                raise
+            folder = commit_with_archive(session, settings=self.settings, meeting_id=meeting_id, actor=self.actor)
         return next(a for a in self.list(meeting_id) if a.path == folder)
 
     def zip_bytes(self, path: Path) -> bytes:

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from minutes import clock, store
 from minutes.errors import EditConflict, InputError
-from minutes.services.archive import discard, write_archive
+from minutes.services.archive import commit_with_archive
 from minutes.services.base import Service
 from minutes.services.permissions import Permission, check
 from minutes.services.views import Event, JobState, MeetingDetails, MeetingInfo, RecordingInfo, job_state
@@ -119,12 +119,7 @@ class MeetingDetailsService(Service):
             store.add_event(
                 session, meeting_id=meeting_id, action="finalize", actor=self.actor, detail={"version": version}
             )
-            folder = write_archive(session, settings=self.settings, meeting_id=meeting_id, actor=self.actor)
-            try:
-                session.commit()
-            except BaseException:
-                discard(folder)
-                raise
+            commit_with_archive(session, settings=self.settings, meeting_id=meeting_id, actor=self.actor)
         return self.meeting(meeting_id)
 
     def assign_agenda(self, meeting_id: int, utterance_ids: Sequence[int], *, agenda_order: int | None) -> int:

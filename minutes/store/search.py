@@ -42,6 +42,17 @@ def _any_of(column: str, name: str, group: Sequence[str], params: dict, *, instr
     return clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
 
 
+def _speaker_clause(speaker: str, params: dict) -> str:
+    """Utterances of a speaker whose name, role, label or role and name together contain ``speaker`` (spaces
+    ignored: 「議長 山田」 finds 議長山田)."""
+    params["speaker"] = _like(speaker.replace(" ", "").replace("　", ""))
+    return (
+        "u.speaker_id IN (SELECT id FROM speaker WHERE name LIKE :speaker ESCAPE '\\' OR role LIKE :speaker "
+        "ESCAPE '\\' OR label LIKE :speaker ESCAPE '\\' OR coalesce(role, '') || coalesce(name, '') LIKE "
+        ":speaker ESCAPE '\\')"
+    )
+
+
 def _vocab_where(ranges: Sequence[tuple[str, str]], params: dict) -> str:
     clauses = []
     for j, (lo, hi) in enumerate(ranges):
@@ -111,12 +122,7 @@ def search_utterance_ids(
         else:
             clauses.append(_any_of("u.text", f"short{i}", group, params))
     if speaker:
-        clauses.append(
-            "u.speaker_id IN (SELECT id FROM speaker WHERE name LIKE :speaker ESCAPE '\\' OR role LIKE :speaker "
-            "ESCAPE '\\' OR label LIKE :speaker ESCAPE '\\' OR coalesce(role, '') || coalesce(name, '') LIKE "
-            ":speaker ESCAPE '\\')"
-        )
-        params["speaker"] = _like(speaker.replace(" ", "").replace("　", ""))
+        clauses.append(_speaker_clause(speaker, params))
     if match is not None:
         source = "utterance_fts JOIN utterance u INDEXED BY ix_utterance_search ON u.id = utterance_fts.rowid"
         clauses.insert(0, "utterance_fts MATCH :match")
@@ -192,12 +198,7 @@ def scan_utterance_ids(
     params: dict = {}
     clauses = [_any_of("u.text", f"t{i}", group, params) for i, group in enumerate(terms)]
     if speaker:
-        clauses.append(
-            "u.speaker_id IN (SELECT id FROM speaker WHERE name LIKE :speaker ESCAPE '\\' OR role LIKE :speaker "
-            "ESCAPE '\\' OR label LIKE :speaker ESCAPE '\\' OR coalesce(role, '') || coalesce(name, '') LIKE "
-            ":speaker ESCAPE '\\')"
-        )
-        params["speaker"] = _like(speaker.replace(" ", "").replace("　", ""))
+        clauses.append(_speaker_clause(speaker, params))
     ids = ", ".join(str(int(i)) for i in meeting_ids)
     rank = " ".join(f"WHEN {int(i)} THEN {n}" for n, i in enumerate(meeting_ids))
     statement = text(
