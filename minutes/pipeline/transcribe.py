@@ -38,6 +38,9 @@ class TranscriptionOptions:
     device: str = "cpu"
     compute_type: str = "int8"
     cpu_threads: int = 0
+    # faster-whisper falls back to sampling at higher temperatures when a segment decodes badly; a fixed seed (set
+    # when the model is loaded, see load_model) makes the same recording with the same options give the same draft.
+    seed: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -51,9 +54,15 @@ class TranscriptionResult:
 
 
 def load_model(model_path: Path, options: TranscriptionOptions):
-    """Load a faster-whisper model from a local folder only (never from a hub)."""
+    """Load a faster-whisper model from a local folder only (never from a hub), seeded with ``options.seed``.
+
+    CTranslate2 keeps one random generator per worker thread, seeded from the global seed when the thread first
+    samples; a new model has new threads. So the seed is set here, and a job that loads its own model (as
+    ``run_pipeline`` does) samples the same way every time: the same recording gives the same draft."""
+    import ctranslate2
     from faster_whisper import WhisperModel
 
+    ctranslate2.set_random_seed(options.seed)
     try:
         return WhisperModel(
             str(model_path),
