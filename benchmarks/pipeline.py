@@ -39,10 +39,11 @@ def _anon_kb() -> int:
 def measure_one(path: Path, options: dict) -> dict:
     """Run in a child process: the pipeline on one file; returns the figures."""
     import numpy as np
-    from minutes.services.app import MinutesService
 
     from minutes.evaluation import character_error_rate, diarization_error_rate, read_rttm
     from minutes.pipeline import run_pipeline
+    from minutes.services import Runtime
+    from minutes.services.meetings import pipeline_options
     from minutes.settings import Settings
 
     peak_anon = [0]
@@ -55,7 +56,7 @@ def measure_one(path: Path, options: dict) -> dict:
     threading.Thread(target=sample, daemon=True).start()
     data = Path(tempfile.mkdtemp(prefix="minutes-bench-"))
     settings = Settings.from_env()
-    service = MinutesService(
+    runtime = Runtime(
         Settings(
             **{
                 **settings.__dict__,
@@ -68,9 +69,9 @@ def measure_one(path: Path, options: dict) -> dict:
     source = path
     if options["loop_minutes"]:
         source = _looped(path, options["loop_minutes"] * 60, data / "long.wav")
-    pipeline_options = service.pipeline_options(language=options["language"], num_speakers=options["speakers"])
+    chosen = pipeline_options(runtime.settings, language=options["language"], num_speakers=options["speakers"])
     started = time.perf_counter()
-    result = run_pipeline(source, data / "work", service.whisper_model_path(), pipeline_options)
+    result = run_pipeline(source, data / "work", runtime.whisper_model_path(), chosen)
     elapsed = time.perf_counter() - started
     stop.set()
     figures = {
