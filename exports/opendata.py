@@ -16,7 +16,9 @@ Stage notes and time marks are in ``notes``, each placed after a speech (``after
 CSV (``render_csv``): one row per speech with the speech-record fields and the meeting fields that identify it, so
 that the rows of several meetings can be put together. UTF-8 with a byte-order mark (Excel on Windows needs it to
 read Japanese correctly; other programs ignore it or show it as an invisible first character), CRLF line ends,
-RFC 4180 quoting: a speech with line breaks stays in one quoted cell.
+RFC 4180 quoting: a speech with line breaks stays in one quoted cell. A text cell a spreadsheet would take for a
+formula (``=HYPERLINK(...)`` as a speaker's name) starts with a single quote (``exports.csv_safety``); numbers stay
+numbers.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import datetime as dt
 import io
 import json
 
+from exports.csv_safety import safe_cell
 from exports.document import AgendaItem, MinutesDocument, Person, Speech, StageNote, TimeMark
 from exports.notation import (
     NotationOptions,
@@ -169,5 +172,5 @@ def render_csv(document: MinutesDocument, options: ExportOptions | None = None) 
     meeting = {key: record[key] for key in ("assembly", "nameOfMeeting", "session", "issue", "date")}
     for speech in record["speechRecord"]:
         row = {**meeting, **speech}
-        writer.writerow({key: "" if value is None else value for key, value in row.items()})
+        writer.writerow({key: "" if value is None else safe_cell(value) for key, value in row.items()})
     return buffer.getvalue().encode("utf-8-sig")

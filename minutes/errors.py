@@ -71,3 +71,17 @@ class EditConflict(MinutesError):
 
 class FinalizedError(MinutesError):
     """The meeting is finalized: nothing in it can change until it is reopened."""
+
+
+class DatabaseUnavailable(MinutesError):
+    """The database file is damaged, cannot be opened, or the disk under it fails: nothing can be done until an
+    administrator checks or restores it. The message says what happened and what to do."""
+
+    exit_code = 8
+
+
+class DiskFullError(MinutesError):
+    """The disk under the data folder is full (or over quota). The message says how much is free and what to delete;
+    the partial file is removed where it was being written, and a job that hit it can be retried."""
+
+    exit_code = 9

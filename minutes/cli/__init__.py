@@ -14,8 +14,10 @@ import sys
 from minutes import redact
 from minutes.cli.commands import COMMANDS
 from minutes.cli.parser import build_parser
+from minutes.diskspace import disk_full, is_disk_full
 from minutes.errors import MinutesError
 from minutes.services import audit
+from minutes.settings import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,3 +38,19 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("中断しました。", file=sys.stderr)
         return 130
+    except Exception as error:
+        if not is_disk_full(error):
+            raise
+        # a full disk anywhere (an upload, the model, the database): one line that says so, not a traceback
+        full = disk_full(_data_dir(), error)
+        print(f"エラー: {full.message}", file=sys.stderr)
+        if args.verbose:
+            print(f"詳細: {full.detail}", file=sys.stderr)
+        return full.exit_code
+
+
+def _data_dir():
+    try:
+        return Settings.from_env().data_dir
+    except MinutesError:
+        return Settings().data_dir

@@ -141,7 +141,8 @@ def decode_to_file(source: Path, destination: Path, *, max_duration: float | Non
     """Decode ``source`` (audio or video) to 16 kHz mono float32 samples written to ``destination``.
 
     Raises InputError with a message for the clerk when the file is empty, not media, has no audio track, uses a codec
-    FFmpeg cannot decode, is corrupt or truncated, is longer than ``max_duration`` seconds, or is silent.
+    FFmpeg cannot decode, is corrupt or truncated, is longer than ``max_duration`` seconds, or is silent. Any other
+    error (an OSError when the disk is full) rises as it is, with ``destination`` removed.
     """
     source = Path(source)
     container = _open(source)
@@ -180,7 +181,9 @@ def decode_to_file(source: Path, destination: Path, *, max_duration: float | Non
         except (av.error.FFmpegError, ValueError) as error:
             destination.unlink(missing_ok=True)
             raise _unsupported(codec, error) from None
-        except InputError:
+        except BaseException:
+            # a refusal, or the disk filling up (OSError ENOSPC): no partial file of samples is left behind to keep
+            # the disk full; the error rises as it is (the worker tells a full disk as such)
             destination.unlink(missing_ok=True)
             raise
         finally:

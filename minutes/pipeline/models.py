@@ -95,12 +95,13 @@ def assemble_base(models_dir: Path) -> Path:
     part1, part2, side = _base_parts()
     staging = models_dir / f".{BASE_FOLDER_NAME}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
-    with (staging / "model.bin").open("wb") as out:
-        for part in (part1, part2):
-            with part.open("rb") as handle:
-                shutil.copyfileobj(handle, out, 1 << 20)
-    digest = sha256_of(staging / "model.bin")
+    try:
+        digest = _assemble(part1, part2, side, staging)
+    except BaseException:
+        # a full disk (OSError ENOSPC) or an interruption: the partial copy (up to 145 MB) must not stay behind and
+        # keep the disk full; the next start assembles again from the packages
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     if digest != BASE_MODEL_SHA256:
         shutil.rmtree(staging, ignore_errors=True)
         raise ModelError(
@@ -108,12 +109,24 @@ def assemble_base(models_dir: Path) -> Path:
             f"「{BASE_PIP} --force-reinstall」で入れ直してください。",
             f"assembled model.bin sha256 {digest} != {BASE_MODEL_SHA256}",
         )
-    for name in SIDE_FILES:
-        shutil.copyfile(side / name, staging / name)
-    (staging / MANIFEST).write_text(json.dumps({"model.bin": digest, "source": list(BASE_PACKAGES)}, indent=2))
     shutil.rmtree(folder, ignore_errors=True)
     staging.rename(folder)
     return folder
+
+
+def _assemble(part1: Path, part2: Path, side: Path, staging: Path) -> str:
+    """Write the model folder under the temporary name ``staging``; returns the SHA-256 of its ``model.bin``."""
+    staging.mkdir(parents=True)
+    with (staging / "model.bin").open("wb") as out:
+        for part in (part1, part2):
+            with part.open("rb") as handle:
+                shutil.copyfileobj(handle, out, 1 << 20)
+    digest = sha256_of(staging / "model.bin")
+    if digest == BASE_MODEL_SHA256:
+        for name in SIDE_FILES:
+            shutil.copyfile(side / name, staging / name)
+        (staging / MANIFEST).write_text(json.dumps({"model.bin": digest, "source": list(BASE_PACKAGES)}, indent=2))
+    return digest
 
 
 def check_model_folder(folder: Path) -> None:

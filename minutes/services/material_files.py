@@ -2,11 +2,15 @@
 its pages for the browser (PDF pages drawn with PDFium, images as themselves). Local files only; no database.
 
 Limits keep a hostile file from exhausting the shared app process: Office files (zip) may unpack to at most
-``MAX_UNCOMPRESSED`` in ``MAX_ZIP_ENTRIES`` entries, images at most ``MAX_PIXELS``.
+``MAX_UNCOMPRESSED`` in ``MAX_ZIP_ENTRIES`` entries, and their text is read by streaming the XML parts, which may
+unpack to at most ``office_text.MAX_XML_BYTES`` (:mod:`minutes.services.office_text` and ``office_sheets``: memory
+stays small whatever a part's size); of a text file only the first ``MAX_TEXT_BYTES`` are read; images may have at
+most ``MAX_PIXELS`` pixels. Beyond a limit a file is refused as too large, with the limit in the message.
 """
 
 from __future__ import annotations
 
+import re
 import threading
 import uuid
 import zipfile
@@ -16,6 +20,7 @@ from pathlib import Path
 from xml.etree import ElementTree
 
 from minutes.errors import InputError
+from minutes.services import office_sheets, office_text
 from minutes.store.tables import MaterialKind
 
 MAX_UNCOMPRESSED = 512 << 20  # an Office file may unpack to at most this much (zip bombs)
@@ -23,6 +28,7 @@ MAX_ZIP_ENTRIES = 20_000
 MAX_PIXELS = 100_000_000  # images larger than this are refused (decompression bombs)
 MAX_PAGES = 3_000  # PDF pages read for text
 MAX_TEXT_CHARS = 5_000_000  # text kept for search per material
+MAX_TEXT_BYTES = 4 * MAX_TEXT_CHARS  # read of a text file (a character is at most 4 bytes)
 PREVIEW_WIDTH = 1400  # pixels of a rendered PDF page or a shown image
 
 KIND_LABELS_JA = {
@@ -117,6 +123,14 @@ def detect(path: Path) -> FileType:
     raise InputError(f"この種類のファイルには対応していません。対応形式: {_SUPPORTED_JA}。", "unknown content")
 
 
+def _image_too_large(size: str, detail: str) -> InputError:
+    return InputError(
+        f"画像が大きすぎます（{size}、上限 {MAX_PIXELS:,} 画素 = 1 万×1 万画素）。縮小してからアップロードして"
+        "ください。",
+        detail,
+    )
+
+
 def _image(path: Path, file_type: FileType) -> FileType:
     from PIL import Image
 
@@ -124,13 +138,15 @@ def _image(path: Path, file_type: FileType) -> FileType:
         with Image.open(path) as image:
             width, height = image.size
             if width * height > MAX_PIXELS:
-                raise InputError(
-                    f"画像が大きすぎます（{width:,}×{height:,} 画素）。縮小してからアップロードしてください。",
-                    f"{width}x{height} pixels",
-                )
+                raise _image_too_large(f"{width:,}×{height:,} 画素", f"{width}x{height} pixels")
             image.verify()
     except InputError:
         raise
+    except Image.DecompressionBombError as error:
+        # Pillow itself refuses to open an image over twice its own limit: it is too large, not broken
+        pixels = re.search(r"\((\d+) pixels\)", str(error))
+        size = f"{int(pixels.group(1)):,} 画素" if pixels else "画素数が上限を超えています"
+        raise _image_too_large(size, f"DecompressionBombError: {error}") from None
     except Exception as error:
         raise InputError("画像ファイルが壊れているため読み込めません。", f"{type(error).__name__}: {error}") from None
     return file_type
@@ -143,9 +159,13 @@ def _office(path: Path) -> FileType:
     try:
         with zipfile.ZipFile(path) as archive:
             entries = archive.infolist()
-            if len(entries) > MAX_ZIP_ENTRIES or sum(e.file_size for e in entries) > MAX_UNCOMPRESSED:
+            unpacked = sum(e.file_size for e in entries)
+            if len(entries) > MAX_ZIP_ENTRIES or unpacked > MAX_UNCOMPRESSED:
                 raise InputError(
-                    "展開すると極端に大きくなるファイルのため受け付けられません。", "zip exceeds the unpacked limit"
+                    f"ファイルが大きすぎます。展開すると極端に大きくなるファイル（{len(entries):,} 個・"
+                    f"{unpacked / (1 << 20):,.0f} MB、上限 {MAX_ZIP_ENTRIES:,} 個・{MAX_UNCOMPRESSED >> 20:,} MB）は"
+                    "受け付けられません。内容を分けて保存し直してからアップロードしてください。",
+                    "zip exceeds the unpacked limit",
                 )
             try:
                 info = archive.getinfo("[Content_Types].xml")
@@ -278,75 +298,25 @@ def _pdf_pages(path: Path) -> list[PageText]:
             document.close()
 
 
-def _docx_pages(path: Path) -> list[PageText]:
-    import docx
-    from docx.table import Table
-    from docx.text.paragraph import Paragraph
+def _office_pages(read: Callable[[zipfile.ZipFile, str, int], list[tuple[str, str]]], kind: str):
+    """An extractor that streams the XML of an Office file (:mod:`minutes.services.office_text`)."""
 
-    document = docx.Document(str(path))
-    lines: list[str] = []
-    for block in document.iter_inner_content():
-        if isinstance(block, Paragraph):
-            lines.append(block.text)
-        elif isinstance(block, Table):
-            for row in block.rows:
-                cells: list[str] = []
-                for cell in row.cells:
-                    if not cells or cell.text != cells[-1]:  # merged cells repeat
-                        cells.append(cell.text)
-                lines.append("\t".join(cells))
-    return [PageText(1, "本文", "\n".join(lines).strip())]
+    def extract(path: Path) -> list[PageText]:
+        with zipfile.ZipFile(path) as archive:
+            pages = read(archive, KIND_LABELS_JA[kind], MAX_TEXT_CHARS)
+        return [PageText(index + 1, label, text) for index, (label, text) in enumerate(pages)]
 
-
-def _xlsx_pages(path: Path) -> list[PageText]:
-    import openpyxl
-
-    workbook = openpyxl.load_workbook(str(path), read_only=True, data_only=True)
-    try:
-        pages = []
-        for index, sheet in enumerate(workbook.worksheets):
-            lines, size = [], 0
-            for row in sheet.iter_rows(values_only=True):
-                line = "\t".join("" if v is None else str(v) for v in row).rstrip("\t")
-                if line:
-                    lines.append(line)
-                    size += len(line)
-                if size > MAX_TEXT_CHARS:
-                    break
-            pages.append(PageText(index + 1, f"シート「{sheet.title}」", "\n".join(lines)))
-        return pages
-    finally:
-        workbook.close()
-
-
-def _pptx_pages(path: Path) -> list[PageText]:
-    import pptx
-
-    def visit(shapes, lines: list[str]) -> None:
-        for shape in shapes:
-            if getattr(shape, "has_text_frame", False) and shape.has_text_frame:
-                lines.append(shape.text_frame.text)
-            if getattr(shape, "has_table", False) and shape.has_table:
-                for row in shape.table.rows:
-                    lines.append("\t".join(cell.text for cell in row.cells))
-            if shape.shape_type == 6:  # a group: look inside
-                visit(shape.shapes, lines)
-
-    presentation = pptx.Presentation(str(path))
-    pages = []
-    for index, slide in enumerate(presentation.slides):
-        lines: list[str] = []
-        visit(slide.shapes, lines)
-        if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
-            notes = slide.notes_slide.notes_text_frame.text.strip()
-            if notes:
-                lines.append(f"（ノート）{notes}")
-        pages.append(PageText(index + 1, f"スライド{index + 1}", "\n".join(line for line in lines if line.strip())))
-    return pages
+    return extract
 
 
 def _text_pages(path: Path) -> list[PageText]:
-    text = _decode(path.read_bytes())
+    """The text of a text file; only its first ``MAX_TEXT_BYTES`` are read (more would not be kept)."""
+    with path.open("rb") as stream:
+        data = stream.read(MAX_TEXT_BYTES + 1)
+    if len(data) <= MAX_TEXT_BYTES:
+        text = _decode(data)
+    else:  # only the start is read: a Shift_JIS or UTF-16 character may be cut in two at its end
+        text = next(filter(None, (_decode(data[: MAX_TEXT_BYTES - t], partial=True) for t in range(4))), None)
     if text is None:
         raise InputError("テキストファイルの文字コードを判別できません（UTF-8 か Shift_JIS で保存してください）。")
     return [PageText(1, "本文", text.replace("\r\n", "\n"))]
@@ -358,9 +328,9 @@ def _image_pages(path: Path) -> list[PageText]:
 
 _EXTRACTORS: dict[str, Callable[[Path], list[PageText]]] = {
     MaterialKind.PDF: _pdf_pages,
-    MaterialKind.DOCX: _docx_pages,
-    MaterialKind.XLSX: _xlsx_pages,
-    MaterialKind.PPTX: _pptx_pages,
+    MaterialKind.DOCX: _office_pages(office_text.docx_pages, MaterialKind.DOCX),
+    MaterialKind.XLSX: _office_pages(office_sheets.xlsx_pages, MaterialKind.XLSX),
+    MaterialKind.PPTX: _office_pages(office_text.pptx_pages, MaterialKind.PPTX),
     MaterialKind.TEXT: _text_pages,
     MaterialKind.IMAGE: _image_pages,
 }

@@ -7,7 +7,8 @@ into ``MaterialText`` (one row per page, sheet or slide) for search. Pages are s
 only: PDF pages rendered to PNG with PDFium, images as themselves (or a smaller copy), Office files as their text.
 
 The largest material is the setting ``max_material_mb`` (``MINUTES_MAX_MATERIAL_MB``, default 200; an administrator
-can change it on the 管理 page). What a file is (type, page texts, previews) is decided in
+can change it on the 管理 page). A full disk is told as such (what to free, how much is free) and leaves nothing
+behind. What a file is (type, page texts, previews) is decided in
 :mod:`minutes.services.material_files`.
 """
 
@@ -23,7 +24,8 @@ from typing import BinaryIO
 from sqlmodel import Session
 
 from minutes import store
-from minutes.errors import FinalizedError, InputError
+from minutes.diskspace import disk_full, is_disk_full
+from minutes.errors import FinalizedError, InputError, MinutesError
 from minutes.services.base import Service
 from minutes.services.documents import safe_filename
 from minutes.services.material_files import (
@@ -160,8 +162,10 @@ class MaterialService(Service):
                 )
                 session.commit()
                 return _info(material, self.settings.data_dir)
-        except BaseException:
+        except BaseException as error:
             stored.unlink(missing_ok=True)
+            if isinstance(error, Exception) and not isinstance(error, MinutesError) and is_disk_full(error):
+                raise disk_full(self.settings.data_dir, error) from None  # the database could not be written
             raise
 
     def _store(self, stream: BinaryIO) -> tuple[Path, str, int]:

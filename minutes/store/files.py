@@ -2,6 +2,7 @@
 
 The user's file name is kept in the database for display only, so odd names, very long names, and names with path
 tricks (``../../etc/passwd``) are harmless. A stored file is never deleted when a job fails: the job can be retried.
+A copy cut short (too large, a full disk) leaves nothing behind; a full disk is told as such (``minutes.diskspace``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from minutes.diskspace import disk_full, is_disk_full
 from minutes.errors import InputError
 
 _SUFFIX = re.compile(r"^\.[a-z0-9]{1,5}$")
@@ -51,13 +53,14 @@ def too_large(max_bytes: int, what: str = "録音") -> InputError:
 
 def save(stream: BinaryIO, *, root: Path, folder: Path, suffix: str, max_bytes: int, what: str = "録音") -> StoredFile:
     """Copy ``stream`` into ``folder/<uuid><suffix>`` atomically, hashing it on the way; the path kept is relative to
-    ``root`` (the data folder). ``what`` (録音, 資料) names the file in the message when it is over ``max_bytes``."""
-    folder.mkdir(parents=True, exist_ok=True)
+    ``root`` (the data folder). ``what`` (録音, 資料) names the file in the message when it is over ``max_bytes``.
+    On a full disk the partial copy is removed and the error says how much is free and what may be deleted."""
     final = folder / f"{uuid.uuid4().hex}{suffix}"
     partial = final.with_name(final.name + ".part")
     digest = hashlib.sha256()
     size = 0
     try:
+        folder.mkdir(parents=True, exist_ok=True)
         with partial.open("wb") as out:
             while block := stream.read(1 << 20):
                 size += len(block)
@@ -66,6 +69,11 @@ def save(stream: BinaryIO, *, root: Path, folder: Path, suffix: str, max_bytes: 
                 digest.update(block)
                 out.write(block)
         partial.rename(final)
+    except OSError as error:
+        if is_disk_full(error):
+            partial.unlink(missing_ok=True)  # first, so that the message counts the space it held as free
+            raise disk_full(root, error) from None
+        raise
     finally:
         partial.unlink(missing_ok=True)
     return StoredFile(str(final.relative_to(root)), size, digest.hexdigest())
