@@ -14,36 +14,38 @@ st.set_page_config(page_title="会議録作成", layout="wide")
 # Streamlit's input hints ("Press Enter to submit form") exist only in English: hidden, Enter still works.
 st.html("<style>[data-testid='InputInstructions'] { display: none; }</style>")
 
-user = state.setup()
-pages = [
-    st.Page("ui/pages/meetings.py", title="会議一覧", default=True),
-    st.Page("ui/pages/search.py", title="検索"),
-    st.Page("ui/pages/new_meeting.py", title="新しい会議"),
-    st.Page("ui/pages/meeting.py", title="会議の情報・確定"),
-    st.Page(
-        "ui/pages/editor.py",
-        title=state.EDITOR_TITLE if user is None or user.can(Permission.EDIT) else state.READER_TITLE,
-    ),
-    st.Page("ui/pages/speakers.py", title="話者"),
-    st.Page("ui/pages/materials.py", title="資料"),
-    st.Page("ui/pages/users.py", title="利用者"),
-    st.Page("ui/pages/audit.py", title="監査ログ"),
-    st.Page("ui/pages/admin.py", title="管理（設定・モデル）"),
-    st.Page("ui/pages/account.py", title="アカウント"),
-]
-if user is None:
-    # Every page is registered (so a link such as /editor?meeting=3 survives the sign-in) but none runs.
-    st.navigation(pages, position="hidden")
-    state.login_page()
-    st.stop()
-if user.must_change_password:
-    # An initial or reset password, which someone else knows: nothing else until the user has chosen their own.
-    st.navigation([p for p in pages if p.title == "アカウント"], position="hidden").run()
-    st.stop()
-hidden = {
-    "新しい会議": not user.can(Permission.CREATE_MEETING),
-    "利用者": not user.can(Permission.MANAGE_USERS),
-    "監査ログ": not user.can(Permission.VIEW_AUDIT),
-    "管理（設定・モデル）": not user.can(Permission.MANAGE_SETTINGS),
-}
-st.navigation([p for p in pages if not hidden.get(p.title)]).run()
+# A damaged or unreadable database: a Japanese page saying what to do, not Streamlit's English error page.
+with state.database_guard():
+    user = state.setup()
+    pages = [
+        st.Page("ui/pages/meetings.py", title="会議一覧", default=True),
+        st.Page("ui/pages/search.py", title="検索"),
+        st.Page("ui/pages/new_meeting.py", title="新しい会議"),
+        st.Page("ui/pages/meeting.py", title="会議の情報・確定"),
+        st.Page(
+            "ui/pages/editor.py",
+            title=state.EDITOR_TITLE if user is None or user.can(Permission.EDIT) else state.READER_TITLE,
+        ),
+        st.Page("ui/pages/speakers.py", title="話者"),
+        st.Page("ui/pages/materials.py", title="資料"),
+        st.Page("ui/pages/users.py", title="利用者"),
+        st.Page("ui/pages/audit.py", title="監査ログ"),
+        st.Page("ui/pages/admin.py", title="管理（設定・モデル）"),
+        st.Page("ui/pages/account.py", title="アカウント"),
+    ]
+    if user is None:
+        # Every page is registered (so a link such as /editor?meeting=3 survives the sign-in) but none runs.
+        st.navigation(pages, position="hidden")
+        state.login_page()
+        st.stop()
+    if user.must_change_password:
+        # An initial or reset password, which someone else knows: nothing else until the user has chosen their own.
+        st.navigation([p for p in pages if p.title == "アカウント"], position="hidden").run()
+        st.stop()
+    hidden = {
+        "新しい会議": not user.can(Permission.CREATE_MEETING),
+        "利用者": not user.can(Permission.MANAGE_USERS),
+        "監査ログ": not user.can(Permission.VIEW_AUDIT),
+        "管理（設定・モデル）": not user.can(Permission.MANAGE_SETTINGS),
+    }
+    st.navigation([p for p in pages if not hidden.get(p.title)]).run()

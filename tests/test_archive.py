@@ -194,3 +194,222 @@ def test_zip_download_is_an_export_of_a_known_archive_only(engine, data, tmp_pat
     (elsewhere / "secret.txt").write_text("x")
     with pytest.raises(NotFoundError):
         archives.zip_bytes(elsewhere)  # never any folder on the server
+
+
+# ---------------------------------------------------------------- issue 16: the manifest's hash in the audit trail
+
+
+def _rewrite_consistently(folder: Path, text: str = "書き換えた会議録") -> str:
+    """Change 会議録.txt and rewrite the manifest to match (what a careful forger does); the manifest's new SHA-256."""
+    _writable(folder / "会議録.txt")
+    (folder / "会議録.txt").write_text(text, encoding="utf-8")
+    manifest_path = folder / "manifest.json"
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    for entry in manifest["files"]:
+        if entry["path"] == "会議録.txt":
+            entry["sha256"] = hashlib.sha256(text.encode()).hexdigest()
+            entry["size"] = len(text.encode())
+    _writable(manifest_path)
+    manifest_path.write_text(json.dumps(manifest, ensure_ascii=False), encoding="utf-8")
+    return hashlib.sha256(manifest_path.read_bytes()).hexdigest()
+
+
+def _sql(engine, statement: str, **values) -> None:
+    """A raw write, as anyone holding the database file can make one (the append-only triggers dropped first)."""
+    import sqlalchemy
+
+    with engine.begin() as connection:
+        connection.execute(sqlalchemy.text("DROP TRIGGER IF EXISTS auditevent_no_update"))
+        connection.execute(sqlalchemy.text(statement), values)
+
+
+def test_the_audit_trail_keeps_the_manifest_hash_and_verify_says_it_checked_it(
+    engine, data, finalized, capsys, monkeypatch
+):
+    _meeting, folder = finalized
+    event = next(e for e in as_(engine, data).audit.events() if e.action == "archive")
+    assert event.after["manifest_sha256"] == hashlib.sha256((folder / "manifest.json").read_bytes()).hexdigest()
+    result = as_(engine, data).archive.verify(folder)
+    assert result.ok and result.recorded and "目録のハッシュは監査ログの記録と一致しました" in result.note
+    monkeypatch.setenv("MINUTES_DATA_DIR", str(data))
+    monkeypatch.setenv("MINUTES_DATABASE_URL", str(engine.url))
+    assert main(["archive", "verify", str(folder)]) == 0
+    out = capsys.readouterr().out
+    assert "目録のハッシュは監査ログの記録と一致しました" in out and "検証OK" in out
+
+
+def test_files_manifest_and_the_archive_column_rewritten_together_still_show(engine, data, finalized):
+    """Issue 16 D: before, rewriting the files, the manifest and ``archive.manifest_sha256`` verified as OK."""
+    _meeting, folder = finalized
+    forged = _rewrite_consistently(folder)
+    _sql(engine, "UPDATE archive SET manifest_sha256 = :forged", forged=forged)
+    result = as_(engine, data).archive.verify(folder)
+    assert not result.ok and not result.recorded
+    kinds = sorted(p.kind for p in result.problems)
+    assert kinds == ["manifest", "record"]  # the manifest against the trail; the column disagrees with the trail
+    assert any("監査ログ" in p.line for p in result.problems)
+
+
+def test_an_audit_event_rewritten_to_match_shows_too(engine, data, finalized):
+    """Changing the archive event's recorded hash as well breaks the event's own link in the chain."""
+    _meeting, folder = finalized
+    forged = _rewrite_consistently(folder)
+    _sql(engine, "UPDATE archive SET manifest_sha256 = :forged", forged=forged)
+    _sql(
+        engine,
+        "UPDATE auditevent SET after = json_set(after, '$.manifest_sha256', :forged) WHERE action = 'archive'",
+        forged=forged,
+    )
+    result = as_(engine, data).archive.verify(folder)
+    assert [p.kind for p in result.problems] == ["record"] and "audit verify" in result.problems[0].detail
+
+
+def test_a_copy_elsewhere_is_checked_against_the_trail_or_says_plainly_it_could_not(engine, data, finalized, tmp_path):
+    import shutil
+
+    from minutes.store.engine import make_engine, migrate
+
+    _meeting, folder = finalized
+    copy = tmp_path / "dvd" / "v1"
+    shutil.copytree(folder, copy)
+    result = as_(engine, data).archive.verify(copy)  # found in this data folder's trail by meeting and version
+    assert result.ok and result.recorded and "目録のハッシュは監査ログの記録と一致しました" in result.note
+    other = make_engine(f"sqlite:///{tmp_path / 'other.db'}")  # another installation: nothing recorded there
+    migrate(other)
+    try:
+        result = as_(other, tmp_path / "other").archive.verify(copy)
+    finally:
+        other.dispose()
+    assert result.ok and not result.recorded
+    assert result.note.startswith("記録されたハッシュと照合できませんでした（")
+    assert "ファイルが目録と一致することだけを確かめました" in result.note
+
+
+# ---------------------------------------------------------------- issue 16: no write lock while copying
+
+
+def _job_heartbeat_through_another_engine(url) -> None:
+    """The worker's heartbeat, from another connection that waits at most 0.2 s for the write lock."""
+    import sqlalchemy
+
+    other = sqlalchemy.create_engine(url, connect_args={"timeout": 0.2})
+    try:
+        with other.begin() as connection:
+            connection.execute(sqlalchemy.text("UPDATE job SET heartbeat_at = '2026-01-01 00:00:00.000000'"))
+    finally:
+        other.dispose()
+
+
+def test_finalize_copies_and_hashes_with_no_write_transaction_open(engine, data, monkeypatch):
+    """Issue 16 B: before, finalize held the write lock while copying a 4 GB recording (22 s): every writer waited."""
+    from minutes.services import archive_writer
+
+    monkeypatch.setenv("MINUTES_ARCHIVE_RECORDING", "1")
+    (data / "recordings").mkdir(parents=True)
+    (data / "recordings" / "sample.wav").write_bytes(b"RIFF....WAVE" * 1000)
+    meeting = seed_meeting(engine)
+    as_(engine, data, "佐藤").materials.add(meeting, b"memo", original_name="a.txt")
+    copied = []
+    original = archive_writer.copy_hashed
+
+    def copy_while_someone_writes(source, target):
+        _job_heartbeat_through_another_engine(engine.url)  # raises "database is locked" if the lock is held
+        copied.append(source.name)
+        return original(source, target)
+
+    monkeypatch.setattr(archive_writer, "copy_hashed", copy_while_someone_writes)
+    from_env = dataclasses.replace(Settings.from_env(), data_dir=data)
+    info = as_(engine, data, "課長", from_env).details.finalize(meeting, expected_version=1)
+    assert info.finalized and len(copied) == 2  # the material and the recording
+    assert verify(data / "archive" / str(meeting) / "v1").ok
+
+
+def test_a_change_while_the_archive_is_staged_is_an_edit_conflict(engine, data, monkeypatch):
+    from minutes.errors import EditConflict
+    from minutes.services import archive_writer
+
+    meeting = seed_meeting(engine)
+    as_(engine, data, "佐藤").materials.add(meeting, b"memo", original_name="a.txt")
+    original = archive_writer.copy_hashed
+
+    def copy_while_someone_edits(source, target):
+        editing = as_(engine, data, "佐藤").transcript
+        line = editing.page(meeting).lines[0]
+        editing.edit_text(line.id, text="確定の直前に直した発言。", expected_version=line.version)
+        return original(source, target)
+
+    monkeypatch.setattr(archive_writer, "copy_hashed", copy_while_someone_edits)
+    with pytest.raises(EditConflict, match="確定の準備中に"):
+        as_(engine, data, "課長").details.finalize(meeting, expected_version=1)
+    assert not as_(engine, data).details.meeting(meeting).finalized
+    assert not list((data / "archive" / str(meeting)).iterdir())  # neither v1 nor its staging folder
+    monkeypatch.setattr(archive_writer, "copy_hashed", original)
+    as_(engine, data, "課長").details.finalize(meeting, expected_version=1)  # the latest text, once more
+    assert "確定の直前に直した発言。" in (data / "archive" / str(meeting) / "v1" / "会議録.txt").read_text("utf-8")
+
+
+# ---------------------------------------------------------------- issue 16: staging left by kill -9
+
+KILLED_FINALIZE = """
+import os, sys, time
+from pathlib import Path
+from minutes.services import Principal, Services, archive_writer
+from minutes.settings import Settings
+from minutes.store.engine import make_engine
+
+def hang(source, target):
+    Path(target).write_bytes(b"half a recording")
+    print("copying", flush=True)
+    time.sleep(60)
+
+archive_writer.copy_hashed = hang
+engine = make_engine(sys.argv[1])
+services = Services.for_user(engine, Settings(data_dir=Path(sys.argv[2])), Principal.operator("課長"))
+services.details.finalize(int(sys.argv[3]), expected_version=1)
+"""
+
+
+def test_staging_left_by_a_killed_finalize_is_removed_at_the_next_start(engine, data, tmp_path):
+    """Issue 16 C: before, ``kill -9`` during finalize left ``archive/<id>/.v1.<uuid>.part`` forever."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from minutes.services.archive import sweep_staging
+    from minutes.services.archive_writer import staging_name
+
+    meeting = seed_meeting(engine)
+    as_(engine, data, "佐藤").materials.add(meeting, b"memo", original_name="a.txt")
+    script = tmp_path / "killed.py"
+    script.write_text(KILLED_FINALIZE, encoding="utf-8")
+    child = subprocess.Popen(
+        [sys.executable, str(script), str(engine.url), str(data), str(meeting)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert child.stdout.readline().strip() == "copying"
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    root = data / "archive" / str(meeting)
+    (killed,) = [p for p in root.iterdir() if p.name.endswith(".part")]
+    # beside it: a finalization still running in this process, one of another host (fresh), an old-style name left
+    # an hour ago, and a never-committed archive set aside
+    running = root / staging_name("v2")
+    elsewhere = root / ".v3.0123456789ab.p1.h00000000.part"
+    old_style = root / f".v4.{'0' * 32}.part"
+    aside = root / "v5.abandoned-1234abcd"
+    for folder in (running, elsewhere, old_style, aside):
+        folder.mkdir()
+        (folder / "会議録.txt").write_text("途中")
+    an_hour_ago = time.time() - 3700
+    for path in (old_style, old_style / "会議録.txt"):
+        os.utime(path, (an_hour_ago, an_hour_ago))
+    removed = sweep_staging(Settings(data_dir=data))
+    assert sorted(p.name for p in removed) == sorted([killed.name, old_style.name, aside.name])
+    assert running.exists() and elsewhere.exists() and not killed.exists()
+    # and the next finalization (which sweeps first, too) works
+    as_(engine, data, "課長").details.finalize(meeting, expected_version=1)
+    assert verify(root / "v1").ok

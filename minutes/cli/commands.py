@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 import getpass
 import json
 import os
@@ -14,11 +16,12 @@ from tqdm import tqdm
 
 from diarize import verify_weights
 from minutes import clock
-from minutes.errors import InputError, NotFoundError
+from minutes.errors import InputError, MinutesError, NotFoundError
 from minutes.pipeline.models import describe_model
 from minutes.progress import STAGE_LABELS_JA
-from minutes.services import Runtime, Services
+from minutes.services import Runtime, Services, backup
 from minutes.services.audit import to_csv
+from minutes.services.database import check_database, database_failure
 from minutes.services.search import SearchQuery, SearchResults, parse_date
 from minutes.services.worker import Worker
 from minutes.settings import Settings
@@ -274,6 +277,8 @@ def cmd_archive(args) -> int:
         result = archives.verify(args.path.expanduser())
         for problem in result.problems:
             print(problem.line)
+        if result.note:  # what the manifest's SHA-256 was checked against, or that it could not be
+            print(result.note, file=sys.stdout if result.ok else sys.stderr)
         if not result.ok:
             print(f"検証NG: {len(result.problems)} 件の問題があります（{result.folder}）。", file=sys.stderr)
             return 1
@@ -347,13 +352,20 @@ def cmd_user(args) -> int:
 
 
 def cmd_audit(args) -> int:
-    entries = (
-        Runtime()
-        .operator(os_user())
-        .audit.events(
-            date_from=parse_date(args.date_from) if args.date_from else None,
-            date_to=parse_date(args.date_to) if args.date_to else None,
-        )
+    audit = Runtime().operator(os_user()).audit
+    if args.audit_command == "verify":
+        report = audit.verify()
+        head = f"最新 id {report.last_id}、ハッシュ {report.last_hash}" if report.last_id is not None else "記録なし"
+        if report.broken is not None:
+            print(f"エラー: {report.broken.message}", file=sys.stderr)
+            where = f"id {report.broken.event_id}"
+            print(f"検証NG: 監査ログの連鎖が {where} で切れています（それより前の {report.events} 件は正常）。")
+            return 1
+        print(f"検証OK: 監査ログ {report.events} 件のハッシュの連鎖は途切れていません（{head}）。")
+        return 0
+    entries = audit.events(
+        date_from=parse_date(args.date_from) if args.date_from else None,
+        date_to=parse_date(args.date_to) if args.date_to else None,
     )
     data = to_csv(entries)
     if str(args.output) == "-":
@@ -362,6 +374,62 @@ def cmd_audit(args) -> int:
         args.output.write_bytes(data)
         print(f"{args.output} に {len(entries)} 件を書き出しました。", file=sys.stderr)
     return 0
+
+
+def cmd_backup(args) -> int:
+    report = backup.backup(Settings.from_env(), args.dir, actor=os_user())
+    size = f"{report.total_bytes / (1 << 20):,.1f} MB"
+    print(f"バックアップを作成しました: {report.folder}（{report.files} ファイル、{size}、スキーマ {report.revision}）")
+    if report.vanished:
+        print(f"注意: バックアップ中に削除された {len(report.vanished)} ファイルは含まれていません。", file=sys.stderr)
+    return 0
+
+
+def cmd_restore(args) -> int:
+    report = backup.restore(Settings.from_env(), args.dir, actor=os_user())
+    try:
+        made = f"{report.source}（{clock.local(dt.datetime.fromisoformat(report.created_at))} 作成）"
+    except ValueError:
+        made = str(report.source)
+    print(f"{made}から {report.data_dir} に {report.files} ファイルを復元しました。")
+    if report.kept is not None:
+        print(f"復元前のデータは {report.kept} に残しました。アプリの動作を確かめてから削除してください。")
+    return 0
+
+
+def cmd_db(args) -> int:
+    result = check_database(Settings.from_env(), quick=args.quick)
+    if result.ok:
+        note = "" if result.current else "（次の起動で最新のスキーマに更新されます）"
+        check = "quick_check" if result.quick else "integrity_check"
+        print(f"OK: データベース {result.path} に問題はありません（{check}、スキーマ {result.revision}{note}）。")
+        return 0
+    for problem in result.problems:
+        print(problem)
+    print(
+        f"エラー: データベース {result.path} に {len(result.problems)} 件の問題があります。アプリとワーカーを止め、"
+        "夜間のバックアップから `minutes restore <バックアップのフォルダ>` で復元してください。",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _database_errors(command):
+    """A damaged or unreadable database ends any command with one line that says what to do, not a traceback."""
+
+    @functools.wraps(command)
+    def run(args) -> int:
+        try:
+            return command(args)
+        except MinutesError:
+            raise
+        except Exception as error:
+            failure = database_failure(error)
+            if failure is None:
+                raise
+            raise failure from None
+
+    return run
 
 
 COMMANDS = {
@@ -376,4 +444,8 @@ COMMANDS = {
     "archive": cmd_archive,
     "user": cmd_user,
     "audit": cmd_audit,
+    "backup": cmd_backup,
+    "restore": cmd_restore,
+    "db": cmd_db,
 }
+COMMANDS = {name: _database_errors(command) for name, command in COMMANDS.items()}

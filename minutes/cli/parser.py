@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minutes", description="会議録作成（完全ローカル）")
     parser.add_argument("-v", "--verbose", action="store_true", help="詳細なログを表示する")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_transcribe, _jobs, _export, _search, _archive, _users):
+    for add in (_transcribe, _jobs, _export, _search, _archive, _users, _maintenance):
         add(commands)
     return parser
 
@@ -121,9 +121,28 @@ def _users(commands) -> None:
     )
     reset.add_argument("name")
 
-    audit_parser = commands.add_parser("audit", help="監査ログを書き出す")
+    audit_parser = commands.add_parser("audit", help="監査ログを書き出す・検証する")
     audit_commands = audit_parser.add_subparsers(dest="audit_command", required=True)
     audit_export = audit_commands.add_parser("export", help="監査ログを CSV で書き出す")
     audit_export.add_argument("--from", dest="date_from", help="この日以降（2026-04-01、UTC）")
     audit_export.add_argument("--to", dest="date_to", help="この日以前（UTC）")
     audit_export.add_argument("-o", "--output", type=Path, required=True, help="出力ファイル。- で標準出力")
+    audit_commands.add_parser(
+        "verify", help="監査ログのハッシュの連鎖を検証する（削除・書き換えがあれば最初の箇所を表示し、終了コード 1）"
+    )
+
+
+def _maintenance(commands) -> None:
+    """backup DIR, restore DIR, db check"""
+    backup = commands.add_parser(
+        "backup", help="データベース（使用中でも可）と録音・資料・アーカイブをフォルダにバックアップする"
+    )
+    backup.add_argument("dir", type=Path, help="バックアップ先の新しいフォルダ（例: /backup/minutes/2026-04-01）")
+    restore = commands.add_parser(
+        "restore", help="バックアップから復元する（アプリとワーカーを止めてから。元のデータは before-restore-… に残す）"
+    )
+    restore.add_argument("dir", type=Path, help="`minutes backup` で作ったフォルダ")
+    db = commands.add_parser("db", help="データベースのファイルを点検する")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    check = db_commands.add_parser("check", help="データベースが壊れていないか検査する（問題があれば終了コード 1）")
+    check.add_argument("--quick", action="store_true", help="速い簡易検査（quick_check）にする")

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from exports.csv_safety import safe_row
 from minutes.services.base import Service
 from minutes.services.permissions import Permission, require
 from minutes.store import audit as trail
-from minutes.store.audit import APP, CLI, SYSTEM, acting_as, set_context
+from minutes.store.audit import APP, CLI, SYSTEM, ChainReport, acting_as, set_context
 
 __all__ = [
     "APP",
@@ -28,6 +29,7 @@ __all__ = [
     "SYSTEM",
     "AuditEntry",
     "AuditService",
+    "ChainReport",
     "acting_as",
     "set_context",
     "to_csv",
@@ -54,6 +56,7 @@ LABELS = {
     "finalize": "確定",
     "reopen": "確定の解除",
     "archive": "保存版の作成",
+    "restore": "バックアップからの復元",
     "export": "書き出し",
     "login": "ログイン",
     "login_failed": "ログイン失敗",
@@ -109,28 +112,38 @@ class AuditService(Service):
                 for e in trail.events(session, start=start, end=end, actor=actor, action=action, limit=limit)
             ]
 
+    def verify(self) -> ChainReport:
+        """Recompute the audit trail's hash chain: the first changed, deleted or unchained event, if any, and the
+        chain's head (note it elsewhere, e.g. in the backup, to notice a cut-off tail later)."""
+        require(self.user, Permission.VIEW_AUDIT)
+        with Session(self.engine) as session:
+            return trail.verify(session)
+
 
 COLUMNS = ("id", "at", "actor", "actor_kind", "action", "target_type", "target_id", "before", "after", "ip")
 
 
 def to_csv(entries: list[AuditEntry]) -> bytes:
-    """CSV (UTF-8 with BOM, so that Excel reads the Japanese) of audit entries."""
+    """CSV (UTF-8 with BOM, so that Excel reads the Japanese) of audit entries. Text a spreadsheet would take for a
+    formula (a user name ``=HYPERLINK(...)`` typed at a failed sign-in) starts with a single quote."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(COLUMNS)
     for e in entries:
         writer.writerow(
-            [
-                e.id,
-                e.at.isoformat(),
-                e.actor,
-                e.actor_kind,
-                e.action,
-                e.target_type,
-                e.target_id,
-                "" if e.before is None else json.dumps(e.before, ensure_ascii=False),
-                "" if e.after is None else json.dumps(e.after, ensure_ascii=False),
-                e.ip or "",
-            ]
+            safe_row(
+                [
+                    e.id,
+                    e.at.isoformat(),
+                    e.actor,
+                    e.actor_kind,
+                    e.action,
+                    e.target_type,
+                    e.target_id,
+                    "" if e.before is None else json.dumps(e.before, ensure_ascii=False),
+                    "" if e.after is None else json.dumps(e.after, ensure_ascii=False),
+                    e.ip or "",
+                ]
+            )
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")

@@ -11,6 +11,7 @@ from sqlmodel import Session
 from minutes.pipeline.models import resolve_model
 from minutes.services import admin
 from minutes.services.accounts import SignInService
+from minutes.services.archive_writer import sweep_staging
 from minutes.services.facade import Services
 from minutes.services.permissions import Principal
 from minutes.settings import Settings, pinned
@@ -26,6 +27,7 @@ class Runtime:
         self.base_settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.engine = make_engine(self.base_settings.database_url)
         migrate(self.engine)
+        sweep_staging(self.base_settings)  # archive folders left half-written by a finalize that was killed
         self.sign_in = SignInService(self.engine, lambda: self.settings)
         self._model_lock = threading.Lock()
         self._model_paths: dict[Path | None, Path] = {}

@@ -6,8 +6,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import create_engine
 
 from minutes.redact import protect_sql_logs
@@ -46,3 +47,21 @@ def alembic_config(engine: Engine):
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (creates it in an empty database)."""
     command.upgrade(alembic_config(engine), "head")
+
+
+def known_revisions() -> list[str]:
+    """The schema versions this software knows, oldest first (``0001`` … the newest migration)."""
+    script = ScriptDirectory(str(MIGRATIONS))
+    return [revision.revision for revision in reversed(list(script.walk_revisions()))]
+
+
+def write_lock(connection: Connection) -> None:
+    """Make the transaction of ``connection`` hold the database's write lock from now on (SQLite: ``BEGIN
+    IMMEDIATE`` unless a write already began it), so that what it reads next stays current until it commits: no
+    other writer can come in between (the audit trail's hash chain, finalize's re-check). Waits up to the busy
+    timeout for another writer to finish."""
+    if connection.dialect.name != "sqlite":
+        return
+    raw = connection.connection.dbapi_connection
+    if raw is not None and not raw.in_transaction:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -251,7 +251,8 @@ class MeetingAccess(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """The append-only audit trail (SQLite triggers refuse UPDATE and DELETE; migration 0004)."""
+    """The append-only audit trail (SQLite triggers refuse UPDATE and DELETE; migration 0004), hash-chained: each
+    event carries the previous event's hash and its own (``minutes.store.audit``; migration 0006)."""
 
     __table_args__ = (Index("ix_auditevent_at", "at"),)
 
@@ -265,6 +266,9 @@ class AuditEvent(SQLModel, table=True):
     before: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     after: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     ip: str | None = Field(default=None, max_length=64)
+    # the hash chain (migration 0006): the previous event's hash and this one's, over its content and that hash
+    prev_hash: str | None = Field(default=None, max_length=64)
+    hash: str | None = Field(default=None, max_length=64)
 
 
 # ---------------------------------------------------------------- settings (migration 0005)
