@@ -141,6 +141,13 @@ class MinutesDocument:
     finalized_at: dt.datetime | None = None
     duration: float | None = None  # length of the recording in seconds; captions stay inside it
     extras: tuple[tuple[str, str], ...] = field(default_factory=tuple)  # more header lines: (見出し, 内容)
+    chair: str = ""  # 議長 (委員長) who signs; "" leaves a line to sign on
+    signers: tuple[str, ...] = ()  # 会議録署名議員; plenary sessions get lines to sign for at least two
+
+    @property
+    def plenary(self) -> bool:
+        """A 本会議 (定例会・臨時会): its 会議録 is signed under 地方自治法第123条第2項."""
+        return self.kind in (MeetingKind.REGULAR, MeetingKind.EXTRAORDINARY)
 
     @property
     def date(self) -> dt.date:

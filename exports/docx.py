@@ -13,10 +13,12 @@ import zipfile
 from pathlib import Path
 
 from exports.document import MinutesDocument
-from exports.layout import Block, Style, blocks, draft_mark, title_text
+from exports.layout import ROLE_SPREAD_CHARS, Block, Style, blocks, draft_mark, title_text
 from exports.notation import NotationOptions
 from exports.options import ExportOptions
 from minutes.errors import MinutesError
+
+_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 
 TEMPLATE = Path(__file__).resolve().parent / "templates" / "kaigiroku.docx"
 STYLES: frozenset[str] = frozenset(style.value for style in Style)
@@ -58,6 +60,31 @@ def _clear_body(document) -> None:
             body.remove(child)
 
 
+def _font_size(document, style_name: str) -> float:
+    """The font size (points) a paragraph style prints in: its own, its base style's, or the document default."""
+    style = document.styles[style_name]
+    while style is not None:
+        if style.font.size is not None:
+            return style.font.size.pt
+        style = style.base_style
+    size = document.styles.element.find(f"{_W}docDefaults/{_W}rPrDefault/{_W}rPr/{_W}sz")
+    return int(size.get(f"{_W}val")) / 2 if size is not None else 10.5
+
+
+def _spread(paragraph, text: str, width: int, char_points: float) -> None:
+    """``text`` spread evenly over ``width`` characters (Word's 均等割り付け), by character spacing after every
+    character but the last. Word's own ``w:fitText`` would do it, but LibreOffice ignores it; spacing prints the same
+    in both. The spacing depends on the length of the text, so no template style can hold it."""
+    if not 1 < len(text) < width:
+        paragraph.add_run(text)
+        return
+    properties = paragraph.add_run(text[:-1])._r.get_or_add_rPr()  # empty: the new element is its only child
+    spacing = properties.makeelement(f"{_W}spacing", {})
+    spacing.set(f"{_W}val", str(round((width - len(text)) * char_points * 20 / (len(text) - 1))))  # 1/20 pt
+    properties.append(spacing)
+    paragraph.add_run(text[-1])
+
+
 def _write(document, block: Block, notation: NotationOptions) -> None:
     style = block.style
     if style is Style.SPEECH:
@@ -66,6 +93,20 @@ def _write(document, block: Block, notation: NotationOptions) -> None:
         paragraph.add_run(notation.speaker_separator + block.parts[0])
     elif style is Style.ROSTER:
         document.add_paragraph("\t" + "\t".join(block.parts), style=style.value)
+    elif style is Style.ROLE_ROSTER:
+        paragraph = document.add_paragraph(style=style.value)
+        char_points = _font_size(document, style.value)
+        for index, part in enumerate(block.parts):
+            if index:
+                paragraph.add_run("\t")
+            if index % 2 == 0:  # a 職名
+                _spread(paragraph, part, ROLE_SPREAD_CHARS, char_points)
+            else:
+                paragraph.add_run(part)
+    elif style is Style.SIGNATURE:
+        # label<tab>name, or label<tab><tab> where the second tab's leader (in the template) is the line to sign on
+        label, name = block.parts
+        document.add_paragraph(f"{label}\t{name}" if name else f"{label}\t\t", style=style.value)
     else:
         document.add_paragraph("\t".join(block.parts), style=style.value)
 

@@ -5,9 +5,13 @@ roster line, the label and value of a header field); each renderer lays the part
 Word, full-width spaces in text.
 
 The body follows the print convention of the header: with ``NotationOptions.full_width_digits`` the digits of speeches
-and stage notes are made full-width here (``notation.body_text``), so Word and text agree. Captions (SRT/VTT) and open
-data (JSON/CSV) do not use these blocks and keep the stored text as it is: they are data, read by programs and
-subtitle players, where 「3番」 and 「３番」 would be different strings.
+and stage notes are made full-width here (``notation.body_text``), so Word and text agree; so are the digits a clerk
+typed in the header (place, 職名, names, 議案番号) and in speaker headings (「5番」 → ○５番). Captions (SRT/VTT)
+and open data (JSON/CSV) do not use these blocks and keep the stored text as it is: they are data, read by programs
+and subtitle players, where 「3番」 and 「３番」 would be different strings.
+
+Printing order, as in published 町村議会 会議録: title, 招集年月日 … 閉会, 議事日程 and 本日の会議に付した事件, the
+rosters (a roster nobody is listed in is left out, never 「（なし）」), the proceedings, and the 署名欄.
 """
 
 from __future__ import annotations
@@ -16,7 +20,16 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
-from exports.document import AgendaItem, MinutesDocument, Person, SpeakerKind, Speech, StageNote, TimeMark
+from exports.document import (
+    AgendaItem,
+    MeetingKind,
+    MinutesDocument,
+    Person,
+    SpeakerKind,
+    Speech,
+    StageNote,
+    TimeMark,
+)
 from exports.notation import (
     NotationOptions,
     body_text,
@@ -36,6 +49,8 @@ from exports.notation import (
 DRAFT_SUFFIX = "（案）"
 DRAFT_MARK = "案"
 ROLE_COLUMN_CHARS = 8  # officials with a longer 職名 are listed one to a line
+ROLE_SPREAD_CHARS = 5  # shorter 職名 are spread over this many characters (均等割り): 町　　　長, 副　町　長
+SIGNERS = 2  # 会議録署名議員 lines printed for a plenary session even before the names are known
 
 
 class Style(StrEnum):
@@ -54,6 +69,8 @@ class Style(StrEnum):
     SPEAKER = "発言者"  # character style of the speaker at the start of a 発言本文 paragraph
     STAGE_NOTE = "ト書き"
     TIME_MARK = "時刻"
+    SIGNATURE_STATEMENT = "署名文"  # 地方自治法第１２３条第２項の規定によりここに署名する。
+    SIGNATURE = "署名欄"  # 大磯町議会議長<tab>山田太郎 (or a line to sign on)
     DRAFT = "案表示"  # header paragraph of a draft
     PAGE_NUMBER = "ページ番号"  # footer paragraph (its PAGE field lives in the template)
 
@@ -67,7 +84,7 @@ class Block:
 
 def title_text(document: MinutesDocument, notation: NotationOptions) -> str:
     """The title as printed, with （案） for a draft."""
-    title = meeting_title(document, notation)
+    title = body_text(meeting_title(document, notation), notation)
     return title if document.finalized else f"{title}{DRAFT_SUFFIX}"
 
 
@@ -83,7 +100,7 @@ def _when(moment: dt.datetime, notation: NotationOptions) -> str:
 
 
 def _count(people: tuple[Person, ...], notation: NotationOptions) -> str:
-    return f"（{digits(len(people), notation)}名）" if people else "（なし）"
+    return f"（{digits(len(people), notation)}名）"
 
 
 def _pairs(cells: list[tuple[str, str]]) -> list[tuple[str, ...]]:
@@ -99,7 +116,9 @@ def _members(people: tuple[Person, ...], notation: NotationOptions) -> list[Bloc
 
 
 def _officials(people: tuple[Person, ...], kind: SpeakerKind, notation: NotationOptions) -> list[Block]:
-    cells = [(p.role, person_name(p, kind, notation)) for p in people]
+    """職名 and 氏名, two to a line when every 職名 fits its column. The 職名 is given as typed; the renderers spread
+    one shorter than ``ROLE_SPREAD_CHARS`` over that width."""
+    cells = [(body_text(p.role, notation), person_name(p, kind, notation)) for p in people]
     if any(len(role) > ROLE_COLUMN_CHARS for role, _ in cells):
         return [Block(Style.ROLE_ROSTER, cell) for cell in cells]
     return [Block(Style.ROLE_ROSTER, row) for row in _pairs(cells)]
@@ -107,40 +126,52 @@ def _officials(people: tuple[Person, ...], kind: SpeakerKind, notation: Notation
 
 def _agenda(items: tuple[AgendaItem, ...], notation: NotationOptions) -> list[Block]:
     return [
-        Block(Style.AGENDA, (f"日程第{digits(i.order, notation)}" if i.order is not None else "", i.bill, i.title))
+        Block(
+            Style.AGENDA,
+            (
+                f"日程第{digits(i.order, notation)}" if i.order is not None else "",
+                body_text(i.bill, notation),
+                body_text(i.title, notation),
+            ),
+        )
         for i in items
     ]
 
 
+def _rosters(document: MinutesDocument, notation: NotationOptions) -> list[Block]:
+    """出席議員, 欠席議員, 説明のため出席した者, 職務のため出席した者: each only when someone is listed."""
+    blocks: list[Block] = []
+    for heading, people in (("出席議員", document.attendees), ("欠席議員", document.absentees)):
+        if people:
+            blocks.append(Block(Style.HEADING, (f"{heading}{_count(people, notation)}",)))
+            blocks += _members(people, notation)
+    for heading, people, kind in (
+        ("説明のため出席した者", document.explainers, SpeakerKind.OFFICIAL),
+        ("職務のため出席した者", document.staff, SpeakerKind.STAFF),
+    ):
+        if people:
+            blocks.append(Block(Style.HEADING, (heading,)))
+            blocks += _officials(people, kind, notation)
+    return blocks
+
+
 def header_blocks(document: MinutesDocument, notation: NotationOptions) -> list[Block]:
-    """Title, 招集年月日・場所・開会・閉会, the rosters, 議事日程 and 本日の会議に付した事件."""
+    """Title, 招集年月日・場所・開会・閉会, 議事日程 and 本日の会議に付した事件, then the rosters. Nothing is printed
+    for what is empty (no 「（なし）」 headings)."""
     blocks = [Block(Style.TITLE, (title_text(document, notation),)), Block(Style.RULE)]
     fields = [("招集年月日", date_text(document.convened, notation))]
     if document.date != document.convened:
         fields.append(("会議年月日", date_text(document.date, notation)))
     if document.place:
-        fields.append(("場\u3000\u3000所", document.place))
+        fields.append(("場\u3000\u3000所", body_text(document.place, notation)))
     if document.opened:
         fields.append(("開\u3000\u3000会", _when(document.opened, notation)))
     if document.closed:
         fields.append(("閉\u3000\u3000会", _when(document.closed, notation)))
-    fields += list(document.extras)
+    fields += [(label, body_text(value, notation)) for label, value in document.extras]
     blocks += [Block(Style.FIELD, field) for field in fields]
     blocks.append(Block(Style.RULE))
 
-    blocks.append(Block(Style.HEADING, (f"出席議員{_count(document.attendees, notation)}",)))
-    blocks += _members(document.attendees, notation)
-    blocks.append(Block(Style.HEADING, (f"欠席議員{_count(document.absentees, notation)}",)))
-    blocks += _members(document.absentees, notation)
-    if document.explainers:
-        blocks.append(Block(Style.HEADING, ("説明のため出席した者",)))
-        blocks += _officials(document.explainers, SpeakerKind.OFFICIAL, notation)
-    if document.staff:
-        blocks.append(Block(Style.HEADING, ("職務のため出席した者",)))
-        blocks += _officials(document.staff, SpeakerKind.STAFF, notation)
-
-    if document.agenda or document.business:
-        blocks.append(Block(Style.RULE))
     if document.agenda:
         issue = issue_text(document, notation)
         blocks.append(Block(Style.HEADING, (f"議事日程（{issue}）" if issue else "議事日程",)))
@@ -150,7 +181,12 @@ def header_blocks(document: MinutesDocument, notation: NotationOptions) -> list[
     elif document.business:
         blocks.append(Block(Style.HEADING, ("本日の会議に付した事件",)))
         blocks += _agenda(document.business, notation)
-    blocks.append(Block(Style.RULE))
+    rosters = _rosters(document, notation)
+    if rosters and (document.agenda or document.business):
+        blocks.append(Block(Style.RULE))
+    blocks += rosters
+    if document.agenda or document.business or rosters:
+        blocks.append(Block(Style.RULE))
     return blocks
 
 
@@ -171,6 +207,30 @@ def proceeding_blocks(document: MinutesDocument, notation: NotationOptions) -> l
     return blocks
 
 
+def signature_statement(notation: NotationOptions) -> str:
+    return f"地方自治法第{digits(123, notation)}条第{digits(2, notation)}項の規定によりここに署名する。"
+
+
+def signature_blocks(document: MinutesDocument, notation: NotationOptions) -> list[Block]:
+    """The 署名欄 that closes a 会議録: for a plenary session the statement of 地方自治法第123条第2項, the 議長 and the
+    会議録署名議員 (at least ``SIGNERS`` lines); for other meetings only the names given, under 委員長 or 議長.
+    A name not yet known prints as an empty line to sign on (``parts[1] == ""``)."""
+    signers = [body_text(name, notation) for name in document.signers if name.strip()]
+    if not document.plenary and not (document.chair.strip() or signers):
+        return []
+    if document.plenary:
+        chair = f"{body_text(document.assembly, notation)}議長"
+        signers += [""] * max(0, SIGNERS - len(signers))
+    else:
+        chair = "委員長" if document.kind is MeetingKind.COMMITTEE else "議長"
+    blocks = [Block(Style.SIGNATURE_STATEMENT, (signature_statement(notation),))] if document.plenary else []
+    blocks.append(Block(Style.SIGNATURE, (chair, body_text(document.chair.strip(), notation))))
+    blocks += [Block(Style.SIGNATURE, ("会議録署名議員", name)) for name in signers]
+    return blocks
+
+
 def blocks(document: MinutesDocument, notation: NotationOptions) -> list[Block]:
     """The whole 会議録, in printing order."""
-    return header_blocks(document, notation) + proceeding_blocks(document, notation)
+    return (
+        header_blocks(document, notation) + proceeding_blocks(document, notation) + signature_blocks(document, notation)
+    )

@@ -130,14 +130,15 @@ def honorific_for(kind: SpeakerKind, options: NotationOptions) -> str:
 
 def person_name(person: Person, kind: SpeakerKind, options: NotationOptions) -> str:
     """A roster name with its honorific: 佐藤花子君."""
-    return f"{person.name}{honorific_for(kind, options)}"
+    return f"{body_text(person.name, options)}{honorific_for(kind, options)}"
 
 
 def speaker_text(speech: Speech, options: NotationOptions) -> str:
-    """The speaker line: ○議長（山田太郎君）, ○３番（佐藤花子君）, or name-first ○山田太郎議長."""
-    name = speech.name
+    """The speaker line: ○議長（山田太郎君）, ○３番（佐藤花子君）, or name-first ○山田太郎議長. Digits the clerk typed
+    in a role or name (「5番」, 「話者1」) follow ``full_width_digits`` like the seat and the body."""
+    name = body_text(speech.name, options)
     honorific = honorific_for(speech.kind, options)
-    role = speech.role
+    role = body_text(speech.role, options)
     if not role and speech.seat is not None and options.member_seat and options.order is SpeakerOrder.ROLE_FIRST:
         role = seat_text(speech.seat, options)
     if not name:  # an unidentified speaker: the role (or the diarization label) alone

@@ -320,13 +320,13 @@ def test_docx_structure_and_styles():
     assert fields["場\u3000\u3000所"] == "大磯町議会議場"
     assert fields["開\u3000\u3000会"] == "令和７年１２月２日\u3000午前１０時００分"
     headings = [p.text for p in paragraphs if p.style.name == "見出し項目"]
-    assert headings == [
+    assert headings == [  # the 議事日程 near the top, as printed 会議録 have it
+        "議事日程（第２号）",
+        "本日の会議に付した事件",
         "出席議員（１３名）",
         "欠席議員（１名）",
         "説明のため出席した者",
         "職務のため出席した者",
-        "議事日程（第２号）",
-        "本日の会議に付した事件",
     ]
     roster = [p.text for p in paragraphs if p.style.name == "名簿"]
     assert roster[0] == "\t１番\t佐藤花子君\t２番\t鈴木一郎君"
@@ -357,6 +357,13 @@ def test_docx_structure_and_styles():
         "午前１０時５２分休憩",
         "午前１１時０５分再開",
         "午前１１時４８分散会",
+    ]
+    # the 署名欄 closes the document; names not yet known leave lines to sign on
+    assert [(p.style.name, p.text) for p in paragraphs[-4:]] == [
+        ("署名文", "地方自治法第１２３条第２項の規定によりここに署名する。"),
+        ("署名欄", "大磯町議会議長\t\t"),
+        ("署名欄", "会議録署名議員\t\t"),
+        ("署名欄", "会議録署名議員\t\t"),
     ]
     header = word.sections[0].header.paragraphs[0]
     assert (header.style.name, header.text) == ("案表示", "案")
@@ -488,6 +495,7 @@ def test_printed_draft(printed):
         "〔「異議なし」と呼ぶ者あり〕",
         "午前１０時００分開議",
         "午前１１時４８分散会",
+        "地方自治法第１２３条第２項の規定によりここに署名する。",
     ):
         assert expected in text
     for number, page in enumerate(pages, start=1):

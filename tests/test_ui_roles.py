@@ -83,8 +83,8 @@ def test_meeting_page_on_a_draft_offers_finalize_and_export_only_to_clerks(app_e
     clerk = role in CLERKS
     assert ("finalize" in _keys(at, "button")) is clerk
     assert ("confirm_finalize" in _keys(at, "checkbox")) is clerk
-    assert ("export_make" in _keys(at, "button")) is clerk
-    assert ("export_format" in _keys(at, "selectbox")) is clerk
+    assert ("export-docx" in _keys(at, "download_button")) is clerk
+    assert ("export-txt" in _keys(at, "download_button")) is clerk
     assert ("確定" in _subheaders(at)) is clerk and ("書き出し" in _subheaders(at)) is clerk
     assert (WHO_FINALIZES in _captions(at)) is not clerk
     assert ("access_closed" in _keys(at, "checkbox")) is clerk  # 非公開 needs MANAGE_ACCESS
@@ -105,8 +105,8 @@ def test_meeting_page_on_a_finalized_meeting(app_env, role):
     clerk = role in CLERKS
     assert (_button(at, "確定を解除する") is not None) is clerk
     assert any(t.label == "確定を解除する理由 *" for t in at.text_input) is clerk
-    assert ("export_make" in _keys(at, "button")) is clerk
-    assert ("zip-1" in _keys(at, "button")) is clerk  # the archive as a ZIP is an export
+    assert ("export-docx" in _keys(at, "download_button")) is clerk
+    assert ("zip-1" in _keys(at, "download_button")) is clerk  # the archive as a ZIP is an export
     assert "verify-1" in _keys(at, "button")  # checking the archive changes nothing: everyone may
     assert (WHO_FINALIZES in _captions(at)) is not clerk
     save = _button(at, "見出しを保存")

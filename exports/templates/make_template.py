@@ -24,7 +24,7 @@ from pathlib import Path
 from docx import Document
 from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT, WD_TAB_LEADER
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
@@ -200,6 +200,21 @@ def _styles(document, gothic: str) -> None:
     time_mark.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
     time_mark.paragraph_format.space_before = Pt(4)
     time_mark.paragraph_format.space_after = Pt(4)
+
+    # 地方自治法第１２３条第２項の規定によりここに署名する。 Two blank lines above, kept with the names under it.
+    statement = _paragraph_style(document, "署名文", "SignatureStatement")
+    statement.paragraph_format.first_line_indent = CHAR
+    statement.paragraph_format.space_before = LINE * 2
+    statement.paragraph_format.keep_with_next = True
+
+    # 大磯町議会議長<tab>山田太郎 — a blank line above each for the signature and seal; a name not yet known is
+    # printed as label<tab><tab>, the second tab's leader being the line to sign on.
+    signature = _paragraph_style(document, "署名欄", "Signature")
+    signature.paragraph_format.left_indent = CHAR * 8
+    signature.paragraph_format.space_before = LINE
+    signature.paragraph_format.keep_with_next = True
+    signature.paragraph_format.tab_stops.add_tab_stop(CHAR * 17, WD_TAB_ALIGNMENT.LEFT)  # the name
+    signature.paragraph_format.tab_stops.add_tab_stop(CHAR * 36, WD_TAB_ALIGNMENT.RIGHT, WD_TAB_LEADER.LINES)
 
     draft = _paragraph_style(document, "案表示", "DraftMark", base="Header", font=gothic)
     draft.font.size = Pt(16)

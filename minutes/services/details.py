@@ -3,23 +3,59 @@ meeting, the agenda item of utterances, and the meeting's own record of actions.
 
 Every change names the version it was made against (``Meeting.edit_version``); the row is updated only where that
 version is still current, and otherwise ``EditConflict`` says who changed it when. Finalizing writes the archive
-package in the same transaction: a meeting is finalized only with its archive.
+package (copied with no transaction open, committed with the finalization): a meeting is finalized only with its
+archive.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlmodel import Session
 
 from minutes import clock, store
 from minutes.errors import EditConflict, InputError
-from minutes.services.archive import commit_with_archive
+from minutes.services.archive import commit_staged, discard_staged, stage_archive
 from minutes.services.base import Service
 from minutes.services.permissions import Permission, check
-from minutes.services.views import Event, JobState, MeetingDetails, MeetingInfo, RecordingInfo, job_state
+from minutes.services.views import (
+    TIME_MARK_KINDS,
+    Event,
+    JobState,
+    MeetingDetails,
+    MeetingInfo,
+    RecordingInfo,
+    TimeMarkEntry,
+    job_state,
+)
+from minutes.store.engine import write_lock
 from minutes.store.tables import JobStatus, utcnow
+
+
+def _mark_text(mark: TimeMarkEntry) -> str:
+    place = "最初の発言の前" if mark.after_seq is None else f"発言 {mark.after_seq + 1} の後"
+    return f"{place}の「{mark.time:%H:%M} {mark.kind}」"
+
+
+def _check_marks(session: Session, meeting_id: int, marks: Sequence[TimeMarkEntry]) -> None:
+    """Each mark of a known kind, after an utterance of the meeting (by seq, shown 1-based as in the editor)."""
+    if not marks:
+        return
+    last = max((row[1] for row in store.agenda_rows(session, meeting_id=meeting_id)), default=None)
+    for mark in marks:
+        if mark.kind not in TIME_MARK_KINDS:
+            raise InputError(
+                f"時刻の記録の種類「{mark.kind}」は使えません（{'・'.join(TIME_MARK_KINDS)}）。",
+                f"unknown time mark kind {mark.kind!r}",
+            )
+        if mark.after_seq is not None and (last is None or not 0 <= mark.after_seq <= last):
+            known = f"この会議の発言は 1〜{last + 1} です" if last is not None else "この会議にはまだ発言がありません"
+            raise InputError(
+                f"発言 {mark.after_seq + 1} はありません（{known}）。{mark.kind}の位置を確かめてください。",
+                f"time mark after seq {mark.after_seq}, last seq {last}",
+            )
 
 
 class MeetingDetailsService(Service):
@@ -74,14 +110,18 @@ class MeetingDetailsService(Service):
         title = title.strip()
         if not title:
             raise InputError("会議名を入力してください。", "empty title")
+        details = details or MeetingDetails()
         with Session(self.engine) as session:
             meeting = self._editable(session, meeting_id)
+            stored = set(MeetingDetails.from_dict(meeting.details).time_marks)
+            # only new marks: one recorded earlier stays valid after the utterance it followed was merged away
+            _check_marks(session, meeting_id, [m for m in details.time_marks if m not in stored])
             values = dict(
                 title=title[:200],
                 kind=kind.strip()[:100],
                 held_at=held_at,
                 place=place.strip()[:200],
-                details=(details or MeetingDetails()).to_dict(),
+                details=details.to_dict(),
             )
             if not store.update_meeting_row(
                 session, meeting_id=meeting_id, expected_version=expected_version, **values
@@ -95,32 +135,108 @@ class MeetingDetailsService(Service):
             session.commit()
         return self.meeting(meeting_id)
 
+    def add_time_mark(
+        self, meeting_id: int, *, expected_version: int, kind: str, time: dt.time, after_seq: int | None
+    ) -> MeetingInfo:
+        """Record a time note of the proceedings — 「午前１１時０５分休憩」 — after the utterance ``after_seq``
+        (``Line.seq``; None: before the first). ``kind``: 休憩 or 再開, or 開議/開会 and 散会/閉会/延会, which replace
+        the lines printed from the header's opening and closing times. Refused on a finalized meeting and when the
+        header changed since ``expected_version``; recorded in the meeting's log."""
+        mark = TimeMarkEntry(kind.strip(), time.replace(second=0, microsecond=0), after_seq)
+        with Session(self.engine) as session:
+            meeting = self._editable(session, meeting_id)
+            details = MeetingDetails.from_dict(meeting.details)
+            _check_marks(session, meeting_id, [mark])
+            if mark in details.time_marks:
+                raise InputError(
+                    f"{_mark_text(mark)}はすでに記録されています。", f"duplicate time mark {mark.to_dict()}"
+                )
+            marks = (*details.time_marks, mark)
+            self._save_marks(session, meeting, details, marks, expected_version, "time_mark_add", mark)
+        return self.meeting(meeting_id)
+
+    def remove_time_mark(self, meeting_id: int, mark: TimeMarkEntry, *, expected_version: int) -> MeetingInfo:
+        """Remove a recorded time note (one of ``MeetingInfo.details.time_marks``); same rules as ``add_time_mark``."""
+        with Session(self.engine) as session:
+            meeting = self._editable(session, meeting_id)
+            details = MeetingDetails.from_dict(meeting.details)
+            if mark not in details.time_marks:
+                raise InputError(
+                    f"{_mark_text(mark)}は記録されていません。最新の内容を確認してください。",
+                    f"no time mark {mark.to_dict()}",
+                )
+            marks = tuple(m for m in details.time_marks if m != mark)
+            self._save_marks(session, meeting, details, marks, expected_version, "time_mark_remove", mark)
+        return self.meeting(meeting_id)
+
+    def _save_marks(
+        self,
+        session: Session,
+        meeting,
+        details: MeetingDetails,
+        marks: tuple[TimeMarkEntry, ...],
+        expected_version: int,
+        action: str,
+        mark: TimeMarkEntry,
+    ) -> None:
+        changed = replace(details, time_marks=marks).to_dict()
+        if not store.update_meeting_row(
+            session, meeting_id=meeting.id, expected_version=expected_version, details=changed
+        ):
+            raise EditConflict(
+                f"会議情報は {clock.local(meeting.updated_at, '%H:%M')} 以降に他の人が変更しています。"
+                "最新の内容を表示しましたので、確認してからもう一度操作してください。",
+                f"meeting {meeting.id} edit_version {meeting.edit_version} != {expected_version}",
+            )
+        store.add_event(session, meeting_id=meeting.id, action=action, actor=self.actor, detail=mark.to_dict())
+        session.commit()
+
     def finalize(self, meeting_id: int, *, expected_version: int) -> MeetingInfo:
-        """Make the meeting read-only, recording who and when, and write its archive package
-        (``minutes.services.archive``) in the same transaction: a meeting is finalized only with its archive."""
+        """Make the meeting read-only, recording who and when, with its archive package: a meeting is finalized only
+        with its archive. The files (a recording may be gigabytes) are copied and hashed into a staging folder with
+        no transaction open; then one short transaction checks that nothing changed meanwhile (else the staging
+        folder goes and ``EditConflict`` says so), marks the meeting finalized and adds the archive
+        (``minutes.services.archive_writer``)."""
         with Session(self.engine) as session:
             check(session, self.user, Permission.FINALIZE, meeting_id)
-            self._editable(session, meeting_id)
+            meeting = self._editable(session, meeting_id)
             job = store.latest_job(session, meeting_id=meeting_id)
             if job is None or job.status != JobStatus.SUCCEEDED:
                 raise InputError("文字起こしが完了していないため確定できません。", "job not succeeded")
-            if not store.update_meeting_row(
-                session,
-                meeting_id=meeting_id,
-                expected_version=expected_version,
-                finalized_at=utcnow(),
-                finalized_by=self.actor,
-            ):
-                raise EditConflict(
-                    "確定の前に他の人が会議情報を変更しました。最新の内容を確認してから確定してください。",
-                    f"meeting {meeting_id} changed",
-                )
-            version = store.get_meeting(session, meeting_id=meeting_id).version
-            store.add_event(
-                session, meeting_id=meeting_id, action="finalize", actor=self.actor, detail={"version": version}
-            )
-            commit_with_archive(session, settings=self.settings, meeting_id=meeting_id, actor=self.actor)
+            if meeting.edit_version != expected_version:  # before copying anything
+                raise self._finalize_conflict(meeting_id)
+        finalized_at = utcnow()
+        staged = stage_archive(
+            self.engine, settings=self.settings, meeting_id=meeting_id, actor=self.actor, finalized_at=finalized_at
+        )
+        with Session(self.engine) as session:
+            try:
+                write_lock(session.connection())
+                if not store.update_meeting_row(
+                    session,
+                    meeting_id=meeting_id,
+                    expected_version=expected_version,
+                    finalized_at=finalized_at,
+                    finalized_by=self.actor,
+                ):
+                    raise self._finalize_conflict(meeting_id)
+                store.add_event(
+                    session, meeting_id=meeting_id, action="finalize", actor=self.actor,
+                    detail={"version": staged.version},
+                )  # fmt: skip
+            except BaseException:
+                session.rollback()
+                discard_staged(staged)
+                raise
+            commit_staged(session, staged)
         return self.meeting(meeting_id)
+
+    @staticmethod
+    def _finalize_conflict(meeting_id: int) -> EditConflict:
+        return EditConflict(
+            "確定の前に他の人が会議情報を変更しました。最新の内容を確認してから確定してください。",
+            f"meeting {meeting_id} changed",
+        )
 
     def assign_agenda(self, meeting_id: int, utterance_ids: Sequence[int], *, agenda_order: int | None) -> int:
         """Put utterances under 日程第N (None: no item). Not an edit of their text: versions stay. Returns how many."""

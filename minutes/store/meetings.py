@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from minutes.errors import NotFoundError
 from minutes.store import audit
 from minutes.store.tables import (
-    Job,
     Meeting,
     MeetingAccess,
     MeetingEvent,
@@ -61,14 +60,6 @@ def get_recording(session: Session, *, recording_id: int) -> Recording:
     return recording
 
 
-def list_meetings_with_jobs(session: Session) -> list[tuple[Meeting, Job | None]]:
-    """Every meeting with its latest job, newest meetings first, in two queries."""
-    meetings = list_meetings(session)
-    latest = select(Job.meeting_id, func.max(Job.id).label("job_id")).group_by(col(Job.meeting_id)).subquery("latest")
-    jobs = {job.meeting_id: job for job in session.exec(select(Job).join(latest, col(Job.id) == latest.c.job_id))}
-    return [(meeting, jobs.get(meeting.id)) for meeting in meetings]
-
-
 def update_meeting_row(session: Session, *, meeting_id: int, expected_version: int, **values) -> bool:
     """Change a meeting only if its ``edit_version`` is still ``expected_version`` (raising it); False if not."""
     result = session.exec(
@@ -77,6 +68,12 @@ def update_meeting_row(session: Session, *, meeting_id: int, expected_version: i
         .values(edit_version=Meeting.edit_version + 1, updated_at=utcnow(), **values)
     )
     return result.rowcount == 1
+
+
+def set_details(session: Session, *, meeting_id: int, details: dict) -> None:
+    """Replace the meeting's header JSON without raising its edit version (a change that follows an edit of the
+    transcript, such as time marks moving with a split, is not an edit of the header)."""
+    session.exec(update(Meeting).where(col(Meeting.id) == meeting_id).values(details=details))
 
 
 def touch_meeting(session: Session, *, meeting_id: int) -> None:

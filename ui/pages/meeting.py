@@ -3,18 +3,16 @@ versions with verification, the record."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 
-import pandas as pd
 import streamlit as st
 
 import exports
-from minutes.errors import EditConflict, MinutesError
+from minutes.errors import MinutesError
 from minutes.progress import STAGE_LABELS_JA
 from minutes.services import Permission, who_can
-from minutes.services.views import AgendaEntry, JobStatus, MeetingDetails, Person
-from ui import state
+from minutes.services.views import JobStatus
+from ui import meeting_header, speaker_tools, state
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
@@ -109,6 +107,7 @@ else:
         st.switch_page("ui/pages/editor.py", query_params={"meeting": meeting_id})
     if c.button("話者を確認する", width="stretch", key="open_speakers"):
         st.switch_page("ui/pages/speakers.py", query_params={"meeting": meeting_id})
+    speaker_tools.separation_status(services, meeting_id, may_run=may_edit and not info.finalized)  # 話者の分け直し
 
 
 # ---------------------------------------------------------------- finalize
@@ -171,7 +170,11 @@ if state.can(Permission.MANAGE_ACCESS):
         with st.form("access"):
             want_closed = st.checkbox("この会議を非公開にする", value=closed, key="access_closed")
             chosen_members = st.multiselect(
-                "閲覧できる利用者", list(names), default=sorted(members & set(names)), format_func=names.get
+                "閲覧できる利用者",
+                list(names),
+                default=sorted(members & set(names)),
+                format_func=names.get,
+                placeholder="利用者を選んでください",
             )
             if st.form_submit_button("保存する"):
                 try:
@@ -213,27 +216,26 @@ if archived or info.finalized:
     for archive in reversed(archived):
         with st.container(border=True, key=f"archive-{archive.version}"):
             text_col, verify_col, zip_col = st.columns([5, 1.2, 1.6], vertical_alignment="center")
+            # version, date, files and size: never the server's folder, which means nothing to a clerk
             text_col.markdown(
                 f"**第{archive.version}版**　{state.format_moment(archive.created_at)}　"
-                f"{_md(archive.created_by)} さん  \n"
-                f"{archive.files} ファイル・{_size(archive.total_bytes)}　`{archive.path}`"
+                f"{archive.files} ファイル・{_size(archive.total_bytes)}"
             )
             if verify_col.button("検証", key=f"verify-{archive.version}", width="stretch"):
                 try:
                     st.session_state[f"verified-{meeting_id}-{archive.version}"] = archives.verify(archive.path)
                 except MinutesError as error:
                     state.show_error(error)
-            if may_export and zip_col.button("ZIP を作成", key=f"zip-{archive.version}", width="stretch"):
-                st.session_state[f"archive_zip-{meeting_id}"] = (archive.version, archives.zip_bytes(archive.path))
-            prepared_zip = st.session_state.get(f"archive_zip-{meeting_id}")
-            if may_export and prepared_zip and prepared_zip[0] == archive.version:
+            if may_export:  # made when clicked (and recorded as an export then)
                 zip_col.download_button(
-                    "ダウンロード",
-                    data=prepared_zip[1],
+                    "ZIP をダウンロード",
+                    data=lambda path=archive.path: archives.zip_bytes(path),
                     file_name=f"会議録アーカイブ_{meeting_id}_第{archive.version}版.zip",
                     mime="application/zip",
-                    key=f"zip-download-{archive.version}",
+                    key=f"zip-{archive.version}",
                     icon=":material/download:",
+                    on_click="ignore",
+                    width="stretch",
                 )
             result = st.session_state.get(f"verified-{meeting_id}-{archive.version}")
             if result is not None:
@@ -252,28 +254,27 @@ if archived or info.finalized:
 if may_export:  # those who may not are told under 確定
     st.subheader("書き出し")
     if job is not None and job.status == JobStatus.SUCCEEDED:
-        if not info.finalized:
-            st.caption("確定前の書き出しには「案」と表示されます。")
-        left, right = st.columns([3, 2], vertical_alignment="bottom")
-        chosen = left.selectbox(
-            "形式", list(exports.FORMATS), format_func=lambda key: exports.FORMATS[key].label, key="export_format"
+        st.caption(
+            ("確定前の書き出しには「案」と表示されます。" if not info.finalized else "")
+            + "ボタンを押すとその場で作成してダウンロードします（操作の記録に残ります）。"
         )
-        if right.button("書き出しを作成", key="export_make", width="stretch"):
+        columns = st.columns(3)
+        for number, fmt in enumerate(exports.FORMATS.values()):
             try:
-                st.session_state.export_result = (meeting_id, services.exports.export(meeting_id, chosen))
+                prepared = services.exports.prepare(meeting_id, fmt.key)
             except MinutesError as error:
                 state.show_error(error)
-        prepared = st.session_state.get("export_result")
-        if prepared and prepared[0] == meeting_id:
-            result = prepared[1]
-            st.download_button(
-                f"{result.filename} をダウンロード",
-                data=result.data,
-                file_name=result.filename,
-                mime=result.mime_type,
-                type="primary",
-                key="export_download",
+                break
+            columns[number % 3].download_button(
+                fmt.label,
+                data=prepared.render,  # rendered and recorded only when clicked
+                file_name=prepared.filename,
+                mime=prepared.mime_type,
+                type="primary" if fmt.key == "docx" else "secondary",
+                key=f"export-{fmt.key}",
                 icon=":material/download:",
+                on_click="ignore",
+                width="stretch",
             )
     else:
         st.caption("文字起こしが完了すると書き出せます。")
@@ -281,193 +282,7 @@ if may_export:  # those who may not are told under 確定
 
 # ---------------------------------------------------------------- details
 
-
-def _people_frame(people: tuple[Person, ...], with_seat: bool) -> pd.DataFrame:
-    rows = [{"議席番号": p.seat, "氏名": p.name, "職名": p.role} for p in people]
-    frame = pd.DataFrame(rows, columns=["議席番号", "氏名", "職名"])
-    frame["議席番号"] = frame["議席番号"].astype("Int64")
-    return frame if with_seat else frame.drop(columns=["議席番号"])
-
-
-def _people_editor(
-    column, people: tuple[Person, ...], key: str, caption: str, *, with_seat: bool, version: int, locked: bool
-) -> pd.DataFrame:
-    """One roster of the header as an editable table, keyed by the version so a saved change redraws it."""
-    frame = column.data_editor(
-        _people_frame(people, with_seat),
-        num_rows="dynamic",
-        key=f"{key}-{version}",
-        disabled=locked,
-        width="stretch",
-    )
-    column.caption(caption)
-    return frame
-
-
-def _people(frame: pd.DataFrame) -> tuple[Person, ...]:
-    people = []
-    for row in frame.to_dict("records"):
-        name = str(row.get("氏名") or "").strip()
-        if not name or name == "nan":
-            continue
-        seat = row.get("議席番号")
-        role = row.get("職名")
-        people.append(
-            Person(
-                name,
-                int(seat) if seat is not None and not pd.isna(seat) else None,
-                "" if role is None or pd.isna(role) else str(role).strip(),
-            )
-        )
-    return tuple(people)
-
-
-def _agenda_frame(agenda: tuple[AgendaEntry, ...]) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        [{"日程第": a.order, "議案番号": a.bill, "件名": a.title} for a in agenda],
-        columns=["日程第", "議案番号", "件名"],
-    )
-    frame["日程第"] = frame["日程第"].astype("Int64")
-    return frame
-
-
-def _agenda(frame: pd.DataFrame) -> tuple[AgendaEntry, ...]:
-    items = []
-    for row in frame.to_dict("records"):
-        title = str(row.get("件名") or "").strip()
-        if not title or title == "nan":
-            continue
-        order, bill = row.get("日程第"), row.get("議案番号")
-        items.append(
-            AgendaEntry(
-                title,
-                int(order) if order is not None and not pd.isna(order) else None,
-                "" if bill is None or pd.isna(bill) else str(bill).strip(),
-            )
-        )
-    return tuple(items)
-
-
-def details_text() -> None:
-    """The header as text and tables, for those who may not edit it."""
-    numbers = "".join(f"第{n}{unit}" for n, unit in ((details.session, "回"), (details.issue, "号")) if n)
-    facts = [
-        ("議会名", details.assembly),
-        ("回・号", numbers),
-        ("招集年月日", state.format_date(details.convened) if details.convened else ""),
-        ("開会（開議）", f"{details.opened:%H:%M}" if details.opened else ""),
-        ("閉会（散会）", f"{details.closed:%H:%M}" if details.closed else ""),
-        ("場所", info.place),
-    ]
-    shown = [f"**{label}**　{_md(value)}" for label, value in facts if value]
-    rosters = [
-        ("出席議員", details.attendees, True),
-        ("欠席議員", details.absentees, True),
-        ("説明のため出席した者", details.explainers, False),
-        ("職務のため出席した者", details.staff, False),
-    ]
-    if not shown and not details.agenda and not any(people for _, people, _ in rosters):
-        st.caption("見出しはまだ入力されていません。")
-        return
-    if shown:
-        st.markdown("  \n".join(shown))
-    for label, people, with_seat in rosters:
-        if people:
-            st.markdown(f"**{label}**")
-            st.dataframe(_people_frame(people, with_seat), hide_index=True, width="stretch")
-    if details.agenda:
-        st.markdown("**議事日程**")
-        st.dataframe(_agenda_frame(details.agenda), hide_index=True, width="stretch")
-
-
-st.subheader("会議録の見出し")
-details = info.details
-if not may_edit:
-    details_text()
-else:
-    locked = info.finalized
-    with st.form(f"details-{info.edit_version}"):
-        a, b = st.columns([3, 1])
-        title = a.text_input("会議名 *", value=info.title, max_chars=200, disabled=locked)
-        kinds = list(state.MEETING_KINDS)
-        if info.kind and info.kind not in kinds:
-            kinds.append(info.kind)
-        kind = b.selectbox("種別", kinds, index=kinds.index(info.kind) if info.kind in kinds else 0, disabled=locked)
-        a, b, c = st.columns([2, 1, 1])
-        assembly = a.text_input("議会名", value=details.assembly, placeholder="大磯町議会", disabled=locked)
-        session_number = b.number_input("第N回", min_value=1, max_value=99, value=details.session, disabled=locked)
-        issue = c.number_input("第N号", min_value=1, max_value=99, value=details.issue, disabled=locked)
-        a, b, c, d = st.columns(4)
-        convened = a.date_input("招集年月日", value=details.convened, format="YYYY/MM/DD", disabled=locked)
-        held_date = b.date_input(
-            "開催日", value=info.held_at.date() if info.held_at else None, format="YYYY/MM/DD", disabled=locked
-        )
-        opened = c.time_input("開会（開議）時刻", value=details.opened, step=60, disabled=locked)
-        closed = d.time_input("閉会（散会）時刻", value=details.closed, step=60, disabled=locked)
-        place = st.text_input("場所", value=info.place, placeholder="大磯町議会議場", disabled=locked)
-        st.markdown("**出席者・欠席者**（行を追加して入力します）")
-        a, b = st.columns(2)
-        attendees = _people_editor(
-            a, details.attendees, "attendees", "出席議員", with_seat=True, version=info.edit_version, locked=locked
-        )
-        absentees = _people_editor(
-            b, details.absentees, "absentees", "欠席議員", with_seat=True, version=info.edit_version, locked=locked
-        )
-        a, b = st.columns(2)
-        explainers = _people_editor(
-            a,
-            details.explainers,
-            "explainers",
-            "説明のため出席した者",
-            with_seat=False,
-            version=info.edit_version,
-            locked=locked,
-        )
-        staff = _people_editor(
-            b, details.staff, "staff", "職務のため出席した者", with_seat=False, version=info.edit_version, locked=locked
-        )
-        st.markdown("**議事日程**")
-        agenda = st.data_editor(
-            _agenda_frame(details.agenda),
-            num_rows="dynamic",
-            key=f"agenda-{info.edit_version}",
-            disabled=locked,
-            width="stretch",
-        )
-        saved = st.form_submit_button("見出しを保存", type="primary", disabled=locked)
-
-    if saved:
-        start = info.held_at.time() if info.held_at else dt.time(10, 0)
-        try:
-            services.details.update_meeting(
-                meeting_id,
-                expected_version=info.edit_version,
-                title=title,
-                kind=kind,
-                held_at=dt.datetime.combine(held_date, start) if held_date else None,
-                place=place,
-                details=MeetingDetails(
-                    assembly=assembly.strip(),
-                    session=int(session_number) if session_number else None,
-                    issue=int(issue) if issue else None,
-                    convened=convened,
-                    opened=opened,
-                    closed=closed,
-                    attendees=_people(attendees),
-                    absentees=_people(absentees),
-                    explainers=_people(explainers),
-                    staff=_people(staff),
-                    agenda=_agenda(agenda),
-                ),
-            )
-            st.toast("会議録の見出しを保存しました。")
-            st.rerun()
-        except EditConflict as error:
-            state.show_error(error)
-            if st.button("最新の内容を表示"):
-                st.rerun()
-        except MinutesError as error:
-            state.show_error(error)
+meeting_header.show(services, meeting_id, info, may_edit=may_edit)
 
 
 # ---------------------------------------------------------------- record
@@ -489,6 +304,10 @@ with st.expander("操作の記録"):
             extra = f"（{event.detail.get('source_name')} を {event.detail.get('target')} に統合）"
         elif event.action in ("material_add", "material_delete"):
             extra = f"（{event.detail.get('name')}）"
+        elif event.action in ("time_mark_add", "time_mark_remove"):
+            after = event.detail.get("after_seq")
+            place = "最初の発言の前" if after is None else f"発言 {after + 1} の後"
+            extra = f"（{event.detail.get('time')} {event.detail.get('kind')}、{place}）"
         elif event.action == "agenda":
             order = event.detail.get("order")
             target = f"日程第{order}" if order is not None else "割り当て解除"
