@@ -258,3 +258,8 @@ def test_variants():
     assert variants("３番") == ("３番", "3番")
     assert variants("AI") == ("AI", "ＡＩ")
     assert variants("予算") == ("予算",)
+
+
+def test_unnamed_speakers_show_as_the_editor_shows_them(engine, meetings):
+    hit = as_(engine).search.search(SearchQuery("河川の改修")).utterances[0]
+    assert hit.speaker == "話者２"  # not the diarization label SPEAKER_01

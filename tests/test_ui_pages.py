@@ -19,11 +19,12 @@ from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
 from minutes.pipeline import PipelineResult
-from minutes.records import Utterance, Word
+from minutes.pipeline.rediarize import SeparationResult
+from minutes.records import SpeakerTurn, Utterance, Word
 from minutes.services import Principal, Services
 from minutes.settings import Settings
 from minutes.store.engine import make_engine
-from tests.seeding import seed_meeting
+from tests.seeding import seed_meeting, store_meeting, words_of
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
@@ -327,4 +328,116 @@ def test_speakers_page_rename_and_merge(app_env):
     at.selectbox(key="merge_target").set_value(others[1].id)
     at.button(key="merge_speakers").click().run()
     assert len(editing.speakers.speakers(meeting_id)) == 2
+    engine.dispose()
+
+
+# ---------------------------------------------------------------- speakers in the editor (issue 16)
+
+COUNCIL_LINES = [  # (stored label, sentences): the mayor's answers were heard as the member (SPEAKER_01)
+    ("SPEAKER_00", ["ただいまから会議を開きます。"]),
+    ("SPEAKER_01", ["５番、佐藤です。", "防災について伺います。", "町長。"]),
+    ("SPEAKER_01", ["お答えします。", "防災計画を見直しました。"]),
+    ("SPEAKER_00", ["５番、佐藤花子議員。"]),
+    ("SPEAKER_01", ["ありがとうございました。"]),
+]
+
+
+def _seeded_council(data: Path) -> int:
+    """The council meeting of tests/test_speakers_fix.py, short: 2 voices found of 3, the chair's call inside 5番's
+    utterance."""
+    _app()
+    recordings = data / "recordings"
+    recordings.mkdir(parents=True, exist_ok=True)
+    (recordings / "sample.wav").write_bytes(_wav_bytes(30.0))
+    records, t = [], 0.0
+    for label, parts in COUNCIL_LINES:
+        words = []
+        for text in parts:
+            words += words_of(text, t, t + 0.3 * len(text))
+            t += 0.3 * len(text)
+        records.append(Utterance(label, words[0].start, words[-1].end, "".join(parts), tuple(words)))
+        t += 0.5
+    engine = _engine(data)
+    try:
+        return store_meeting(engine, title="第４回定例会", utterances=records, duration=t)
+    finally:
+        engine.dispose()
+
+
+def test_editor_speaker_tools(app_env, monkeypatch):
+    meeting_id = _seeded_council(app_env)
+    engine = _engine(app_env)
+    editing = _as(engine, app_env)
+    at = _app("ui/pages/editor.py", meeting_id)
+    lines = editing.transcript.page(meeting_id).lines
+    box = at.selectbox(key=f"speaker-{lines[0].id}-1")
+    assert box.options == ["話者１", "話者２"] and box.value == lines[0].speaker_id  # never SPEAKER_00
+
+    # 1. a new speaker, in every drop-down at once
+    at.text_input(key="add_speaker-role").input("町長")
+    next(b for b in at.button if b.label == "話者を追加").click().run()
+    assert not at.exception, at.exception
+    mayor = next(s for s in editing.speakers.speakers(meeting_id) if s.role == "町長")
+    assert "町長" in at.selectbox(key=f"speaker-{lines[2].id}-1").options
+
+    # 2. the chair's call closing 5番's utterance: one click, the chair's own utterance
+    chair = editing.speakers.speakers(meeting_id)[0]
+    editing.speakers.update_speaker(chair.id, expected=chair, role="議長")
+    at.run()
+    at.button(key=f"call-{lines[1].id}-end").click().run()
+    assert not at.exception, at.exception
+    now = editing.transcript.page(meeting_id).lines
+    assert [(x.text, x.speaker_id) for x in now[1:3]] == [
+        ("５番、佐藤です。防災について伺います。", lines[1].speaker_id),
+        ("町長。", chair.id),
+    ]
+
+    # 3. from here on: this and 5番's later utterances are the mayor's
+    answer = now[3]
+    at.button(key=f"tools-{answer.id}").click().run()
+    at.selectbox(key=f"re-speaker-{answer.id}-1").set_value(mayor.id).run()
+    at.radio(key=f"re-scope-{answer.id}-1").set_value("until").run()
+    assert any("1 発言の話者を「町長」にします" in c.value for c in at.caption)  # the chair speaks next
+    at.radio(key=f"re-scope-{answer.id}-1").set_value("same").run()
+    assert any("2 発言の話者を「町長」にします" in c.value for c in at.caption)
+    at.button(key=f"do-reassign-{answer.id}").click().run()
+    assert not at.exception, at.exception
+    assert [x.speaker_id for x in editing.transcript.page(meeting_id).lines][3:] == [mayor.id, chair.id, mayor.id]
+    assert editing.transcript.history(answer.id)[-1].action == "speaker"
+
+    # 4. split where the typed second part begins, the second part another speaker's
+    member_line = now[1]
+    at.button(key=f"tools-{member_line.id}").click().run()
+    at.selectbox(key=f"split-at-{member_line.id}-2").set_value(-1).run()
+    assert at.text_input(key=f"split-text-{member_line.id}-2").value == "防災について伺います。"  # suggested
+    at.text_input(key=f"split-text-{member_line.id}-2").input("防災").run()
+    assert any("前半「５番、佐藤です。」" in c.value for c in at.caption)
+    at.selectbox(key=f"split-speaker-{member_line.id}-2").set_value(mayor.id).run()
+    at.button(key=f"do-split-{member_line.id}").click().run()
+    assert not at.exception, at.exception
+    parts = editing.transcript.page(meeting_id).lines[1:3]
+    assert [(x.text, x.speaker_id) for x in parts] == [
+        ("５番、佐藤です。", lines[1].speaker_id),
+        ("防災について伺います。", mayor.id),
+    ]
+
+    # 5. 話者の分け直し with 3 speakers: queued, run by the worker (the separation faked), progress, then done
+    turns = tuple(SpeakerTurn(x.start, x.end, f"V{x.speaker_id}") for x in editing.transcript.page(meeting_id).lines)
+    monkeypatch.setattr(
+        "minutes.services.worker.separate_speakers",
+        lambda source, work_dir, options, progress, max_duration=None: SeparationResult(30.0, turns, {}),
+    )
+    at.radio(key="rediarize_mode").set_value("人数を指定")
+    at.number_input(key="rediarize_count").set_value(3)
+    next(b for b in at.button if b.label == "話者の分け直しを開始").click().run()
+    assert not at.exception, at.exception
+    job = editing.meetings.speaker_job(meeting_id)
+    assert job is not None and job.id
+    deadline = time.monotonic() + TIMEOUT
+    while editing.meetings.speaker_job(meeting_id).status != "succeeded" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert editing.meetings.speaker_job(meeting_id).status == "succeeded"
+    at.run()
+    assert any("話者の分け直し" in c.value and "完了" in c.value for c in at.caption)
+    assert editing.transcript.page(meeting_id).lines[2].text == "防災について伺います。"
     engine.dispose()

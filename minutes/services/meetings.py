@@ -11,16 +11,18 @@ from sqlmodel import Session
 
 from diarize import DiarizationOptions
 from minutes import store
-from minutes.errors import InputError
+from minutes.errors import InputError, JobError
 from minutes.pipeline import PipelineOptions
 from minutes.pipeline.decode import probe
 from minutes.pipeline.transcribe import TranscriptionOptions
 from minutes.services.base import Service
 from minutes.services.permissions import Permission, check, hidden_meetings, require
 from minutes.services.views import (
+    JobState,
     JobView,
     MeetingSummary,
     TranscriptView,
+    job_state,
     job_view,
     line_view,
     speaker_info,
@@ -28,6 +30,7 @@ from minutes.services.views import (
 )
 from minutes.settings import Settings
 from minutes.store.files import display_name, safe_suffix
+from minutes.store.tables import JobStatus
 
 
 def pipeline_options(
@@ -189,18 +192,80 @@ class MeetingsService(Service):
         return self._change_job(job_id, store.retry_job)
 
     def _change_job(self, job_id: int, change) -> JobView:
-        require(self.user, Permission.CREATE_MEETING)
         with Session(self.engine) as session:
-            check(session, self.user, Permission.CREATE_MEETING, store.get_job(session, job_id=job_id).meeting_id)
+            job = store.get_job(session, job_id=job_id)
+            # a re-run of the speaker separation is an edit: those who may edit may cancel or retry it too
+            permission = (
+                Permission.EDIT if store.job_kind(job) == store.JobKind.REDIARIZE else Permission.CREATE_MEETING
+            )
+            require(self.user, permission)
+            check(session, self.user, permission, job.meeting_id)
             job = change(session, job_id=job_id)
             session.commit()
             return job_view(job)
+
+    def rediarize(
+        self,
+        meeting_id: int,
+        *,
+        num_speakers: int | None = None,
+        min_speakers: int | None = None,
+        max_speakers: int | None = None,
+    ) -> JobView:
+        """Queue speaker separation again for a transcribed meeting, with a speaker count (or bounds): the worker
+        decodes and diarizes the recording (no transcription) and then gives the stored utterances new speakers and
+        boundaries, every text edit kept (``minutes.services.rediarization``). Needs the edit permission on a draft;
+        refused while the meeting's transcription or another re-run is queued or running."""
+        options = self.pipeline_options(num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers)
+        with Session(self.engine) as session:
+            self._editable(session, meeting_id)
+            transcription = store.latest_job(session, meeting_id=meeting_id)
+            if transcription is None or transcription.status != JobStatus.SUCCEEDED:
+                raise JobError(
+                    "文字起こしが完了していないため、話者の分け直しはできません。", "transcription not succeeded"
+                )
+            running = store.latest_job(session, meeting_id=meeting_id, kind=store.JobKind.REDIARIZE)
+            if running is not None and running.status in (JobStatus.QUEUED, JobStatus.RUNNING):
+                raise JobError("話者の分け直しはすでに実行中です。完了までお待ちください。", f"job {running.id}")
+            if not store.count_utterances(session, meeting_id=meeting_id):
+                raise JobError("この会議には発言がないため、話者を分け直せません。", "no utterances")
+            recording = store.get_recording(session, recording_id=transcription.recording_id)
+            if not (self.settings.data_dir / recording.stored_path).is_file():
+                raise JobError(
+                    "録音ファイルが見つからないため、話者を分け直せません。管理者に連絡してください。",
+                    f"missing {recording.stored_path}",
+                )
+            request = {"num_speakers": num_speakers, "min_speakers": min_speakers, "max_speakers": max_speakers}
+            job = store.enqueue_job(
+                session,
+                meeting_id=meeting_id,
+                recording_id=recording.id,
+                options=options.to_dict() | {"kind": store.JobKind.REDIARIZE, "requested_by": self.actor},
+            )
+            store.add_event(
+                session,
+                meeting_id=meeting_id,
+                action="rediarize_request",
+                actor=self.actor,
+                detail=request | {"job": job.id},
+            )
+            session.commit()
+            return job_view(job)
+
+    def speaker_job(self, meeting_id: int) -> JobState | None:
+        """The latest re-run of the speaker separation of the meeting (None if there never was one)."""
+        with Session(self.engine) as session:
+            self._readable(session, meeting_id)
+            return job_state(store.latest_job(session, meeting_id=meeting_id, kind=store.JobKind.REDIARIZE))
 
     def transcript(self, meeting_id: int) -> TranscriptView:
         """The whole stored transcript (the CLI's output)."""
         with Session(self.engine) as session:
             meeting = self._readable(session, meeting_id)
-            speakers = tuple(speaker_info(s) for s in store.speakers_of(session, meeting_id=meeting_id))
+            numbers = store.speaker_numbers(session, meeting_id=meeting_id)
+            speakers = tuple(
+                speaker_info(s, numbers.get(s.id, 0)) for s in store.speakers_of(session, meeting_id=meeting_id)
+            )
             utterances = tuple(line_view(u) for u in store.utterances_of(session, meeting_id=meeting_id))
             job = store.latest_job(session, meeting_id=meeting_id)
             duration = None

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session
 
-from minutes import store
+from minutes import clock, store
 from minutes.errors import InputError
 from minutes.services.base import Service
 from minutes.services.permissions import Permission, check, hidden_meetings, require
+from minutes.services.views import unnamed_speaker
 
 VOCAB_CAP = 20_000  # occurrences of a short word listed through the vocabulary before walking meetings instead
 COUNT_CAP = 10_000  # matches counted at most ("10,000 件以上")
@@ -288,13 +289,18 @@ class SearchService(Service):
         self, session: Session, scored: list[tuple[int, float]], terms: tuple[str, ...]
     ) -> tuple[UtteranceHit, ...]:
         rows = store.utterance_hits(session, utterance_ids=[i for i, _ in scored])
+        numbers: dict[int, dict[int, int]] = {}  # meeting id -> speaker id -> 話者N, for speakers nobody named
         hits = []
         for utterance_id, score in scored:
             if utterance_id not in rows:
                 continue
             u, speaker, meeting = rows[utterance_id]
             # as the editor shows it, where the result opens
-            name = " ".join(part for part in (speaker.role, speaker.name) if part) or speaker.label
+            name = " ".join(part for part in (speaker.role, speaker.name) if part)
+            if not name:
+                if meeting.id not in numbers:
+                    numbers[meeting.id] = store.speaker_numbers(session, meeting_id=meeting.id)
+                name = unnamed_speaker(numbers[meeting.id].get(speaker.id, 0))
             hits.append(
                 UtteranceHit(
                     u.id,
@@ -327,14 +333,8 @@ class SearchService(Service):
 
 
 def parse_date(text: str) -> dt.date:
-    """「2025-12-02」「2025/12/2」「20251202」 → a date (InputError otherwise)."""
-    raw = text.strip().replace("/", "-").replace(".", "-")
+    """A day as a clerk types it (:func:`minutes.clock.parse_day`), or InputError."""
     try:
-        if raw.isdigit() and len(raw) == 8:
-            return dt.date(int(raw[:4]), int(raw[4:6]), int(raw[6:]))
-        year, month, day = (int(x) for x in raw.split("-"))
-        return dt.date(year, month, day)
-    except ValueError:
-        raise InputError(
-            f"日付「{text}」を読み取れません。2025-12-02 の形で指定してください。", f"bad date {text!r}"
-        ) from None
+        return clock.parse_day(text)
+    except ValueError as error:
+        raise InputError(str(error), f"bad date {text!r}") from None

@@ -9,16 +9,19 @@ who changed it when and what it says now. A finalized meeting refuses every chan
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from sqlmodel import Session
 
 from minutes import clock, store
 from minutes.errors import EditConflict, InputError
 from minutes.services.base import Service
+from minutes.services.splitting import find_calls, locate_split, split_words, suggest_split
 from minutes.services.views import (
     NO_SPACE_LANGUAGES,
     RECOGNIZER,
     Line,
+    MeetingDetails,
     Page,
     ReplaceMatch,
     ReplacePreview,
@@ -28,51 +31,7 @@ from minutes.services.views import (
 )
 from minutes.store.tables import Utterance, UtteranceRevision, utcnow
 
-
-def split_words(
-    words: Sequence[dict], text: str, at: int, start: float, end: float
-) -> tuple[list[dict], list[dict], float]:
-    """Split an utterance's words at character ``at`` of ``text``: (first words, second words, time of the split).
-
-    While the words still spell the text, the split follows them exactly (a word cut in two gets a time in
-    proportion to its characters); after an edit, the time is proportional to the characters and words go by their
-    middle.
-    """
-    stripped = [str(w.get("text", "")).strip() for w in words]
-    first: list[dict] = []
-    second: list[dict] = []
-    if words and "".join(stripped) == text:
-        position = 0
-        for word, word_text in zip(words, stripped, strict=True):
-            n = len(word_text)
-            if position + n <= at:
-                first.append(dict(word, text=word_text))
-            elif position >= at:
-                second.append(dict(word, text=word_text))
-            else:
-                k = at - position
-                cut = word["start"] + (word["end"] - word["start"]) * k / n
-                first.append(dict(word, text=word_text[:k], end=cut))
-                second.append(dict(word, text=word_text[k:], start=cut))
-            position += n
-        if first:
-            split_time = first[-1]["end"]
-        elif second:
-            split_time = second[0]["start"]
-        else:
-            split_time = start
-    else:
-        split_time = start + (end - start) * at / max(len(text), 1)
-        for word in words:
-            (first if (word["start"] + word["end"]) / 2 < split_time else second).append(dict(word))
-    return first, second, min(max(split_time, start), end)
-
-
-def suggest_split(text: str) -> int:
-    """A natural place to split: after the sentence end nearest the middle (or the middle itself)."""
-    middle = len(text) // 2
-    ends = [i + 1 for i, ch in enumerate(text[:-1]) if ch in "。？！?!"]
-    return min(ends, key=lambda i: abs(i - middle)) if ends else max(1, middle)
+__all__ = ["TranscriptService", "split_words", "suggest_split"]  # the split helpers live in ``splitting``
 
 
 def _snippet(text: str, needle: str, width: int = 24) -> str:
@@ -151,48 +110,116 @@ class TranscriptService(Service):
             raise InputError(f"第{to_version}版は見つかりません。", f"no version {to_version}")
         return self._change(utterance_id, expected_version, "revert", text=old.text, speaker_id=old.speaker_id)
 
-    def split(self, utterance_id: int, *, at: int, expected_version: int) -> tuple[Line, Line]:
-        """Split an utterance before character ``at``; the second part becomes a new utterance right after it."""
+    def split(
+        self,
+        utterance_id: int,
+        *,
+        expected_version: int,
+        at: int | None = None,
+        second_part: str | None = None,
+        speaker_id: int | None = None,
+    ) -> tuple[Line, Line]:
+        """Split an utterance in two; the second part becomes a new utterance right after it.
+
+        Where: before character ``at``, or where the text ``second_part`` begins (the whole second part, or its first
+        characters as the clerk typed them; refused when not found or found twice). ``speaker_id``: the second
+        part's speaker (default: the utterance's). Word timings follow the split."""
+        if (at is None) == (second_part is None):
+            raise TypeError("give either at or second_part")
         with Session(self.engine) as session:
             u = self._current(session, utterance_id, expected_version)
-            if not 0 < at < len(u.text):
-                raise InputError("分割する位置は発言の途中を選んでください。", f"split at {at} of {len(u.text)}")
-            first_words, second_words, cut = split_words(u.words, u.text, at, u.start, u.end)
-            first_text, second_text = u.text[:at].strip(), u.text[at:].strip()
-            if not first_text or not second_text:
-                raise InputError("分割すると空の発言ができてしまいます。位置を変えてください。", "empty part")
-            self._snapshot(session, u)
-            store.shift_seq(session, meeting_id=u.meeting_id, after_seq=u.seq)
-            second = store.add_utterance(
-                session,
-                utterance=Utterance(
-                    meeting_id=u.meeting_id,
-                    speaker_id=u.speaker_id,
-                    seq=u.seq + 1,
-                    start=cut,
-                    end=u.end,
-                    text=second_text,
-                    words=second_words,
-                    edited=True,
-                    agenda_order=u.agenda_order,
-                ),
-            )
-            self._save(session, u, expected_version, "split", text=first_text, end=cut, words=first_words)
-            store.add_revision(
-                session,
-                revision=UtteranceRevision(
-                    utterance_id=second.id,
-                    version=1,
-                    text=second_text,
-                    speaker_id=u.speaker_id,
-                    action="split",
-                    edited_by=self.actor,
-                ),
-            )
-            store.touch_meeting(session, meeting_id=u.meeting_id)
+            position = at if at is not None else locate_split(u.text, second_part or "")
+            second_speaker = self._speaker_of(session, u, speaker_id)
+            second_id = self._split(session, u, expected_version, position, u.speaker_id, second_speaker)
             session.commit()
-            second_id = second.id
         return self.line(utterance_id), self.line(second_id)
+
+    def split_call(
+        self, utterance_id: int, *, expected_version: int, speaker_id: int, position: str | None = None
+    ) -> tuple[Line, Line]:
+        """Set a chair's short call (「町長。」「５番、佐藤花子議員。」) that opens or closes the utterance apart as an
+        utterance of its own, spoken by ``speaker_id`` (the chair), in one step; the rest keeps its speaker.
+        ``position``: "start" or "end" when the utterance has both (default: the one it has)."""
+        with Session(self.engine) as session:
+            u = self._current(session, utterance_id, expected_version)
+            calls = [c for c in find_calls(u.text) if position in (None, c.position)]
+            if not calls:
+                raise InputError(
+                    "この発言の最初や最後に、議長の呼びかけ（「町長。」「５番、山田議員。」など）が見つかりません。"
+                    "「分割」で位置を指定してください。",
+                    f"no call at {position or 'start or end'}",
+                )
+            call = calls[0]
+            chair = self._speaker_of(session, u, speaker_id)
+            first, second = (chair, u.speaker_id) if call.position == "start" else (u.speaker_id, chair)
+            second_id = self._split(session, u, expected_version, call.at, first, second)
+            session.commit()
+        return self.line(utterance_id), self.line(second_id)
+
+    def _speaker_of(self, session: Session, u: Utterance, speaker_id: int | None) -> int:
+        """``speaker_id`` when it is a speaker of the utterance's meeting (default: the utterance's own)."""
+        if speaker_id is None or speaker_id == u.speaker_id:
+            return u.speaker_id
+        if store.get_speaker(session, speaker_id=speaker_id).meeting_id != u.meeting_id:
+            raise InputError("別の会議の話者は選べません。", "speaker of another meeting")
+        return speaker_id
+
+    def _split(
+        self, session: Session, u: Utterance, expected_version: int, at: int, first_speaker: int, second_speaker: int
+    ) -> int:
+        """Split ``u`` before character ``at`` (in the caller's transaction); returns the new second utterance's id.
+        A part that gets another speaker gets it as a version of its own (「話者の変更」 after 「分割」), so the history
+        shows both and the re-run of the speaker separation keeps a speaker the clerk chose."""
+        if not 0 < at < len(u.text):
+            raise InputError("分割する位置は発言の途中を選んでください。", f"split at {at} of {len(u.text)}")
+        first_words, second_words, cut = split_words(u.words, u.text, at, u.start, u.end)
+        first_text, second_text = u.text[:at].strip(), u.text[at:].strip()
+        if not first_text or not second_text:
+            raise InputError("分割すると空の発言ができてしまいます。位置を変えてください。", "empty part")
+        self._snapshot(session, u)
+        store.shift_seq(session, meeting_id=u.meeting_id, after_seq=u.seq)
+        _marks_follow(session, u.meeting_id, split_seq=u.seq)
+        second = store.add_utterance(
+            session,
+            utterance=Utterance(
+                meeting_id=u.meeting_id,
+                speaker_id=u.speaker_id,
+                seq=u.seq + 1,
+                start=cut,
+                end=u.end,
+                text=second_text,
+                words=second_words,
+                edited=True,
+                agenda_order=u.agenda_order,
+            ),
+        )
+        self._save(session, u, expected_version, "split", text=first_text, end=cut, words=first_words)
+        store.add_revision(
+            session,
+            revision=UtteranceRevision(
+                utterance_id=second.id,
+                version=1,
+                text=second_text,
+                speaker_id=u.speaker_id,
+                action="split",
+                edited_by=self.actor,
+            ),
+        )
+        store.audit.record(
+            session,
+            actor=self.actor,
+            action="utterance_split",
+            target_type="utterance",
+            target_id=second.id,
+            after={"meeting": u.meeting_id, "from": u.id, "version": 1, "text": second_text},
+        )
+        original = u.speaker_id
+        for part, version, speaker_id in ((u, expected_version + 1, first_speaker), (second, 1, second_speaker)):
+            if speaker_id != original:
+                session.refresh(part)
+                self._save(session, part, version, "speaker", speaker_id=speaker_id)
+        store.touch_meeting(session, meeting_id=u.meeting_id)
+        return second.id
 
     def merge_with_next(
         self, utterance_id: int, *, expected_version: int, next_expected_version: int | None = None
@@ -268,10 +295,10 @@ class TranscriptService(Service):
                 count += u.text.count(preview.find)
                 text = u.text.replace(preview.find, preview.replace)
                 if utterance_id not in known:
-                    revisions.append(_first_revision(u) | {"edited_at": now})
+                    revisions.append(first_revision(u) | {"edited_at": now})
                 updates.append({"target": utterance_id, "expected": version, "new_text": text})
-                revisions.append(_revision_row(u, version, self.actor, "replace", {"text": text}) | {"edited_at": now})
-                trail.append((utterance_id, *_audit_change(u, version, {"text": text})))
+                revisions.append(revision_row(u, version, self.actor, "replace", {"text": text}) | {"edited_at": now})
+                trail.append((utterance_id, *audit_change(u, version, {"text": text})))
             if store.replace_texts(session, rows=updates) != len(updates):
                 session.rollback()
                 raise EditConflict(
@@ -316,16 +343,16 @@ class TranscriptService(Service):
     def _snapshot(self, session: Session, u: Utterance) -> None:
         """Store the state before the first edit as a revision, so it can be restored."""
         if not store.has_revisions(session, utterance_id=u.id):
-            store.add_revision(session, revision=UtteranceRevision(**_first_revision(u)))
+            store.add_revision(session, revision=UtteranceRevision(**first_revision(u)))
 
     def _save(self, session: Session, u: Utterance, expected_version: int, action: str, **values) -> None:
         if not store.update_utterance_row(session, utterance_id=u.id, expected_version=expected_version, **values):
             session.rollback()
             raise self._conflict(session, store.get_utterance(session, utterance_id=u.id), expected_version)
         store.add_revision(
-            session, revision=UtteranceRevision(**_revision_row(u, expected_version, self.actor, action, values))
+            session, revision=UtteranceRevision(**revision_row(u, expected_version, self.actor, action, values))
         )
-        before, after = _audit_change(u, expected_version, values)
+        before, after = audit_change(u, expected_version, values)
         store.audit.record(
             session,
             actor=self.actor,
@@ -350,7 +377,7 @@ class TranscriptService(Service):
         return self.line(utterance_id)
 
 
-def _first_revision(u: Utterance) -> dict:
+def first_revision(u: Utterance) -> dict:
     """The revision row of the state before the first edit (kept so that it can be restored)."""
     return {
         "utterance_id": u.id,
@@ -362,7 +389,7 @@ def _first_revision(u: Utterance) -> dict:
     }
 
 
-def _revision_row(u: Utterance, expected_version: int, editor: str, action: str, values: Mapping) -> dict:
+def revision_row(u: Utterance, expected_version: int, editor: str, action: str, values: Mapping) -> dict:
     """The revision row of the version an edit of ``u`` (at ``expected_version``) to ``values`` creates."""
     return {
         "utterance_id": u.id,
@@ -377,8 +404,22 @@ def _revision_row(u: Utterance, expected_version: int, editor: str, action: str,
 _AUDITED = ("text", "speaker_id", "start", "end")
 
 
-def _audit_change(u: Utterance, expected_version: int, values: Mapping) -> tuple[dict, dict]:
+def audit_change(u: Utterance, expected_version: int, values: Mapping) -> tuple[dict, dict]:
     """(before, after) of an utterance edit as the audit trail records it."""
     before = {"meeting": u.meeting_id, "version": expected_version} | {k: getattr(u, k) for k in _AUDITED}
     after = {"version": expected_version + 1} | {k: v for k, v in values.items() if k in _AUDITED}
     return before, after
+
+
+def _marks_follow(session: Session, meeting_id: int, *, split_seq: int) -> None:
+    """The 休憩・再開 marks after the split utterance or later move with it: a mark after utterance ``split_seq``
+    stays after the whole of it, that is after its second part."""
+    details = MeetingDetails.from_dict(store.get_meeting(session, meeting_id=meeting_id).details)
+    moved = tuple(
+        replace(mark, after_seq=mark.after_seq + 1)
+        if mark.after_seq is not None and mark.after_seq >= split_seq
+        else mark
+        for mark in details.time_marks
+    )
+    if moved != details.time_marks:
+        store.set_details(session, meeting_id=meeting_id, details=replace(details, time_marks=moved).to_dict())

@@ -32,10 +32,16 @@ ACTION_LABELS_JA = {
     "details": "会議情報の変更",
     "speaker_details": "話者情報の変更",
     "speaker_merge": "話者の統合",
+    "speaker_add": "話者の追加",
+    "reassign": "話者の一括変更",
+    "rediarize_request": "話者の分け直しの依頼",
+    "rediarize": "話者の分け直し",
     "export": "書き出し",
     "agenda": "議事日程の割り当て",
     "material_add": "資料の追加",
     "material_delete": "資料の削除",
+    "time_mark_add": "時刻の記録の追加",
+    "time_mark_remove": "時刻の記録の削除",
 }
 
 
@@ -60,21 +66,64 @@ class AgendaEntry:
     bill: str = ""  # 議案第５号 ...
 
 
+TIME_MARK_KINDS = ("休憩", "再開", "開議", "散会", "開会", "閉会", "延会")  # exports.TimeMarkKind values
+OPENING_MARKS = ("開議", "開会")  # a mark of these kinds replaces the 開議 printed from the header's opening time
+CLOSING_MARKS = ("散会", "閉会", "延会")  # … and of these, the 散会 printed from its closing time
+
+
+@dataclass(frozen=True)
+class TimeMarkEntry:
+    """A time note of the proceedings the clerk records: 「午前１１時０５分休憩」 after utterance ``after_seq``
+    (``Line.seq``; None: before the first utterance). 開議・散会 … override the lines printed from the header."""
+
+    kind: str  # one of TIME_MARK_KINDS
+    time: dt.time
+    after_seq: int | None = None
+
+    def to_dict(self) -> dict:
+        return {"kind": self.kind, "time": self.time.strftime("%H:%M"), "after_seq": self.after_seq}
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> TimeMarkEntry | None:
+        """The stored mark, or None when it cannot be read (an unknown kind, a broken time)."""
+        kind = str(data.get("kind") or "")
+        try:
+            time = dt.time.fromisoformat(str(data.get("time") or ""))
+        except ValueError:
+            return None
+        if kind not in TIME_MARK_KINDS:
+            return None
+        return cls(kind, time.replace(second=0, microsecond=0), int_or_none(data.get("after_seq")))
+
+
 @dataclass(frozen=True)
 class MeetingDetails:
-    """The 会議録 header beyond title, kind, date and place; stored as JSON in ``Meeting.details``."""
+    """The 会議録 header beyond title, kind, date and place; stored as JSON in ``Meeting.details``. Keys missing from
+    stored JSON (headers saved by older versions) read as the defaults."""
 
     assembly: str = ""  # 議会名: 大磯町議会
     session: int | None = None  # 第N回
     issue: int | None = None  # 第N号
     convened: dt.date | None = None  # 招集年月日
-    opened: dt.time | None = None  # 開会 (開議) time
+    opened: dt.time | None = None  # 開会 (開議) time; None: the time of ``Meeting.held_at``
     closed: dt.time | None = None  # 閉会 (散会) time
     attendees: tuple[Person, ...] = ()
     absentees: tuple[Person, ...] = ()
     explainers: tuple[Person, ...] = ()
     staff: tuple[Person, ...] = ()
     agenda: tuple[AgendaEntry, ...] = ()
+    chair: str = ""  # 議長 who signs the 会議録 (地方自治法第123条第2項)
+    signers: tuple[str, ...] = ()  # 会議録署名議員, usually two
+    time_marks: tuple[TimeMarkEntry, ...] = ()  # 休憩・再開 … in the body
+
+    def opening_time(self, held_at: dt.datetime | None) -> dt.time | None:
+        """The 開会 time: ``opened``, else the time of day the meeting was held at (``Meeting.held_at``; midnight is
+        taken for a date given without a time)."""
+        if self.opened:
+            return self.opened
+        if held_at is not None and held_at.time() != dt.time():
+            return held_at.time().replace(second=0, microsecond=0)
+        return None
 
     def to_dict(self) -> dict:
         return {
@@ -89,6 +138,9 @@ class MeetingDetails:
             "explainers": [asdict(p) for p in self.explainers],
             "staff": [asdict(p) for p in self.staff],
             "agenda": [asdict(a) for a in self.agenda],
+            "chair": self.chair,
+            "signers": list(self.signers),
+            "time_marks": [m.to_dict() for m in self.time_marks],
         }
 
     @classmethod
@@ -101,6 +153,7 @@ class MeetingDetails:
                 for p in data.get(key) or ()
             )
 
+        marks = (TimeMarkEntry.from_dict(m) for m in data.get("time_marks") or () if isinstance(m, Mapping))
         return cls(
             assembly=str(data.get("assembly") or ""),
             session=int_or_none(data.get("session")),
@@ -116,6 +169,9 @@ class MeetingDetails:
                 AgendaEntry(str(a.get("title") or ""), int_or_none(a.get("order")), str(a.get("bill") or ""))
                 for a in data.get("agenda") or ()
             ),
+            chair=str(data.get("chair") or ""),
+            signers=tuple(str(name) for name in data.get("signers") or () if str(name or "").strip()),
+            time_marks=tuple(mark for mark in marks if mark is not None),
         )
 
 
@@ -211,10 +267,18 @@ class MeetingInfo:
         return self.finalized_at is not None
 
 
+_FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
+def unnamed_speaker(number: int) -> str:
+    """話者１, 話者２ …: a speaker nobody has named, by order of first appearance (as the exports print it)."""
+    return f"話者{str(number).translate(_FULL_WIDTH_DIGITS)}" if number else "話者"
+
+
 @dataclass(frozen=True)
 class SpeakerInfo:
     id: int
-    label: str
+    label: str  # the diarization label (SPEAKER_00) or ADDED_01: an internal key, never shown
     name: str | None
     role: str | None
     seat: int | None
@@ -224,10 +288,17 @@ class SpeakerInfo:
     seconds: float = 0.0  # talk time
     utterances: int = 0
     sample: tuple[float, float] | None = None  # (start, end) of a clip to listen to
+    number: int = 0  # 1, 2 … by order of first utterance in the meeting: the N of 話者N
 
     @property
     def display(self) -> str:
-        return " ".join(part for part in (self.role, self.name) if part) or self.label
+        """「議長 大磯一郎」, 「町長」, or 話者１ … for a speaker nobody has named."""
+        return " ".join(part for part in (self.role, self.name) if part) or unnamed_speaker(self.number)
+
+    @property
+    def detected(self) -> bool:
+        """Found by speaker separation (not added by the clerk)."""
+        return not self.label.startswith(ADDED_LABEL)
 
     def fields(self) -> dict:
         return {k: getattr(self, k) for k in ("name", "role", "seat", "kind", "yomi", "group")}
@@ -353,8 +424,12 @@ def status_of(meeting: Meeting, job) -> str:
     return job.status if job is not None else "none"
 
 
-def speaker_info(s: Speaker) -> SpeakerInfo:
-    return SpeakerInfo(s.id, s.label, s.name, s.role, s.seat, s.kind, s.yomi, s.group)
+def speaker_info(s: Speaker, number: int = 0) -> SpeakerInfo:
+    """``number``: the speaker's place by first utterance (``store.speaker_numbers``), for 話者N."""
+    return SpeakerInfo(s.id, s.label, s.name, s.role, s.seat, s.kind, s.yomi, s.group, number=number)
+
+
+ADDED_LABEL = "ADDED_"  # label prefix of speakers the clerk added (ADDED_01 …)
 
 
 # ---------------------------------------------------------------- the CLI's and the worker's views

@@ -3,7 +3,9 @@
 - Claiming is one conditional UPDATE, so two workers (threads or processes) never run the same job.
 - A heartbeat thread keeps ``heartbeat_at`` fresh and picks up cancel requests while the pipeline runs.
 - On start a worker requeues jobs left running by a process that died (same host, dead pid) or whose heartbeat is stale.
-- Errors are caught here and written to the job for the clerk; the stored recording is always kept.
+- Errors are caught here and written to the job for the clerk; the stored recording is always kept. A full disk
+  (ENOSPC anywhere in a job, or SQLite's "disk is full") fails the job with a message that says so and what to free;
+  the job can be retried once space is freed, and the worker loop keeps running.
 """
 
 from __future__ import annotations
@@ -20,9 +22,13 @@ from pathlib import Path
 from sqlmodel import Session
 
 from minutes import store
+from minutes.diskspace import RETRY_JOB, disk_full, is_disk_full
 from minutes.errors import JobCancelled, MinutesError
 from minutes.pipeline import PipelineOptions, run_pipeline
+from minutes.pipeline.rediarize import REDIARIZE_WEIGHTS, separate_speakers
 from minutes.progress import OverallProgress, ProgressCallback
+from minutes.services.rediarization import apply_rediarization
+from minutes.store.engine import write_lock
 from minutes.store.files import remove_tree
 from minutes.store.tables import JobStatus
 
@@ -100,17 +106,21 @@ class Worker:
             return store.get_job(session, job_id=job_id).status
 
     def run_forever(self, stop: threading.Event, poll_interval: float = 2.0) -> None:
-        self.recover()
-        last_recovery = time.monotonic()
+        last_recovery: float | None = None  # recovery runs first, inside the loop: a full disk must not end it
         while not stop.is_set():
             try:
-                if time.monotonic() - last_recovery > self.runtime.settings.job_heartbeat_timeout:
+                if last_recovery is None or (
+                    time.monotonic() - last_recovery > self.runtime.settings.job_heartbeat_timeout
+                ):
                     self.recover()
                     last_recovery = time.monotonic()
                 if self.run_once() is None:
                     stop.wait(poll_interval)
-            except Exception:  # the loop must survive a broken database connection and the like
-                log.exception("worker loop error")
+            except Exception as error:  # the loop must survive a broken database connection, a full disk and the like
+                if is_disk_full(error):
+                    log.error("worker: the disk is full; waiting for space (%s)", error)
+                else:
+                    log.exception("worker loop error")
                 stop.wait(poll_interval)
 
     def _execute(self, job_id: int, listener: ProgressCallback | None) -> None:
@@ -121,6 +131,7 @@ class Worker:
             source = settings.data_dir / recording.stored_path
             options = PipelineOptions.from_dict(job.options)
             model_override = Path(job.model) if job.model else None
+            kind, requested_by = store.job_kind(job), str(job.options.get("requested_by") or "system")
         progress = _JobProgress(engine, job_id, self.worker_id, listener)
         heartbeat = threading.Thread(
             target=progress.beat, args=(self.heartbeat_interval,), name=f"job-{job_id}-heartbeat", daemon=True
@@ -128,6 +139,11 @@ class Worker:
         heartbeat.start()
         work_dir = settings.work_dir / f"job-{job_id}-{self.worker_id.rsplit(':', 1)[-1]}"
         try:
+            if kind == store.JobKind.REDIARIZE:  # speaker separation again: no transcription
+                self._rediarize(job_id, source, work_dir, options, requested_by, progress)
+                if listener is not None:
+                    listener("done", 100.0, 100.0)
+                return
             model_path = self.runtime.whisper_model_path(model_override)
             result = run_pipeline(
                 source,
@@ -161,23 +177,62 @@ class Worker:
             heartbeat.join(timeout=self.heartbeat_interval + 5)
             remove_tree(work_dir)
 
+    def _rediarize(
+        self, job_id: int, source: Path, work_dir: Path, options: PipelineOptions, actor: str, progress: _JobProgress
+    ) -> None:
+        """A ``rediarize`` job: decode and diarize the recording, then new speakers for the stored utterances, every
+        text edit kept (``minutes.services.rediarization``), recorded as the work of ``actor`` who asked for it."""
+        overall = OverallProgress(progress, REDIARIZE_WEIGHTS)
+        separated = separate_speakers(
+            source,
+            work_dir,
+            options.diarization,
+            overall,
+            max_duration=self.runtime.settings.max_duration_hours * 3600,
+        )
+        overall("assign", 0, 1)
+        request = {key: getattr(options.diarization, key) for key in ("num_speakers", "min_speakers", "max_speakers")}
+        with Session(self.runtime.engine) as session:
+            write_lock(session.connection())
+            job = store.own_running_job(session, job_id=job_id, worker_id=self.worker_id)
+            apply_rediarization(
+                session,
+                meeting_id=job.meeting_id,
+                turns=separated.turns,
+                actor=actor,
+                options=options.assign,
+                request=request | {"job": job_id},
+            )
+            store.mark_succeeded(session, job=job, stage_seconds=separated.stage_seconds)
+            session.commit()
+
     def _fail(self, job_id: int, error: Exception) -> None:
-        """Write why the job failed: the error's own message for the clerk, or, for anything unexpected (a bug or an
-        environment problem), a general message with the details kept for administrators."""
+        """Write why the job failed: the error's own message for the clerk, a full disk as such (what to free, how
+        much is free), or, for anything unexpected (a bug or an environment problem), a general message with the
+        details kept for administrators. When even that cannot be written because the disk is full, the disk-full
+        error rises (the CLI prints it; the worker loop logs it and goes on; recovery requeues the job later)."""
+        if is_disk_full(error) and not isinstance(error, MinutesError):
+            error = disk_full(self.runtime.base_settings.data_dir, error, then=RETRY_JOB)
+            log.info("job %s failed: %s", job_id, error.detail)
         if isinstance(error, MinutesError):
             message, detail = error.message, error.detail or type(error).__name__
         else:
             log.exception("job %s failed", job_id)
             message = UNEXPECTED_ERROR
             detail = "".join(traceback.format_exception_only(error)).strip()[-2000:]
-        store.finish_job(
-            self.runtime.engine,
-            job_id=job_id,
-            worker_id=self.worker_id,
-            status=JobStatus.FAILED,
-            error_message=message,
-            error_detail=detail,
-        )
+        try:
+            store.finish_job(
+                self.runtime.engine,
+                job_id=job_id,
+                worker_id=self.worker_id,
+                status=JobStatus.FAILED,
+                error_message=message,
+                error_detail=detail,
+            )
+        except Exception as failure:
+            if not is_disk_full(failure):
+                raise
+            raise disk_full(self.runtime.base_settings.data_dir, failure, then=RETRY_JOB) from None
 
 
 class _JobProgress:
@@ -201,8 +256,11 @@ class _JobProgress:
         while not self.done.wait(interval):
             try:
                 self._report()
-            except Exception:
-                log.exception("heartbeat failed")
+            except Exception as error:
+                if is_disk_full(error):  # told once, by the job's failure; not a traceback every beat
+                    log.info("heartbeat not written: the disk is full (%s)", error)
+                else:
+                    log.exception("heartbeat failed")
 
     def __call__(self, stage: str, done: float, total: float, message: str = "") -> None:
         if self.cancelled.is_set():

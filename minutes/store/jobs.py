@@ -5,20 +5,36 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, update
+from sqlalchemy import delete, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from minutes.errors import JobCancelled, JobError, NotFoundError
 from minutes.records import Utterance as UtteranceRecord
-from minutes.store.meetings import get_meeting, get_recording
+from minutes.store.meetings import get_meeting, get_recording, list_meetings
 from minutes.store.tables import (
     Job,
     JobStatus,
+    Meeting,
     Speaker,
     Utterance,
     utcnow,
 )
+
+
+class JobKind:
+    """What a job does, kept in ``Job.options["kind"]`` (no column: jobs queued before kinds existed transcribe)."""
+
+    TRANSCRIBE = "transcribe"  # decode → transcribe → diarize → assign: the transcript from the recording
+    REDIARIZE = "rediarize"  # decode → diarize, then new speakers for the stored (possibly edited) utterances
+
+
+def job_kind(job: Job) -> str:
+    return str((job.options or {}).get("kind") or JobKind.TRANSCRIBE)
+
+
+def _kind_of_row():
+    return func.coalesce(func.json_extract(Job.options, "$.kind"), JobKind.TRANSCRIBE)
 
 
 def enqueue_job(session: Session, *, meeting_id: int, recording_id: int, options: dict, model: str = "") -> Job:
@@ -40,9 +56,27 @@ def get_job(session: Session, *, job_id: int) -> Job:
     return job
 
 
-def latest_job(session: Session, *, meeting_id: int) -> Job | None:
-    statement = select(Job).where(Job.meeting_id == meeting_id).order_by(col(Job.id).desc()).limit(1)
+def latest_job(session: Session, *, meeting_id: int, kind: str = JobKind.TRANSCRIBE) -> Job | None:
+    """The meeting's latest job of ``kind``: by default its transcription (the meeting's state), not a re-run of the
+    speaker separation, whose failure leaves the transcript as it was."""
+    statement = (
+        select(Job).where(Job.meeting_id == meeting_id, _kind_of_row() == kind).order_by(col(Job.id).desc()).limit(1)
+    )
     return session.exec(statement).first()
+
+
+def list_meetings_with_jobs(session: Session) -> list[tuple[Meeting, Job | None]]:
+    """Every meeting with its latest transcription job (the meeting's state; a re-run of the speaker separation is
+    not), newest meetings first, in two queries."""
+    meetings = list_meetings(session)
+    latest = (
+        select(Job.meeting_id, func.max(Job.id).label("job_id"))
+        .where(_kind_of_row() == JobKind.TRANSCRIBE)
+        .group_by(col(Job.meeting_id))
+        .subquery("latest")
+    )
+    jobs = {job.meeting_id: job for job in session.exec(select(Job).join(latest, col(Job.id) == latest.c.job_id))}
+    return [(meeting, jobs.get(meeting.id)) for meeting in meetings]
 
 
 def claim_job(engine: Engine, *, job_id: int, worker_id: str) -> bool:
@@ -128,14 +162,8 @@ def save_result(
     Refuses (JobError) when the job is no longer this worker's (cancelled, or recovered by another worker) or the
     meeting was finalized meanwhile: nothing is written then.
     """
-    job = get_job(session, job_id=job_id)
-    if job.cancel_requested:
-        raise JobCancelled("処理を取り消しました。", f"job {job_id} cancelled")
-    if job.status != JobStatus.RUNNING or job.worker_id != worker_id:
-        raise JobError("この処理は取り消されたか、別のワーカーに引き継がれました。", f"job {job_id} not ours")
+    job = own_running_job(session, job_id=job_id, worker_id=worker_id)
     meeting = get_meeting(session, meeting_id=job.meeting_id)
-    if meeting.finalized_at is not None:
-        raise JobError("会議録が確定済みのため、結果を保存しませんでした。", "meeting finalized during job")
     session.exec(delete(Utterance).where(col(Utterance.meeting_id) == meeting.id))
     session.exec(delete(Speaker).where(col(Speaker.meeting_id) == meeting.id))
     ids: dict[str, int] = {}
@@ -163,6 +191,25 @@ def save_result(
     recording.duration = duration
     meeting.language = language
     meeting.updated_at = utcnow()
+    mark_succeeded(session, job=job, stage_seconds=stage_seconds, model=model)
+    session.add_all([recording, meeting])
+
+
+def own_running_job(session: Session, *, job_id: int, worker_id: str) -> Job:
+    """The job, while it is still this worker's to finish: raises JobCancelled when the user cancelled it, JobError
+    when another worker took it over or the meeting was finalized meanwhile (nothing may be written then)."""
+    job = get_job(session, job_id=job_id)
+    if job.cancel_requested:
+        raise JobCancelled("処理を取り消しました。", f"job {job_id} cancelled")
+    if job.status != JobStatus.RUNNING or job.worker_id != worker_id:
+        raise JobError("この処理は取り消されたか、別のワーカーに引き継がれました。", f"job {job_id} not ours")
+    if get_meeting(session, meeting_id=job.meeting_id).finalized_at is not None:
+        raise JobError("会議録が確定済みのため、結果を保存しませんでした。", "meeting finalized during job")
+    return job
+
+
+def mark_succeeded(session: Session, *, job: Job, stage_seconds: dict, model: str = "") -> None:
+    """Mark a job done (in the caller's transaction, with its results)."""
     job.status = JobStatus.SUCCEEDED
     job.stage = "done"
     job.progress = 100.0
@@ -170,7 +217,7 @@ def save_result(
     job.stage_seconds = stage_seconds
     if model:
         job.model = model
-    session.add_all([recording, meeting, job])
+    session.add(job)
 
 
 def request_cancel(session: Session, *, job_id: int) -> Job:

@@ -17,6 +17,27 @@ def speakers_of(session: Session, *, meeting_id: int) -> list[Speaker]:
     return list(session.exec(select(Speaker).where(Speaker.meeting_id == meeting_id).order_by(col(Speaker.id))))
 
 
+def speaker_numbers(session: Session, *, meeting_id: int) -> dict[int, int]:
+    """speaker id -> 1, 2, … by order of first utterance (speakers without utterances last, by id): the number of
+    話者１, 話者２ … for speakers nobody has named."""
+    first = dict(
+        session.exec(
+            select(Utterance.speaker_id, func.min(Utterance.seq))
+            .where(Utterance.meeting_id == meeting_id)
+            .group_by(col(Utterance.speaker_id))
+        ).all()
+    )
+    ids = session.exec(select(Speaker.id).where(Speaker.meeting_id == meeting_id)).all()
+    ordered = sorted(ids, key=lambda i: (i not in first, first.get(i, 0), i))
+    return {speaker_id: number for number, speaker_id in enumerate(ordered, start=1)}
+
+
+def add_speaker(session: Session, *, speaker: Speaker) -> Speaker:
+    session.add(speaker)
+    session.flush()
+    return speaker
+
+
 def get_speaker(session: Session, *, speaker_id: int) -> Speaker:
     speaker = session.get(Speaker, speaker_id)
     if speaker is None:

@@ -65,6 +65,26 @@ def next_utterance(session: Session, *, utterance: Utterance) -> Utterance | Non
     return session.exec(statement).first()
 
 
+def utterances_from(session: Session, *, meeting_id: int, seq: int) -> list[Utterance]:
+    """The utterances of a meeting from ``seq`` on, in order."""
+    statement = (
+        select(Utterance)
+        .where(Utterance.meeting_id == meeting_id, col(Utterance.seq) >= seq)
+        .order_by(col(Utterance.seq))
+    )
+    return list(session.exec(statement))
+
+
+def set_seq(session: Session, *, utterance_id: int, seq: int) -> None:
+    """Move an utterance in the meeting's order (not an edit: its version stays)."""
+    session.exec(
+        update(Utterance)
+        .where(col(Utterance.id) == utterance_id)
+        .values(seq=seq)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def shift_seq(session: Session, *, meeting_id: int, after_seq: int, by: int = 1) -> None:
     """Make room after ``after_seq`` (a split inserts an utterance there)."""
     session.exec(
@@ -75,11 +95,12 @@ def shift_seq(session: Session, *, meeting_id: int, after_seq: int, by: int = 1)
 
 
 def update_utterance_row(session: Session, *, utterance_id: int, expected_version: int, **values) -> bool:
-    """Change an utterance only if its version is still ``expected_version`` (raising it); False if not."""
+    """Change an utterance only if its version is still ``expected_version`` (raising it); False if not. It is
+    marked ``edited`` unless ``values`` say otherwise (a machine's re-assignment keeps the flag as it was)."""
     result = session.exec(
         update(Utterance)
         .where(col(Utterance.id) == utterance_id, col(Utterance.version) == expected_version)
-        .values(version=Utterance.version + 1, edited=True, **values)
+        .values(version=Utterance.version + 1, **({"edited": True} | values))
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
@@ -199,3 +220,18 @@ def add_revisions(session: Session, *, rows: list[dict]) -> None:
     """Insert many ``UtteranceRevision`` rows (as dicts) in one statement."""
     if rows:
         session.connection().execute(insert(UtteranceRevision), rows)
+
+
+_SET_SPEAKER = (
+    update(_utterances)
+    .where(_utterances.c.id == bindparam("target"), _utterances.c.version == bindparam("expected"))
+    .values(speaker_id=bindparam("new_speaker"), version=_utterances.c.version + 1, edited=True)
+)
+
+
+def set_speakers(session: Session, *, rows: list[dict]) -> int:
+    """Give many utterances a speaker (``{"target": id, "expected": version, "new_speaker": speaker id}``), each only
+    if still at its expected version (raising it), as one executemany; returns how many rows changed."""
+    if not rows:
+        return 0
+    return session.connection().execute(_SET_SPEAKER, rows).rowcount

@@ -1,6 +1,8 @@
-"""発言の編集: the transcript, 50 utterances a page, with playback from any utterance, text and speaker edits, split,
-merge, edit history with revert, low-confidence marks, find & replace, and the agenda item (日程第N) of each utterance
-with suggestions from the chair's announcements. Every change is saved at once.
+"""発言の編集: the transcript, 50 utterances a page, with playback from any utterance, text and speaker edits, split at
+a place in the text, the chair's calls set apart in one click, a speaker for many utterances at once, merge, edit
+history with revert (``ui/line_tools.py``), speakers added and separated again (``ui/speaker_tools.py``),
+low-confidence marks, find & replace, and the agenda item (日程第N) of each utterance with suggestions from the chair's
+announcements. Every change is saved at once.
 
 ``?meeting=M&at=u123`` opens the page of utterance 123, marked, scrolled to, with the player ready at its start;
 ``?meeting=M&at=1:02:03`` (or seconds) does the same for the utterance spoken then (links from the search page)."""
@@ -14,9 +16,8 @@ import streamlit as st
 from minutes.errors import EditConflict, MinutesError
 from minutes.services import Permission, who_can
 from minutes.services.agenda import agenda_label
-from minutes.services.transcript import suggest_split
 from minutes.services.views import Line, SpeakerInfo
-from ui import state
+from ui import line_tools, speaker_tools, state
 
 PER_PAGE = 50
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
@@ -135,34 +136,6 @@ def on_tools(line: Line) -> None:
     st.session_state.tools = None if st.session_state.get("tools") == line.id else line.id
 
 
-def on_split(line: Line, key: str) -> None:
-    try:
-        services.transcript.split(line.id, at=int(st.session_state[key]), expected_version=line.version)
-        flash.append(("saved", "発言を分割しました"))
-    except MinutesError as error:
-        _report(error, line.id)
-
-
-def on_merge(line: Line, following: Line | None) -> None:
-    try:
-        services.transcript.merge_with_next(
-            line.id,
-            expected_version=line.version,
-            next_expected_version=following.version if following else None,
-        )
-        flash.append(("saved", "次の発言と結合しました"))
-    except MinutesError as error:
-        _report(error, line.id)
-
-
-def on_revert(line: Line, version: int) -> None:
-    try:
-        services.transcript.revert(line.id, to_version=version, expected_version=line.version)
-        flash.append(("saved", f"第{version}版に戻しました"))
-    except MinutesError as error:
-        _report(error, line.id)
-
-
 def on_jump() -> None:
     seconds = state.parse_seconds(st.session_state.get("jump_to", ""))
     if seconds is None:
@@ -218,6 +191,28 @@ with st.sidebar:
             st.caption(f"{state.format_seconds(start)} から再生（発言 {line_id}）")
         except Exception as error:  # an unreadable recording must not break the editor
             st.warning(f"再生用の音声を作れませんでした（{type(error).__name__}）。")
+
+
+# ---------------------------------------------------------------- speakers of the whole meeting
+
+editing = line_tools.Editing(
+    services, meeting_id, speakers, locked, flash, conflicts, services.speakers.chair(meeting_id) if may_edit else None
+)
+if may_edit:
+    speaker_tools.separation_status(services, meeting_id, may_run=not locked)
+    with st.expander("話者の追加・分け直し", icon=":material/record_voice_over:"):
+        left, right = st.columns(2, gap="large")
+        with left:
+            st.markdown("**話者を追加**")
+            st.caption("自動で見つからなかった話者（例: 町長）を追加します。すべての話者の選択欄にすぐ表れます。")
+            speaker_tools.add_speaker_form(
+                services, meeting_id, disabled=locked, notify=lambda message: flash.append(("saved", message))
+            )
+        with right:
+            st.markdown("**話者の分け直し**")
+            speaker_tools.rediarize_form(
+                services, meeting_id, speakers=sum(s.utterances > 0 for s in speakers), disabled=locked
+            )
 
 
 # ---------------------------------------------------------------- find and replace
@@ -324,48 +319,6 @@ def _marked(line: Line) -> str | None:
     return "".join(f":orange-background[{_escape(text)}]" if low else _escape(text) for text, low in pieces)
 
 
-def _tools(line: Line, following: Line | None) -> None:
-    left, middle, right = st.columns([3, 2, 4])
-    with left:
-        st.markdown("**分割**")
-        key = f"split-{line.id}-{line.version}"
-        at = st.number_input(
-            "分割する位置（先頭から何文字目の後か）",
-            min_value=1,
-            max_value=max(1, len(line.text) - 1),
-            value=min(suggest_split(line.text), max(1, len(line.text) - 1)),
-            step=1,
-            key=key,
-            disabled=locked or len(line.text) < 2,
-        )
-        st.caption(f"{line.text[:at]}｜{line.text[at:]}")
-        st.button("ここで分割", key=f"do-split-{line.id}", on_click=on_split, args=(line, key), disabled=locked)
-    with middle:
-        st.markdown("**結合**")
-        if following is not None:
-            st.caption(f"次: {speaker_names.get(following.speaker_id, '?')}「{following.text[:40]}」")
-        st.button("次の発言と結合", key=f"merge-{line.id}", on_click=on_merge, args=(line, following), disabled=locked)
-    with right:
-        st.markdown("**修正履歴**")
-        for revision in reversed(services.transcript.history(line.id)):
-            row_left, row_right = st.columns([5, 2])
-            row_left.caption(
-                f"第{revision.version}版　{revision.action_label}　{revision.edited_by}"
-                f"　{state.format_moment(revision.edited_at) if revision.edited_at else ''}"
-                f"　{speaker_names.get(revision.speaker_id, '')}：{revision.text}"
-            )
-            if revision.version != line.version:
-                row_right.button(
-                    "この版に戻す",
-                    key=f"revert-{line.id}-{revision.version}",
-                    on_click=on_revert,
-                    args=(line, revision.version),
-                    disabled=locked,
-                )
-            else:
-                row_right.caption("現在の版")
-
-
 lines = page.lines
 for index, line in enumerate(lines):
     following = lines[index + 1] if index + 1 < len(lines) else None
@@ -429,6 +382,7 @@ for index, line in enumerate(lines):
         marked = _marked(line) if show_marks else None
         if marked:
             text_col.caption(f"要確認: {marked}")
+        line_tools.call_buttons(editing, line, text_col)
         if line.id in conflicts:
             message, attempted = conflicts[line.id]
             text_col.error(message, icon=":material/warning:")
@@ -443,11 +397,11 @@ for index, line in enumerate(lines):
             key=f"tools-{line.id}",
             on_click=on_tools,
             args=(line,),
-            help="分割・結合・修正履歴",
+            help="分割・話者をまとめて変更・結合・修正履歴",
             width="stretch",
         )
         if st.session_state.get("tools") == line.id:
-            _tools(line, following)
+            line_tools.tools(editing, line, following)
 
 a, b, _ = st.columns([1, 1, 6])
 a.button("◀ 前", on_click=on_step, args=(-1, pages), disabled=page_number <= 1, key="prev-bottom", width="stretch")

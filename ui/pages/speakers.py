@@ -1,5 +1,6 @@
 """話者: who spoke when and for how long, a clip of each detected speaker, their name, role, seat, kind, reading and
-group (会派), and merging two detected speakers who are the same person."""
+group (会派), adding a speaker the separation did not find, and merging two detected speakers who are the same person.
+Speakers nobody has named show as 話者１, 話者２ … (by order of first utterance), as in the exports."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import streamlit as st
 from minutes.errors import EditConflict, MinutesError
 from minutes.services import Permission, who_can
 from minutes.services.views import SPEAKER_KINDS, SpeakerInfo
-from ui import state
+from ui import speaker_tools, state
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
@@ -36,12 +37,13 @@ for message in st.session_state.pop("speaker_flash", []):
 # ---------------------------------------------------------------- pictures
 
 st.subheader("発言の分布")
-order = [names[s.id] for s in sorted(speakers, key=lambda s: -s.seconds)]
+spoken = [s for s in speakers if s.utterances]  # a speaker added but not given any utterance yet is no bar
+order = [names[s.id] for s in sorted(spoken, key=lambda s: -s.seconds)]
 talk = pd.DataFrame(
     {
-        "話者": [names[s.id] for s in speakers],
-        "発言時間（分）": [round(s.seconds / 60, 1) for s in speakers],
-        "発言数": [s.utterances for s in speakers],
+        "話者": [names[s.id] for s in spoken],
+        "発言時間（分）": [round(s.seconds / 60, 1) for s in spoken],
+        "発言数": [s.utterances for s in spoken],
     }
 )
 timeline = pd.DataFrame(
@@ -108,7 +110,7 @@ playable = info.recording is not None and info.recording.path.exists()
 for speaker in sorted(speakers, key=lambda s: -s.seconds):
     with st.container(border=True, key=f"speaker-{speaker.id}"):
         head, clip = st.columns([2, 3])
-        head.markdown(f"**{_md(speaker.display)}**　:small[（検出ラベル {_md(speaker.label)}）]")
+        head.markdown(f"**{_md(speaker.display)}**" + ("" if speaker.detected else "　:small[（追加した話者）]"))
         head.caption(f"発言時間 {state.format_seconds(speaker.seconds)}・{speaker.utterances} 発言")
         if playable and speaker.sample is not None:
             try:
@@ -161,7 +163,7 @@ for speaker in sorted(speakers, key=lambda s: -s.seconds):
                         seat=seat,
                         group=group,
                     )
-                    st.session_state.setdefault("speaker_flash", []).append(f"{name or speaker.label} を保存しました")
+                    st.session_state.setdefault("speaker_flash", []).append(f"{name or speaker.display} を保存しました")
                     st.rerun()
                 except EditConflict as error:
                     state.show_error(error)
@@ -170,10 +172,23 @@ for speaker in sorted(speakers, key=lambda s: -s.seconds):
                     state.show_error(error)
 
 
-# ---------------------------------------------------------------- merge
+# ---------------------------------------------------------------- add and merge
 
 if not may_edit:
     st.stop()
+st.subheader("話者の追加")
+st.caption(
+    "自動の話者分離で見つからなかった人（例: 町長の答弁が議員の声と一緒にされたとき）を追加します。"
+    "追加した話者は、発言の編集の話者の選択欄にすぐ表れます。"
+)
+speaker_tools.add_speaker_form(
+    services,
+    meeting_id,
+    disabled=locked,
+    notify=st.session_state.setdefault("speaker_flash", []).append,
+    key="add_speaker_page",
+)
+
 st.subheader("話者の統合")
 st.caption("同じ人が 2 人に分かれて検出されたときに使います。統合元の発言はすべて統合先の話者になります。")
 ids = [s.id for s in speakers]
