@@ -33,6 +33,7 @@ ENVIRONMENT = {
     "MINUTES_LOCKOUT_MINUTES": "Minutes an account stays locked after too many failed sign-ins.",
     "MINUTES_SESSION_IDLE_MINUTES": "Minutes without activity after which a signed-in session ends.",
     "MINUTES_SESSION_MAX_HOURS": "Hours after sign-in after which a session ends whatever the activity.",
+    "MINUTES_APP_WORKER": "1: the app runs jobs in a thread of its own process; 0: a separate `minutes worker` does.",
 }
 
 
@@ -83,6 +84,7 @@ class Settings:
     lockout_minutes: float = 15.0
     session_idle_minutes: float = 30.0
     session_max_hours: float = 12.0
+    app_worker: bool = True  # run.sh sets 0 and starts `minutes worker` as its own, lower-priority process
     max_material_mb: int = 200
     archive_recording: bool = False
 
@@ -106,6 +108,7 @@ class Settings:
             lockout_minutes=_float("MINUTES_LOCKOUT_MINUTES", 15.0),
             session_idle_minutes=_float("MINUTES_SESSION_IDLE_MINUTES", 30.0),
             session_max_hours=_float("MINUTES_SESSION_MAX_HOURS", 12.0),
+            app_worker=_env("MINUTES_APP_WORKER", "1").lower() not in ("0", "false", "no", "off"),
             max_material_mb=_int("MINUTES_MAX_MATERIAL_MB", 200),
             archive_recording=_env("MINUTES_ARCHIVE_RECORDING", "0").lower() in ("1", "true", "yes", "on"),
         )

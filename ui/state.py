@@ -4,13 +4,17 @@ formatting. Pages reach the services only through :func:`services`; the database
 from __future__ import annotations
 
 import datetime as dt
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import streamlit as st
 
 from minutes import clock, redact
-from minutes.errors import MinutesError
+from minutes.errors import InputError, MinutesError
 from minutes.services import Permission, Principal, Runtime, Services, audit
 from minutes.services.accounts import SignInService
+from minutes.services.database import database_failure
 from minutes.services.views import MeetingInfo, MeetingSummary
 from minutes.services.worker import start_background_worker
 
@@ -27,8 +31,30 @@ def runtime() -> Runtime:
 
 @st.cache_resource(show_spinner=False)
 def worker():
-    """The in-process job worker: one daemon thread per process, started on first use."""
+    """The in-process job worker: one daemon thread per process, started on first use; None when a separate
+    ``minutes worker`` process runs the jobs (``MINUTES_APP_WORKER=0``, as ``./run.sh`` does)."""
+    if not runtime().base_settings.app_worker:
+        return None
     return start_background_worker(runtime())
+
+
+@contextmanager
+def database_guard() -> Iterator[None]:
+    """Around the whole app: a damaged or unreadable database shows as a Japanese page that says what happened and
+    what to do (an ``st.error`` at the top, the rest of the rerun stopped), not Streamlit's English error page with
+    a traceback. Any other error is raised as it is."""
+    try:
+        yield
+    except Exception as error:
+        failure = database_failure(error)
+        if failure is None:
+            raise
+        logging.getLogger(__name__).error("database unavailable: %s", failure.detail)
+        st.error(failure.message, icon=":material/error:")
+        st.info(
+            "この画面が出たら、管理者に連絡してください。上の作業はサーバーで管理者が行います（詳しい原因はサーバーのログにあります）。"
+        )
+        st.stop()
 
 
 def sign_in_service() -> SignInService:
@@ -209,6 +235,29 @@ def meeting_picker() -> int | None:
 
 def show_error(error: MinutesError) -> None:
     st.error(error.message, icon=":material/warning:")
+
+
+def date_field(column, label: str, value: dt.date | None, *, key: str, disabled: bool = False) -> str:
+    """A day typed as one string (「2024/09/10」「20240910」「令和6年9月10日」…) rather than a calendar widget whose
+    parts are typed separately. Returns the text; :func:`day` reads it when the form is submitted."""
+    return column.text_input(
+        label,
+        value=value.strftime("%Y/%m/%d") if value else "",
+        placeholder="2024/09/10",
+        key=key,
+        disabled=disabled,
+        help="2024/09/10、20240910、令和6年9月10日 のどれでも入力できます。",
+    )
+
+
+def day(label: str, text: str) -> dt.date | None:
+    """The day typed in :func:`date_field` ``label``; None when empty. InputError (naming the field) otherwise."""
+    if not text.strip():
+        return None
+    try:
+        return clock.parse_day(text)
+    except ValueError as error:
+        raise InputError(f"{label}: {error}", f"bad date {text!r}") from None
 
 
 def format_seconds(seconds: float | None) -> str:
