@@ -21,8 +21,8 @@ except MinutesError as error:
 
 today = dt.datetime.now(state.LOCAL).date()
 a, b, c, d = st.columns(4)
-date_from = a.date_input("開始日", value=today - dt.timedelta(days=30), format="YYYY/MM/DD", key="audit_from")
-date_to = b.date_input("終了日", value=today, format="YYYY/MM/DD", key="audit_to")
+from_text = state.date_field(a, "開始日", today - dt.timedelta(days=30), key="audit_from")
+to_text = state.date_field(b, "終了日", today, key="audit_to")
 actor = c.text_input("操作者", key="audit_actor")
 action = d.selectbox(
     "操作",
@@ -30,9 +30,14 @@ action = d.selectbox(
     format_func=lambda code: audit.LABELS.get(code, "すべて"),
     key="audit_action",
 )
-entries = state.services().audit.events(
-    date_from=date_from, date_to=date_to, actor=actor.strip(), action=action, tz=state.LOCAL
-)
+try:
+    date_from, date_to = state.day("開始日", from_text), state.day("終了日", to_text)
+    entries = state.services().audit.events(
+        date_from=date_from, date_to=date_to, actor=actor.strip(), action=action, tz=state.LOCAL
+    )
+except MinutesError as error:
+    state.show_error(error)
+    st.stop()
 st.caption(f"{len(entries):,} 件（追記のみ: 記録は変更・削除できません。日時は日本時間）")
 if len(entries) > 1000:
     st.caption("表には新しい 1,000 件を表示しています。すべては CSV に含まれます。")
@@ -56,7 +61,7 @@ st.dataframe(
 st.download_button(
     "CSV をダウンロード",
     audit.to_csv(entries),
-    file_name=f"audit-{date_from}-{date_to}.csv",
+    file_name=f"audit-{date_from or '始め'}-{date_to or '今日'}.csv",
     mime="text/csv",
     key="audit_csv",
 )

@@ -7,7 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
-from minutes.errors import MinutesError
+from minutes.errors import InputError, MinutesError
 from minutes.services import Permission, who_can
 from ui import state
 
@@ -23,13 +23,14 @@ services = state.services()
 limits = services.settings  # as an administrator set them on 管理
 limit_mb = min(limits.max_upload_mb, st.get_option("server.maxUploadSize"))  # the browser upload is capped too
 
+errors = st.container()  # filled when the form is sent: above it
 with st.form("new_meeting", clear_on_submit=False):
     title = st.text_input("会議名 *", placeholder="令和７年第４回大磯町議会定例会（第２日）", max_chars=200)
     left, right = st.columns(2)
     kind = left.selectbox("種別", state.MEETING_KINDS)
     place = right.text_input("場所", placeholder="議場", max_chars=200)
     left, right = st.columns(2)
-    held_date = left.date_input("開催日", value=dt.date.today(), format="YYYY/MM/DD")
+    held_text = state.date_field(left, "開催日", dt.date.today(), key="new_held_date")
     held_time = right.time_input("開始時刻", value=dt.time(10, 0), step=300)
     upload = st.file_uploader(
         "録音・録画ファイル *",
@@ -52,11 +53,13 @@ with st.form("new_meeting", clear_on_submit=False):
     submitted = st.form_submit_button("登録して文字起こしを開始", type="primary")
 
 if submitted:
-    if upload is None:
-        st.error("録音・録画ファイルを選んでください。", icon=":material/warning:")
-        st.stop()
     meetings = services.meetings
     try:
+        if not title.strip():
+            raise InputError("会議名を入力してください。", "empty title")
+        if upload is None:
+            raise InputError("録音・録画ファイルを選んでください。", "no file")
+        held_date = state.day("開催日", held_text)
         options = meetings.pipeline_options(
             num_speakers=int(count) if mode == "人数を指定" else None,
             min_speakers=int(low) if mode == "範囲を指定" else None,
@@ -76,7 +79,9 @@ if submitted:
                 options=options,
             )
     except MinutesError as error:
-        state.show_error(error)
+        with errors:  # at the top of the form, where the clerk is looking (the page is scrolled to the button)
+            state.show_error(error)
+        st.toast(error.message, icon=":material/warning:")
         st.stop()
     state.choose_meeting(meeting_id)
     st.switch_page("ui/pages/meeting.py", query_params={"meeting": meeting_id})

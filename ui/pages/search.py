@@ -27,8 +27,8 @@ with st.form("search"):
     text = left.text_input("検索する語", key="search_text", placeholder="例: 補正予算　防災")
     right.form_submit_button("検索", type="primary", width="stretch")
     a, b, c, d, e, f = st.columns([1.3, 1.3, 1.4, 1.6, 1.2, 1.2])
-    date_from = a.date_input("開催日（から）", value=None, format="YYYY/MM/DD", key="search_from")
-    date_to = b.date_input("開催日（まで）", value=None, format="YYYY/MM/DD", key="search_to")
+    from_text = state.date_field(a, "開催日（から）", None, key="search_from")
+    to_text = state.date_field(b, "開催日（まで）", None, key="search_to")
     kind = c.selectbox("会議の種別", [None, *search.kinds()], format_func=lambda k: k or "すべて", key="search_kind")
     speaker = d.text_input("話者（氏名・役職の一部）", key="search_speaker")
     scope = e.selectbox("対象", list(SCOPES), format_func=SCOPES.get, key="search_scope")
@@ -36,6 +36,11 @@ with st.form("search"):
 
 query_text = (text or "").strip()
 if not query_text:
+    st.stop()
+try:
+    date_from, date_to = state.day("開催日（から）", from_text), state.day("開催日（まで）", to_text)
+except MinutesError as error:
+    state.show_error(error)
     st.stop()
 criteria = (query_text, date_from, date_to, kind, speaker.strip(), scope, order)
 if st.session_state.get("search_criteria") != criteria:
