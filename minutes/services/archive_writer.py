@@ -38,6 +38,7 @@ from sqlmodel import Session
 import exports
 from minutes import store
 from minutes.errors import EditConflict, InputError
+from minutes.processes import pid_alive
 from minutes.services.documents import build_document, safe_filename
 from minutes.settings import Settings
 from minutes.store.engine import write_lock
@@ -329,16 +330,6 @@ def remove_folder(folder: Path) -> None:
 # ---------------------------------------------------------------- leftovers of killed processes
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _last_touched(folder: Path) -> float:
     """The newest modification time in the folder (a copy in progress keeps touching its file)."""
     times = [folder.stat().st_mtime]
@@ -358,7 +349,7 @@ def _abandoned(folder: Path, now: float) -> bool:
         pid = int(match.group(1))
         if pid == os.getpid():
             return False  # another thread of this process is writing it
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return True
     return now - _last_touched(folder) > STALE_SECONDS
 

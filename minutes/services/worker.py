@@ -26,6 +26,7 @@ from minutes.diskspace import RETRY_JOB, disk_full, is_disk_full
 from minutes.errors import JobCancelled, MinutesError
 from minutes.pipeline import PipelineOptions, run_pipeline
 from minutes.pipeline.rediarize import REDIARIZE_WEIGHTS, separate_speakers
+from minutes.processes import pid_alive
 from minutes.progress import OverallProgress, ProgressCallback
 from minutes.services.rediarization import apply_rediarization
 from minutes.store.engine import write_lock
@@ -43,16 +44,6 @@ UNEXPECTED_ERROR = (
 
 def new_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class Worker:
@@ -78,7 +69,7 @@ class Worker:
         for job_id, owner, stale in running:
             owner_host, _, rest = (owner or "").partition(":")
             pid = int(rest.split(":", 1)[0]) if rest.split(":", 1)[0].isdigit() else None
-            dead = owner_host == host and pid is not None and pid != os.getpid() and not _pid_alive(pid)
+            dead = owner_host == host and pid is not None and pid != os.getpid() and not pid_alive(pid)
             if dead or stale:
                 status = store.requeue_job(
                     self.runtime.engine, job_id=job_id, worker_id=owner, give_up_after=MAX_ATTEMPTS

@@ -289,6 +289,7 @@ speaker_filter = a.selectbox(
     "話者で絞り込み",
     [None, *speaker_ids],
     format_func=lambda i: "すべての話者" if i is None else speaker_names[i],
+    placeholder="すべての話者",  # Streamlit shows the placeholder for None (its own is English)
     key="speaker_filter",
 )
 first = services.transcript.page(meeting_id, 0, PER_PAGE, speaker_filter)
@@ -361,6 +362,7 @@ for index, line in enumerate(lines):
                 agenda_orders,
                 index=agenda_orders.index(line.agenda_order) if line.agenda_order in agenda_orders else 0,
                 format_func=lambda o: "日程の割り当てなし" if o is None else f"日程第{o}",
+                placeholder="日程の割り当てなし",
                 key=agenda_key,
                 on_change=on_agenda,
                 args=(line, agenda_key),

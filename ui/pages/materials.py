@@ -71,7 +71,9 @@ else:
                 key="material_files",
             )
             left, right = st.columns([2, 3])
-            order = left.selectbox("議事日程", orders, format_func=_agenda_name, key="material_agenda")
+            order = left.selectbox(
+                "議事日程", orders, format_func=_agenda_name, placeholder="会議全体", key="material_agenda"
+            )
             title = right.text_input("資料名（省略時はファイル名）", key="material_title")
             submitted = st.form_submit_button("追加する", type="primary")
         if submitted:
@@ -166,6 +168,7 @@ if may_change and not info.finalized:
             orders,
             index=orders.index(material.agenda_order) if material.agenda_order in orders else 0,
             format_func=_agenda_name,
+            placeholder="会議全体",
             key=f"move-{material.id}",
         )
         if st.button("日程を変更", key=f"do-move-{material.id}"):

@@ -29,7 +29,13 @@ with st.form("search"):
     a, b, c, d, e, f = st.columns([1.3, 1.3, 1.4, 1.6, 1.2, 1.2])
     from_text = state.date_field(a, "開催日（から）", None, key="search_from")
     to_text = state.date_field(b, "開催日（まで）", None, key="search_to")
-    kind = c.selectbox("会議の種別", [None, *search.kinds()], format_func=lambda k: k or "すべて", key="search_kind")
+    kind = c.selectbox(
+        "会議の種別",
+        [None, *search.kinds()],
+        format_func=lambda k: k or "すべて",
+        placeholder="すべて",
+        key="search_kind",
+    )
     speaker = d.text_input("話者（氏名・役職の一部）", key="search_speaker")
     scope = e.selectbox("対象", list(SCOPES), format_func=SCOPES.get, key="search_scope")
     order = f.selectbox("並び順", list(ORDERS), format_func=ORDERS.get, key="search_order")
