@@ -111,7 +111,7 @@ def _clerk(n: int, url: str, meeting_id: int, rounds: int, timings: dict, lock, 
                 timed(
                     "next page",
                     lambda: page.get_by_role("button", name="次 ▶").first.click(),
-                    lambda number=number, wanted=wanted: expect(number).to_have_value(wanted),
+                    lambda number=number, wanted=wanted: expect(number).to_have_value(wanted, timeout=120_000),
                 )
                 area = page.locator("textarea").first
                 timed(
