@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from pydantic import NaiveDatetime
 from sqlalchemy import JSON, Column, ForeignKey, Index, Integer, UniqueConstraint
@@ -94,6 +94,17 @@ class Speaker(SQLModel, table=True):
     kind: str | None = Field(default=None, max_length=16)  # exports.SpeakerKind value: 議員, 説明員, 職員, その他
     yomi: str | None = Field(default=None, max_length=100)  # reading of the name (かな)
     group: str | None = Field(default=None, max_length=100)  # 会派
+    # Who this speaker is in the assembly's roster (migration 0008). The fields above are copied from the person and
+    # the title held on the meeting's date when the link is made, so a later roster change never alters a record.
+    person_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"), nullable=True)
+    )
+    # how well the voice matched the linked person (or, when person_id is None, the suggested one): 0–1, calibrated
+    person_score: float | None = None
+    suggested_person_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("person.id", ondelete="SET NULL"), nullable=True)
+    )
+    person_confirmed: bool = Field(default=False, sa_column_kwargs={"server_default": "0"})  # a clerk linked it
 
 
 class Utterance(SQLModel, table=True):
@@ -281,3 +292,55 @@ class AppSetting(SQLModel, table=True):
     value: dict = Field(sa_column=Column(JSON, nullable=False))  # {"value": ...}
     updated_by: str = Field(max_length=100)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- the roster and voice profiles (migration 0008)
+
+
+class Person(SQLModel, table=True):
+    """One person of the assembly's roster (名簿): a member, an official who answers, a staff member."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, index=True)  # 高橋一郎 (no spaces, no honorific)
+    yomi: str = Field(default="", max_length=100)  # たかはしいちろう
+    kind: str = Field(max_length=16)  # exports.SpeakerKind value: 議員, 説明員, 職員, その他
+    seat: int | None = None  # 議席番号 (議員)
+    group: str = Field(default="", max_length=100)  # 会派
+    retired: bool = False  # no longer in office: kept for old records, not offered for new meetings
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class PersonTitle(SQLModel, table=True):
+    """A title a person holds for a period (議長 2023-05-01 – , 総務課長 2024-04-01 – 2025-03-31)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    title: str = Field(max_length=100)
+    starts: date | None = None  # None: since ever
+    ends: date | None = None  # None: still held (inclusive end otherwise)
+
+
+class VoiceSample(SQLModel, table=True):
+    """One speaker embedding of a person's voice, never audio: a person's voice profile is the set of them.
+
+    Personal data: added when a meeting with the person's speech is finalized or on purpose (enroll), deleted by an
+    administrator, every change audited."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    person_id: int = Field(
+        sa_column=Column(Integer, ForeignKey("person.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    embedding: bytes  # float32 little-endian, unit length
+    model: str = Field(max_length=100)  # which embedding model made it; samples of another model are not compared
+    seconds: float  # speech it was computed from
+    source: str = Field(max_length=16)  # "meeting" or "enroll"
+    meeting_id: int | None = Field(
+        default=None, sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="SET NULL"), nullable=True)
+    )
+    # where it came from, for people: 「第3回定例会 12発言」「a.wav 10–40秒」
+    detail: str = Field(default="", max_length=300)
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
