@@ -51,6 +51,8 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
     MANAGE_SETTINGS = "manage_settings"  # settings and models
+    MANAGE_ROSTER = "manage_roster"  # the assembly's roster (名簿): people and their titles; enrolling voices
+    DELETE_VOICES = "delete_voices"  # voice profiles are personal data: only administrators delete them
 
 
 _CLERK = {
@@ -62,6 +64,7 @@ _CLERK = {
     Permission.FINALIZE,
     Permission.EXPORT,
     Permission.MANAGE_ACCESS,
+    Permission.MANAGE_ROSTER,
 }
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
@@ -82,6 +85,8 @@ LABELS = {
     Permission.MANAGE_USERS: "利用者の管理",
     Permission.VIEW_AUDIT: "監査ログ",
     Permission.MANAGE_SETTINGS: "設定・モデル",
+    Permission.MANAGE_ROSTER: "名簿の管理・声の登録",
+    Permission.DELETE_VOICES: "声の登録の削除",
 }
 
 
