@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import time
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -12,8 +13,10 @@ from diarize import DiarizationOptions, diarize
 from minutes.errors import InputError
 from minutes.pipeline.assign import UNKNOWN_SPEAKER, AssignOptions, build_utterances
 from minutes.pipeline.decode import decode_to_file
+from minutes.pipeline.identify import Identification, IdentifyOptions, Match, Profile, identify
 from minutes.pipeline.memory import limit_heap_fragmentation, release_free_memory
 from minutes.pipeline.transcribe import TranscriptionOptions, load_model, transcribe
+from minutes.pipeline.voices import VoiceStage
 from minutes.progress import ProgressCallback, no_progress
 from minutes.records import Utterance
 
@@ -23,6 +26,8 @@ class PipelineOptions:
     transcription: TranscriptionOptions = field(default_factory=TranscriptionOptions)
     diarization: DiarizationOptions = field(default_factory=DiarizationOptions)
     assign: AssignOptions = field(default_factory=AssignOptions)
+    identify: IdentifyOptions = field(default_factory=IdentifyOptions)
+    separate_calls: bool = True  # the chair's short calls as utterances of their own (Japanese drafts)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -33,6 +38,8 @@ class PipelineOptions:
             transcription=TranscriptionOptions(**data.get("transcription", {})),
             diarization=DiarizationOptions(**data.get("diarization", {})),
             assign=AssignOptions(**data.get("assign", {})),
+            identify=IdentifyOptions(**data.get("identify", {})),
+            separate_calls=data.get("separate_calls", True),
         )
 
 
@@ -43,6 +50,7 @@ class PipelineResult:
     speakers: tuple[str, ...]  # labels in order of first utterance
     utterances: tuple[Utterance, ...]
     stage_seconds: dict[str, float]
+    people: dict[str, Match] = field(default_factory=dict)  # label → who it is, when voice profiles were given
 
 
 @contextmanager
@@ -61,8 +69,14 @@ def run_pipeline(
     options: PipelineOptions = PipelineOptions(),
     progress: ProgressCallback = no_progress,
     max_duration: float | None = None,
+    profiles: Sequence[Profile] = (),
+    chairs: frozenset[str] = frozenset(),
 ) -> PipelineResult:
-    """Process one recording. Work files live in ``work_dir`` and are removed afterwards; ``source`` is untouched."""
+    """Process one recording. Work files live in ``work_dir`` and are removed afterwards; ``source`` is untouched.
+
+    profiles: the voice profiles of the people who may speak (the roster's, or the meeting's attendees'); each
+    speaker is matched against them (``PipelineResult.people``). chairs: those of them who chair this meeting, so
+    that their short calls are set apart as their own utterances."""
     limit_heap_fragmentation()
     timings: dict[str, float] = {}
     work_dir.mkdir(parents=True, exist_ok=True)
@@ -93,8 +107,36 @@ def run_pipeline(
             utterances = build_utterances(transcript.segments, turns, options.assign, transcript.language)
             utterances = _name_unknown(utterances)
             progress("assign", 1, 1)
+        with _timed(timings, "identify"):
+            calls = options.separate_calls and transcript.language == "ja"
+            stage = VoiceStage(samples, options.identify, options.diarization.device, progress)
+            utterances, people = stage.run(utterances, profiles, chairs, separate_calls=calls)
         speakers = tuple(dict.fromkeys(u.speaker for u in utterances))
-        return PipelineResult(transcript.language, decoded.duration, speakers, tuple(utterances), timings)
+        people = {label: people.get(label, Match(None, 0.0)) for label in speakers} if profiles else {}
+        return PipelineResult(transcript.language, decoded.duration, speakers, tuple(utterances), timings, people)
+    finally:
+        decoded_path.unlink(missing_ok=True)
+
+
+def identify_recording(
+    source: Path,
+    work_dir: Path,
+    utterances: Sequence[Utterance],
+    profiles: Sequence[Profile],
+    options: PipelineOptions = PipelineOptions(),
+    progress: ProgressCallback = no_progress,
+) -> Identification:
+    """Identification again on a stored meeting (after profiles changed): the recording decoded anew, its stored
+    utterances' voices matched to ``profiles``. The utterances' labels may change (speakers split or merged)."""
+    limit_heap_fragmentation()
+    work_dir.mkdir(parents=True, exist_ok=True)
+    decoded_path = work_dir / "audio-16k.f32"
+    try:
+        progress("decode", 0, 1)
+        samples = decode_to_file(source, decoded_path).samples()
+        progress("decode", 1, 1)
+        stage = VoiceStage(samples, options.identify, options.diarization.device, progress)
+        return identify(utterances, stage.voices(utterances), profiles, options.identify)
     finally:
         decoded_path.unlink(missing_ok=True)
 

@@ -2,74 +2,20 @@
 
 - :func:`split_points`: the sentence ends 「…。」 inside the text (the natural places to split).
 - :func:`locate_split`: the place the clerk means by the second part's text (or its first characters).
-- :func:`find_calls`: a chair's short call (「町長。」「５番、佐藤花子議員。」) at the start or end of an utterance.
+- :func:`find_calls`: a chair's short call (「町長。」「５番、佐藤花子議員。」) at the start or end of an utterance
+  (``minutes.pipeline.calls``, which the pipeline uses to set the calls apart in the draft).
 - :func:`split_words`: the words and the time of a split.
 """
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from minutes.errors import InputError
+from minutes.pipeline.calls import Call, find_calls, is_call, split_points
 
-SENTENCE_ENDS = "。？！?!"
-
-# The people a chair calls on by title: 「町長。」「総務課長。」「山田議員。」「５番、佐藤花子議員。」「山田太郎君。」
-CALL_TITLES = (
-    "議員",
-    "君",
-    "さん",
-    "町長",
-    "市長",
-    "村長",
-    "区長",
-    "知事",
-    "教育長",
-    "部長",
-    "課長",
-    "局長",
-    "室長",
-    "所長",
-    "次長",
-    "参事",
-    "理事",
-    "委員",
-    "管理者",
-    "議会事務局長",
-)
-MAX_CALL = 20  # characters: a longer sentence is speech, not a call
-_CALL = re.compile(
-    r"^(?:[0-9０-９]+番[、，,\s]*)?"  # 「５番、」
-    r"(?:[^。、，,！？!?\s]{0,12}?(?:" + "|".join(sorted(CALL_TITLES, key=len, reverse=True)) + r")"
-    r"|[0-9０-９]+番)"  # … 議員 / 町長 …, or only 「５番」
-    r"[。.]$"
-)
-# Said to the chair, not by the chair: 「議長。」 opens a member's own speech.
-_NOT_A_CALL = re.compile(r"^(?:副?議長|副?委員長)[。.]$")
-
-
-@dataclass(frozen=True)
-class Call:
-    """A short call at the ``start`` or ``end`` of an utterance: characters [begin, end) of its text."""
-
-    position: str  # "start" or "end"
-    begin: int
-    end: int
-    text: str
-
-    @property
-    def at(self) -> int:
-        """Where the utterance is split to set the call apart."""
-        return self.end if self.position == "start" else self.begin
-
-
-def split_points(text: str) -> list[int]:
-    """Positions right after each sentence end inside ``text`` (not at its very end)."""
-    stripped = len(text.rstrip())
-    return [i + 1 for i, ch in enumerate(text) if ch in SENTENCE_ENDS and 0 < i + 1 < stripped]
+__all__ = ["Call", "find_calls", "is_call", "locate_split", "split_points", "split_words", "suggest_split"]
 
 
 def suggest_split(text: str) -> int:
@@ -100,32 +46,6 @@ def locate_split(text: str, second_part: str) -> int:
             f"{wanted!r} found {len(inside)} times",
         )
     return inside[0]
-
-
-def _sentences(text: str) -> list[tuple[int, int]]:
-    bounds = [0, *split_points(text), len(text)]
-    return [(a, b) for a, b in itertools.pairwise(bounds) if text[a:b].strip()]
-
-
-def is_call(sentence: str) -> bool:
-    """Whether one sentence is a chair's short call: a title, a seat number or a name with 議員・君, and 。"""
-    sentence = sentence.strip()
-    return len(sentence) <= MAX_CALL and bool(_CALL.match(sentence)) and not _NOT_A_CALL.match(sentence)
-
-
-def find_calls(text: str) -> list[Call]:
-    """The short calls that open or close ``text`` (the chair's words recognised into someone else's utterance),
-    when something else remains."""
-    sentences = _sentences(text)
-    if len(sentences) < 2:
-        return []
-    calls = []
-    for position, (begin, end) in (("start", sentences[0]), ("end", sentences[-1])):
-        piece = text[begin:end]
-        if is_call(piece):
-            lead = len(piece) - len(piece.lstrip())
-            calls.append(Call(position, begin + lead, begin + len(piece.rstrip()), piece.strip()))
-    return calls
 
 
 def split_words(

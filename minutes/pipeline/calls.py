@@ -1,0 +1,282 @@
+"""The chair's short calls (「町長。」「５番、佐藤花子議員。」) as utterances of their own, as a 会議録 needs them.
+
+Pure functions over text and records:
+
+- :func:`find_calls`: a short call at the start or end of an utterance's text (the chair's words recognised into
+  someone else's utterance, because the turn was too short for the speaker separation to see it);
+- :func:`chair_label`: which speaker label chairs, from what the speakers say (the procedural formulas);
+- :func:`voice_cuts`: where the chair's voice, not the speaker's, opens or closes an utterance, when the recognised
+  text does not show a call (Whisper writes 「町長。」 as 「ちょちょ、」, or the turn was too short for the speaker
+  separation): the places after a pause or a punctuation mark near either end, judged by the similarity of that
+  piece's voice to the chair's and to the speaker's own (computed by the caller);
+- :func:`separate_calls`: each utterance of another speaker that opens or closes with a call is split, and the call
+  given to the chair; an utterance that is nothing but a call is the chair's too.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from minutes.records import Utterance, Word
+
+SENTENCE_ENDS = "。？！?!"
+
+# The people a chair calls on by title: 「町長。」「総務課長。」「山田議員。」「５番、佐藤花子議員。」「山田太郎君。」
+CALL_TITLES = (
+    "議員",
+    "君",
+    "さん",
+    "町長",
+    "市長",
+    "村長",
+    "区長",
+    "知事",
+    "教育長",
+    "部長",
+    "課長",
+    "局長",
+    "室長",
+    "所長",
+    "次長",
+    "参事",
+    "理事",
+    "委員",
+    "管理者",
+    "議会事務局長",
+)
+MAX_CALL = 20  # characters: a longer sentence is speech, not a call
+_CALL = re.compile(
+    r"^(?:[0-9０-９]+番[、，,\s]*)?"  # 「５番、」
+    r"(?:[^。、，,！？!?\s]{0,12}?(?:" + "|".join(sorted(CALL_TITLES, key=len, reverse=True)) + r")"
+    r"|[0-9０-９]+番)"  # … 議員 / 町長 …, or only 「５番」
+    r"[。.]$"
+)
+# Said to the chair, not by the chair: 「議長。」 opens a member's own speech.
+_NOT_A_CALL = re.compile(r"^(?:副?議長|副?委員長)[。.]$")
+
+
+@dataclass(frozen=True)
+class Call:
+    """A short call at the ``start`` or ``end`` of an utterance: characters [begin, end) of its text."""
+
+    position: str  # "start" or "end"
+    begin: int
+    end: int
+    text: str
+
+    @property
+    def at(self) -> int:
+        """Where the utterance is split to set the call apart."""
+        return self.end if self.position == "start" else self.begin
+
+
+def split_points(text: str) -> list[int]:
+    """Positions right after each sentence end inside ``text`` (not at its very end)."""
+    stripped = len(text.rstrip())
+    return [i + 1 for i, ch in enumerate(text) if ch in SENTENCE_ENDS and 0 < i + 1 < stripped]
+
+
+def _sentences(text: str) -> list[tuple[int, int]]:
+    bounds = [0, *split_points(text), len(text)]
+    return [(a, b) for a, b in itertools.pairwise(bounds) if text[a:b].strip()]
+
+
+def is_call(sentence: str) -> bool:
+    """Whether one sentence is a chair's short call: a title, a seat number or a name with 議員・君, and 。"""
+    sentence = sentence.strip()
+    return len(sentence) <= MAX_CALL and bool(_CALL.match(sentence)) and not _NOT_A_CALL.match(sentence)
+
+
+def find_calls(text: str) -> list[Call]:
+    """The short calls that open or close ``text`` (the chair's words recognised into someone else's utterance),
+    when something else remains."""
+    sentences = _sentences(text)
+    if len(sentences) < 2:
+        return []
+    calls = []
+    for position, (begin, end) in (("start", sentences[0]), ("end", sentences[-1])):
+        piece = text[begin:end]
+        if is_call(piece):
+            lead = len(piece) - len(piece.lstrip())
+            calls.append(Call(position, begin + lead, begin + len(piece.rstrip()), piece.strip()))
+    return calls
+
+
+# What only the chair says: opening, putting questions, giving the floor, recesses, closing.
+CHAIR_FORMULAS = (
+    "ただいまから",
+    "会議を開きます",
+    "お諮りします",
+    "異議ありませんか",
+    "異議なしと認め",
+    "発言を許します",
+    "休憩します",
+    "再開します",
+    "散会します",
+    "閉会します",
+    "延会します",
+    "採決します",
+    "起立を求めます",
+    "可決されました",
+    "質疑を終わります",
+    "討論を終わります",
+    "日程第",
+)
+MERGE_GAP = 1.5  # seconds: a call set apart joins the chair's own utterance right next to it
+MAX_CALL_SECONDS = 2.5  # a longer piece at an utterance's edge is speech, not a call
+MIN_REST_SECONDS = 1.0  # what remains of the utterance after the call
+MIN_PAUSE = 0.15  # seconds between two words where a call may end
+PUNCTUATION = "、。，,？！?!"
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A piece at the ``start`` or ``end`` of an utterance that may be someone else's call: text before or after
+    character ``at``, spoken from ``start`` to ``end`` (seconds)."""
+
+    position: str
+    at: int
+    start: float
+    end: float
+
+
+def chair_label(utterances: Sequence[Utterance]) -> str | None:
+    """The label that chairs: the one whose utterances hold most calls and chair's formulas (at least two, and more
+    than any other label), or None when nobody clearly does."""
+    counts: Counter[str] = Counter()
+    for u in utterances:
+        sentences = [u.text[a:b] for a, b in _sentences(u.text)]
+        counts[u.speaker] += sum(is_call(s) for s in sentences) + sum(f in u.text for f in CHAIR_FORMULAS)
+    ranked = counts.most_common(2)
+    if not ranked or ranked[0][1] < 2 or (len(ranked) > 1 and ranked[1][1] == ranked[0][1]):
+        return None
+    return ranked[0][0]
+
+
+def _split_words(words: Sequence[Word], at: int) -> tuple[tuple[Word, ...], tuple[Word, ...]]:
+    """Words before and after character ``at`` of their joined (space-free) text; a word cut in two gets a time in
+    proportion to its characters."""
+    first: list[Word] = []
+    second: list[Word] = []
+    position = 0
+    for word in words:
+        text = word.text.strip()
+        n = len(text)
+        if position + n <= at:
+            first.append(replace(word, text=text))
+        elif position >= at:
+            second.append(replace(word, text=text))
+        else:
+            k = at - position
+            cut = round(word.start + (word.end - word.start) * k / n, 3)
+            first.append(replace(word, text=text[:k], end=cut))
+            second.append(replace(word, text=text[k:], start=cut))
+        position += n
+    return tuple(first), tuple(second)
+
+
+def cut_candidates(u: Utterance) -> list[Cut]:
+    """The word boundaries near either end of ``u`` where a call by someone else could end (or begin): after a
+    pause or a punctuation mark, the piece at most MAX_CALL_SECONDS long and at least MIN_REST_SECONDS left."""
+    words = u.words
+    if len(words) < 2 or "".join(w.text.strip() for w in words) != u.text:
+        return []
+    offsets = list(itertools.accumulate(len(w.text.strip()) for w in words))
+    cuts = []
+    for i in range(1, len(words)):
+        before, after = words[i - 1], words[i]
+        if after.start - before.end < MIN_PAUSE and before.text.strip()[-1:] not in PUNCTUATION:
+            continue
+        if before.end - u.start <= MAX_CALL_SECONDS and u.end - after.start >= MIN_REST_SECONDS:
+            cuts.append(Cut("start", offsets[i - 1], u.start, before.end))
+        if u.end - after.start <= MAX_CALL_SECONDS and before.end - u.start >= MIN_REST_SECONDS:
+            cuts.append(Cut("end", offsets[i - 1], after.start, u.end))
+    return cuts
+
+
+def voice_cuts(
+    candidates: Sequence[Cut], similarities: Sequence[tuple[float, float]], *, margin: float = 0.04, floor: float = 0.4
+) -> list[Cut]:
+    """The cuts (at most one at each end) whose piece sounds like the chair: ``similarities`` holds, for each
+    candidate, the cosine of its voice to the chair's and to the utterance speaker's own. The piece must be closer to
+    the chair by ``margin`` and at least ``floor`` close to it; the clearest one wins."""
+    chosen = []
+    for position in ("start", "end"):
+        scored = [
+            (chair - own, cut)
+            for cut, (chair, own) in zip(candidates, similarities, strict=True)
+            if cut.position == position and chair - own >= margin and chair >= floor
+        ]
+        if scored:
+            chosen.append(max(scored, key=lambda pair: pair[0])[1])
+    return chosen
+
+
+def _split(u: Utterance, call: Call | Cut, chair: str) -> list[Utterance]:
+    """``u`` as the call (the chair's) and the rest (its own speaker), in time order."""
+    if "".join(w.text.strip() for w in u.words) != u.text or not u.words:
+        return [u]  # text and words disagree (not a fresh draft): leave it to the clerk
+    first_words, second_words = _split_words(u.words, call.at)
+    if not first_words or not second_words:
+        return [u]
+    first_speaker, second_speaker = (chair, u.speaker) if call.position == "start" else (u.speaker, chair)
+    first_text, second_text = u.text[: call.at].strip(), u.text[call.at :].strip()
+    if call.position == "start":
+        first_text = _closed(first_text)
+    return [
+        Utterance(first_speaker, first_words[0].start, first_words[-1].end, first_text, first_words),
+        Utterance(second_speaker, second_words[0].start, second_words[-1].end, second_text, second_words),
+    ]
+
+
+def _closed(text: str) -> str:
+    """A call set apart ends as a sentence: 「３番、山田議員、」 → 「３番、山田議員。」 (the words keep what was heard)."""
+    return text[:-1] + "。" if text[-1:] in "、，," else text
+
+
+def _joined(utterances: list[Utterance], chair: str) -> list[Utterance]:
+    """A call set apart joins the chair's own utterance right before or after it."""
+    out: list[Utterance] = []
+    for u in utterances:
+        previous = out[-1] if out else None
+        if (
+            previous is not None
+            and previous.speaker == chair == u.speaker
+            and u.start - previous.end <= MERGE_GAP
+            and (is_call(u.text) or is_call(previous.text))
+        ):
+            out[-1] = Utterance(chair, previous.start, u.end, previous.text + u.text, previous.words + u.words)
+        else:
+            out.append(u)
+    return out
+
+
+def separate_calls(
+    utterances: Sequence[Utterance], chair: str | None, cuts: Mapping[int, Sequence[Cut]] | None = None
+) -> list[Utterance]:
+    """The chair's calls as utterances of their own, spoken by ``chair`` (a speaker label; None: nothing changes).
+
+    An utterance of another speaker that opens or closes with a call is split there; an utterance that is nothing but
+    a call is given to the chair (a member does not say 「町長。」 to himself). ``cuts``: for an utterance index, the
+    pieces the chair's voice was heard in (:func:`voice_cuts`), used where the text shows no call. Japanese drafts
+    only: the calls are Japanese, and the words of a fresh draft spell its text without spaces."""
+    if chair is None:
+        return list(utterances)
+    out: list[Utterance] = []
+    for index, u in enumerate(utterances):
+        if u.speaker == chair:
+            out.append(u)
+        elif is_call(u.text):
+            out.append(replace(u, speaker=chair))
+        else:
+            pieces = [u]
+            found: Sequence[Call | Cut] = find_calls(u.text) or (cuts or {}).get(index, ())
+            for call in sorted(found, key=lambda c: c.position != "end"):  # the end first: indices hold
+                head = pieces[0]
+                pieces = _split(head, call, chair) + pieces[1:]
+            out.extend(pieces)
+    return _joined(out, chair)

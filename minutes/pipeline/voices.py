@@ -1,0 +1,123 @@
+"""The voice stage, after the words are assigned: who each speaker is (``identify``) and the chair's calls set
+apart (``calls``), both from the voices of the utterances (CAM++ embeddings of their spans).
+
+Without voice profiles nothing is identified; the chair is then the speaker who says the chair's formulas, and only
+the pieces at utterance edges are compared with the chair's voice (a few seconds of audio each), so the stage costs
+little on top of diarization.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+
+import numpy as np
+
+from diarize.voices import Voice, average, embed_spans, load_embedding_model
+from minutes.pipeline import calls
+from minutes.pipeline.calls import Cut, chair_label, cut_candidates, find_calls, voice_cuts
+from minutes.pipeline.identify import IdentifyOptions, Match, Profile, identify
+from minutes.progress import ProgressCallback, no_progress
+from minutes.records import Utterance
+
+STAGE = "identify"
+CENTROID_UTTERANCES = 20  # the longest utterances of a speaker that make its voice when no profile needs them all
+
+
+class VoiceStage:
+    """Embeddings of one recording's utterances, computed once and shared by identification and the calls."""
+
+    def __init__(
+        self,
+        samples: np.ndarray,
+        options: IdentifyOptions | None = None,
+        device: str = "cpu",
+        progress: ProgressCallback = no_progress,
+    ) -> None:
+        self.samples = samples
+        self.options = options or IdentifyOptions()
+        self.device = device
+        self.progress = progress
+        self._model = None
+
+    @property
+    def model(self):
+        if self._model is None:
+            self._model = load_embedding_model(device=self.device)
+        return self._model
+
+    def voices(self, utterances: Sequence[Utterance]) -> list[Voice | None]:
+        """One voice per utterance (None where it is under a second)."""
+        return embed_spans(self.model, self.samples, [(u.start, u.end) for u in utterances], progress=self.progress)
+
+    def run(
+        self,
+        utterances: Sequence[Utterance],
+        profiles: Sequence[Profile],
+        chairs: frozenset[str] = frozenset(),
+        *,
+        separate_calls: bool = True,
+    ) -> tuple[list[Utterance], dict[str, Match]]:
+        """(utterances, label → match): identified when ``profiles`` are given, the chair's calls set apart when
+        ``separate_calls``. ``chairs``: the profile keys of those who chair the meeting."""
+        self.progress(STAGE, 0, 1, "発言者を特定しています")
+        utterances = list(utterances)
+        people: dict[str, Match] = {}
+        voices: list[Voice | None] | None = None
+        if profiles:
+            voices = self.voices(utterances)
+            result = identify(utterances, voices, profiles, self.options)
+            utterances, people = list(result.utterances), result.matches
+        if separate_calls:
+            chair = next((label for label, m in people.items() if m.person is not None and m.person in chairs), None)
+            chair = chair or chair_label(utterances)
+            if chair is not None:
+                cuts = self._cuts(utterances, voices, chair)
+                utterances = calls.separate_calls(utterances, chair, cuts)
+        named = sum(match.person is not None for match in people.values())
+        self.progress(STAGE, 1, 1, f"{len(people)} 人のうち {named} 人を名簿の人と特定しました" if people else "")
+        return utterances, people
+
+    def _centroids(self, utterances: Sequence[Utterance], voices: Sequence[Voice | None] | None) -> dict[str, Voice]:
+        """Each speaker's voice: from all its utterances' voices when known, else from its longest utterances."""
+        if voices is None:
+            longest: dict[str, list[int]] = defaultdict(list)
+            for index in sorted(range(len(utterances)), key=lambda i: utterances[i].start - utterances[i].end):
+                if len(longest[utterances[index].speaker]) < CENTROID_UTTERANCES:
+                    longest[utterances[index].speaker].append(index)
+            chosen = sorted(i for found in longest.values() for i in found)
+            computed = dict(zip(chosen, self.voices([utterances[i] for i in chosen]), strict=True))
+            voices = [computed.get(i) for i in range(len(utterances))]
+        grouped: dict[str, list[Voice]] = defaultdict(list)
+        for u, voice in zip(utterances, voices, strict=True):
+            if voice is not None:
+                grouped[u.speaker].append(voice)
+        return {label: voice for label, found in grouped.items() if (voice := average(found)) is not None}
+
+    def _cuts(
+        self, utterances: Sequence[Utterance], voices: Sequence[Voice | None] | None, chair: str
+    ) -> dict[int, list[Cut]]:
+        """Per utterance of another speaker without a call in its text: the edge pieces spoken in the chair's voice."""
+        centroids = self._centroids(utterances, voices)
+        if chair not in centroids:
+            return {}
+        wanted = {
+            index: cut_candidates(u)
+            for index, u in enumerate(utterances)
+            if u.speaker != chair and u.speaker in centroids and not find_calls(u.text)
+        }
+        pieces = [(cut.start, cut.end) for found in wanted.values() for cut in found]
+        piece_voices = iter(embed_spans(self.model, self.samples, pieces, min_seconds=0.3))
+        cuts: dict[int, list[Cut]] = {}
+        for index, found in wanted.items():
+            own = centroids[utterances[index].speaker].embedding
+            similarities = []
+            for voice in (next(piece_voices) for _ in found):
+                similarities.append(
+                    (-1.0, 1.0)
+                    if voice is None
+                    else (float(voice.embedding @ centroids[chair].embedding), float(voice.embedding @ own))
+                )
+            if chosen := voice_cuts(found, similarities):
+                cuts[index] = chosen
+        return cuts

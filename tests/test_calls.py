@@ -1,0 +1,72 @@
+"""The chair's calls set apart (minutes.pipeline.calls): pure functions over utterance records."""
+
+from __future__ import annotations
+
+from minutes.pipeline.calls import (
+    Cut,
+    chair_label,
+    cut_candidates,
+    find_calls,
+    separate_calls,
+    voice_cuts,
+)
+from minutes.records import Utterance, Word
+
+
+def _utterance(speaker: str, pieces: list[tuple[str, float, float]]) -> Utterance:
+    words = tuple(Word(start, end, text, 0.9) for text, start, end in pieces)
+    return Utterance(speaker, words[0].start, words[-1].end, "".join(w.text for w in words), words)
+
+
+CHAIR = _utterance("S0", [("ただいまから", 0.0, 1.0), ("会議を開きます。", 1.0, 2.5), ("日程第１、", 3.0, 4.0)])
+MAYOR = _utterance("S2", [("お答え", 7.8, 8.2), ("いたします。", 8.2, 9.5)])
+MEMBER = _utterance("S1", [("質問", 5.0, 5.5), ("いたします。", 5.5, 6.5), ("町長。", 6.9, 7.4)])
+
+
+def test_the_chair_is_who_says_the_formulas_and_the_calls():
+    assert chair_label([CHAIR, MEMBER, MAYOR, CHAIR]) == "S0"
+    assert chair_label([MEMBER]) is None  # one call is not enough to tell
+
+
+def test_a_call_that_opens_or_closes_another_speakers_utterance_becomes_the_chairs():
+    out = separate_calls([CHAIR, MEMBER, MAYOR], "S0")
+    assert [(u.speaker, u.text) for u in out] == [
+        ("S0", CHAIR.text),
+        ("S1", "質問いたします。"),
+        ("S0", "町長。"),
+        ("S2", "お答えいたします。"),
+    ]
+    assert (out[1].start, out[1].end, out[2].start, out[2].end) == (5.0, 6.5, 6.9, 7.4)  # times from the words
+    # a call right after the chair's own words joins them: one line of the chair's, as in a 会議録
+    opened = _utterance("S1", [("３番、", 4.2, 4.6), ("山田議員。", 4.6, 5.3), ("質問", 6.0, 6.5), ("します。", 6.5, 7.5)])
+    joined = separate_calls([CHAIR, opened], "S0")
+    assert [(u.speaker, u.text) for u in joined] == [("S0", CHAIR.text + "３番、山田議員。"), ("S1", "質問します。")]
+    assert joined[0].end == 5.3 and len(joined[0].words) == len(CHAIR.words) + 2
+
+
+def test_an_utterance_that_is_only_a_call_is_the_chairs_and_nothing_changes_without_a_chair():
+    alone = _utterance("S2", [("５番、", 20.0, 20.4), ("佐藤花子議員。", 20.4, 21.2)])
+    assert separate_calls([alone], "S0")[0].speaker == "S0"
+    assert separate_calls([CHAIR, MEMBER, MAYOR], None) == [CHAIR, MEMBER, MAYOR]
+    assert not find_calls("議長。質問します。")  # said to the chair, not by the chair
+
+
+def test_a_piece_in_the_chairs_voice_is_cut_where_the_text_shows_no_call():
+    # Whisper wrote 「町長。」 as 「ちょちょ、」: no call in the text, but the voice of that piece is the chair's
+    heard = _utterance("S2", [("ちょちょ、", 30.0, 30.4), ("お答え", 30.7, 31.2), ("いたします。", 31.2, 32.6)])
+    candidates = cut_candidates(heard)
+    assert Cut("start", 5, 30.0, 30.4) in candidates
+    assert all(c.end - c.start <= 2.5 for c in candidates)
+    similarities = [(0.55, 0.40) if c == Cut("start", 5, 30.0, 30.4) else (0.30, 0.70) for c in candidates]
+    chosen = voice_cuts(candidates, similarities)
+    assert chosen == [Cut("start", 5, 30.0, 30.4)]
+    out = separate_calls([heard], "S0", {0: chosen})
+    assert [(u.speaker, u.text) for u in out] == [("S0", "ちょちょ。"), ("S2", "お答えいたします。")]
+    assert out[0].words[0].text == "ちょちょ、"  # the words keep what was heard
+
+
+def test_a_piece_that_sounds_like_its_own_speaker_stays():
+    heard = _utterance("S2", [("はい、", 30.0, 30.4), ("お答え", 30.7, 31.2), ("いたします。", 31.2, 32.6)])
+    candidates = cut_candidates(heard)
+    assert voice_cuts(candidates, [(0.45, 0.44)] * len(candidates)) == []  # closer to the chair, but not by enough
+    assert voice_cuts(candidates, [(0.35, 0.20)] * len(candidates)) == []  # not close enough to the chair at all
