@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minutes", description="会議録作成（完全ローカル）")
     parser.add_argument("-v", "--verbose", action="store_true", help="詳細なログを表示する")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_transcribe, _jobs, _export, _search, _archive, _users, _maintenance):
+    for add in (_transcribe, _jobs, _voices, _export, _search, _archive, _users, _maintenance):
         add(commands)
     return parser
 
@@ -40,6 +40,9 @@ def _transcribe(commands) -> None:
     transcribe.add_argument("--prompt", help="初期プロンプト（専門用語や表記の例）")
     transcribe.add_argument("--hotwords", help="認識を優先する語（空白区切り）")
     transcribe.add_argument("--model", type=Path, help="faster-whisper モデルフォルダ（既定: 同梱の base）")
+    transcribe.add_argument(
+        "--no-identify", action="store_true", help="声の登録と照合せず、話者を名簿の人と結び付けない"
+    )
     transcribe.add_argument("--json", action="store_true", help="結果を JSON で標準出力に出す")
     transcribe.add_argument("--quiet", action="store_true", help="進捗バーを表示しない")
 
@@ -61,6 +64,26 @@ def _jobs(commands) -> None:
 
     cancel = commands.add_parser("cancel", help="処理を取り消す")
     cancel.add_argument("job_id", type=int)
+
+
+def _voices(commands) -> None:
+    """voices enroll|list|delete, identify MEETING_ID"""
+    voices = commands.add_parser("voices", help="声の登録（名簿の人の声の特徴。音声そのものは保存しない）")
+    voice_commands = voices.add_subparsers(dest="voices_command", required=True)
+    enroll = voice_commands.add_parser("enroll", help="録音の一部から、名簿の人の声を登録する（繰り返し追加できる）")
+    enroll.add_argument("name", help="名簿の氏名")
+    enroll.add_argument("audio", type=Path, help="その人だけが話している録音ファイル")
+    enroll.add_argument("--start", type=float, help="開始（秒、省略時: 最初から）")
+    enroll.add_argument("--end", type=float, help="終了（秒、省略時: 最後まで）")
+    listing = voice_commands.add_parser("list", help="声を登録した人と、その出どころを一覧する")
+    listing.add_argument("--json", action="store_true")
+    delete = voice_commands.add_parser("delete", help="その人の声の登録をすべて削除する（管理者の操作、監査記録）")
+    delete.add_argument("name", help="名簿の氏名")
+
+    identify = commands.add_parser("identify", help="保存済みの会議の話者を、声の登録と照合し直す")
+    identify.add_argument("meeting_id", type=int)
+    identify.add_argument("--json", action="store_true", help="結果を JSON で標準出力に出す")
+    identify.add_argument("--quiet", action="store_true", help="進捗バーを表示しない")
 
 
 def _export(commands) -> None:

@@ -234,7 +234,7 @@ def _split(u: Utterance, call: Call | Cut, chair: str) -> list[Utterance]:
 
 
 def _closed(text: str) -> str:
-    """A call set apart ends as a sentence: 「３番、山田議員、」 → 「３番、山田議員。」 (the words keep what was heard)."""
+    """A call set apart ends as a sentence: 「３番、山田議員、」 → 「３番、山田議員。」."""
     return text[:-1] + "。" if text[-1:] in "、，," else text
 
 

@@ -49,6 +49,8 @@ class IdentifyOptions:
     merge_similarity: float = 0.60  # two speakers matching one person merge when their voices are this close
     split_share: float = 0.2  # a second person takes a speaker's utterances only with this share of its speech
     utterance_threshold: float = 0.65  # an utterance counts for a person in the split step from this cosine
+    enabled: bool = True  # False: no identification (``minutes transcribe --no-identify``)
+    repair: bool = True  # split and merge speakers by the profiles (off for a stored meeting a clerk has edited)
 
     def to_dict(self) -> dict:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -194,7 +196,7 @@ def identify(
     Profiles of the same person are averaged first; with no profile every speaker is unknown and nothing changes."""
     profiles = _one_per_person(profiles)
     utterances = list(utterances)
-    if profiles:
+    if profiles and options.repair:
         utterances = _split(utterances, voices, profiles, options)
         utterances = _merge(utterances, voices, profiles, options)
     matches = _assign(_speaker_voices(utterances, voices), profiles, options)

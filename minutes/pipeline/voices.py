@@ -64,7 +64,7 @@ class VoiceStage:
         utterances = list(utterances)
         people: dict[str, Match] = {}
         voices: list[Voice | None] | None = None
-        if profiles:
+        if profiles and self.options.enabled:
             voices = self.voices(utterances)
             result = identify(utterances, voices, profiles, self.options)
             utterances, people = list(result.utterances), result.matches

@@ -30,6 +30,7 @@ from minutes.services.views import (
     TimeMarkEntry,
     job_state,
 )
+from minutes.services.voices import queue_meeting_voices
 from minutes.store.engine import write_lock
 from minutes.store.tables import JobStatus, utcnow
 
@@ -224,6 +225,7 @@ class MeetingDetailsService(Service):
                     session, meeting_id=meeting_id, action="finalize", actor=self.actor,
                     detail={"version": staged.version},
                 )  # fmt: skip
+                queue_meeting_voices(session, meeting_id, self.actor)  # its named speakers' voices for the profiles
             except BaseException:
                 session.rollback()
                 discard_staged(staged)

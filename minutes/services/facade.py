@@ -31,6 +31,7 @@ from minutes.services.playback import PlaybackService
 from minutes.services.search import SearchService
 from minutes.services.speakers import SpeakersService
 from minutes.services.transcript import TranscriptService
+from minutes.services.voices import VoiceService
 from minutes.settings import Settings, pinned
 from minutes.store.tables import utcnow
 
@@ -78,6 +79,10 @@ class Services:
     @cached_property
     def speakers(self) -> SpeakersService:
         return self._make(SpeakersService)
+
+    @cached_property
+    def voices(self) -> VoiceService:
+        return self._make(VoiceService)
 
     @cached_property
     def agenda(self) -> AgendaService:

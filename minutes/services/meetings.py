@@ -217,38 +217,47 @@ class MeetingsService(Service):
         boundaries, every text edit kept (``minutes.services.rediarization``). Needs the edit permission on a draft;
         refused while the meeting's transcription or another re-run is queued or running."""
         options = self.pipeline_options(num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers)
+        request = {"num_speakers": num_speakers, "min_speakers": min_speakers, "max_speakers": max_speakers}
+        return self._queue_stored_job(
+            meeting_id, store.JobKind.REDIARIZE, options, "話者の分け直し", "rediarize_request", request
+        )
+
+    def identify(self, meeting_id: int) -> JobView:
+        """Queue identification again for a transcribed meeting (after voice profiles were added or deleted): the
+        worker matches the stored speakers' voices to the profiles; speakers a clerk linked to a person keep them."""
+        options = self.pipeline_options()
+        kind = store.JobKind.IDENTIFY
+        return self._queue_stored_job(meeting_id, kind, options, "発言者の特定", "identify_request", {})
+
+    def _queue_stored_job(
+        self, meeting_id: int, kind: str, options: PipelineOptions, what: str, action: str, request: dict
+    ) -> JobView:
+        """Queue a job that works on a transcribed draft's stored utterances and its recording (``kind``); ``what``
+        names it for the clerk. Needs the edit permission; refused while one of its kind is queued or running."""
         with Session(self.engine) as session:
             self._editable(session, meeting_id)
             transcription = store.latest_job(session, meeting_id=meeting_id)
             if transcription is None or transcription.status != JobStatus.SUCCEEDED:
-                raise JobError(
-                    "文字起こしが完了していないため、話者の分け直しはできません。", "transcription not succeeded"
-                )
-            running = store.latest_job(session, meeting_id=meeting_id, kind=store.JobKind.REDIARIZE)
+                raise JobError(f"文字起こしが完了していないため、{what}はできません。", "transcription not succeeded")
+            running = store.latest_job(session, meeting_id=meeting_id, kind=kind)
             if running is not None and running.status in (JobStatus.QUEUED, JobStatus.RUNNING):
-                raise JobError("話者の分け直しはすでに実行中です。完了までお待ちください。", f"job {running.id}")
+                raise JobError(f"{what}はすでに実行中です。完了までお待ちください。", f"job {running.id}")
             if not store.count_utterances(session, meeting_id=meeting_id):
-                raise JobError("この会議には発言がないため、話者を分け直せません。", "no utterances")
+                raise JobError(f"この会議には発言がないため、{what}はできません。", "no utterances")
             recording = store.get_recording(session, recording_id=transcription.recording_id)
             if not (self.settings.data_dir / recording.stored_path).is_file():
                 raise JobError(
-                    "録音ファイルが見つからないため、話者を分け直せません。管理者に連絡してください。",
+                    f"録音ファイルが見つからないため、{what}はできません。管理者に連絡してください。",
                     f"missing {recording.stored_path}",
                 )
-            request = {"num_speakers": num_speakers, "min_speakers": min_speakers, "max_speakers": max_speakers}
             job = store.enqueue_job(
                 session,
                 meeting_id=meeting_id,
                 recording_id=recording.id,
-                options=options.to_dict() | {"kind": store.JobKind.REDIARIZE, "requested_by": self.actor},
+                options=options.to_dict() | {"kind": kind, "requested_by": self.actor},
             )
-            store.add_event(
-                session,
-                meeting_id=meeting_id,
-                action="rediarize_request",
-                actor=self.actor,
-                detail=request | {"job": job.id},
-            )
+            detail = request | {"job": job.id}
+            store.add_event(session, meeting_id=meeting_id, action=action, actor=self.actor, detail=detail)
             session.commit()
             return job_view(job)
 

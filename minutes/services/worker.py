@@ -28,6 +28,12 @@ from minutes.pipeline import PipelineOptions, run_pipeline
 from minutes.pipeline.rediarize import REDIARIZE_WEIGHTS, separate_speakers
 from minutes.processes import pid_alive
 from minutes.progress import OverallProgress, ProgressCallback
+from minutes.services.identification import (
+    add_meeting_voices,
+    identification_inputs,
+    identify_stored,
+    speaker_fields,
+)
 from minutes.services.rediarization import apply_rediarization
 from minutes.store.engine import write_lock
 from minutes.store.files import remove_tree
@@ -123,6 +129,7 @@ class Worker:
             options = PipelineOptions.from_dict(job.options)
             model_override = Path(job.model) if job.model else None
             kind, requested_by = store.job_kind(job), str(job.options.get("requested_by") or "system")
+            meeting_id = job.meeting_id
         progress = _JobProgress(engine, job_id, self.worker_id, listener)
         heartbeat = threading.Thread(
             target=progress.beat, args=(self.heartbeat_interval,), name=f"job-{job_id}-heartbeat", daemon=True
@@ -130,12 +137,14 @@ class Worker:
         heartbeat.start()
         work_dir = settings.work_dir / f"job-{job_id}-{self.worker_id.rsplit(':', 1)[-1]}"
         try:
-            if kind == store.JobKind.REDIARIZE:  # speaker separation again: no transcription
-                self._rediarize(job_id, source, work_dir, options, requested_by, progress)
+            if kind != store.JobKind.TRANSCRIBE:  # work on a stored meeting: no transcription
+                self._stored_meeting_job(kind, job_id, source, work_dir, options, requested_by, progress)
                 if listener is not None:
                     listener("done", 100.0, 100.0)
                 return
             model_path = self.runtime.whisper_model_path(model_override)
+            with Session(engine) as session:
+                profiles, chairs = identification_inputs(session, meeting_id, options)
             result = run_pipeline(
                 source,
                 work_dir,
@@ -143,8 +152,11 @@ class Worker:
                 options,
                 OverallProgress(progress),
                 max_duration=settings.max_duration_hours * 3600,
+                profiles=profiles,
+                chairs=chairs,
             )
             with Session(engine) as session:
+                meeting = store.get_meeting(session, meeting_id=meeting_id)
                 store.save_result(
                     session,
                     job_id=job_id,
@@ -155,6 +167,7 @@ class Worker:
                     utterances=result.utterances,
                     stage_seconds=result.stage_seconds,
                     model=str(model_path),
+                    speaker_fields=speaker_fields(session, meeting, result.people),
                 )
                 session.commit()
             if listener is not None:
@@ -167,6 +180,22 @@ class Worker:
             progress.done.set()
             heartbeat.join(timeout=self.heartbeat_interval + 5)
             remove_tree(work_dir)
+
+    def _stored_meeting_job(
+        self, kind: str, job_id: int, source: Path, work_dir: Path, options: PipelineOptions, actor: str,
+        progress: _JobProgress,
+    ) -> None:  # fmt: skip
+        """A job on a stored meeting: speaker separation again, identification again, or voices for the profiles."""
+        if kind == store.JobKind.REDIARIZE:
+            self._rediarize(job_id, source, work_dir, options, actor, progress)
+            return
+        overall = OverallProgress(progress, {"decode": 30.0, "identify": 70.0})
+        with Session(self.runtime.engine) as session:
+            if kind == store.JobKind.IDENTIFY:
+                identify_stored(session, job_id, self.worker_id, source, work_dir, options, actor, overall)
+            else:
+                add_meeting_voices(session, job_id, self.worker_id, source, work_dir, actor)
+            session.commit()
 
     def _rediarize(
         self, job_id: int, source: Path, work_dir: Path, options: PipelineOptions, actor: str, progress: _JobProgress

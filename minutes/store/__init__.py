@@ -120,6 +120,16 @@ from minutes.store.transcript import (
     utterances_of,
     utterances_with_revisions,
 )
+from minutes.store.voices import (
+    add_voice_samples,
+    delete_meeting_voice_samples,
+    delete_voice_samples,
+    people_titled,
+    person_ids_named,
+    voice_samples,
+    voice_samples_of,
+    voice_summary,
+)
 
 __all__ = [
     "JobKind",
@@ -134,6 +144,7 @@ __all__ = [
     "add_speaker",
     "add_user",
     "add_utterance",
+    "add_voice_samples",
     "agenda_rows",
     "any_user",
     "app_settings",
@@ -148,8 +159,10 @@ __all__ = [
     "create_meeting",
     "delete_app_setting",
     "delete_material",
+    "delete_meeting_voice_samples",
     "delete_speaker",
     "delete_utterance",
+    "delete_voice_samples",
     "engine",
     "enqueue_job",
     "events_of",
@@ -178,6 +191,8 @@ __all__ = [
     "next_utterance",
     "open_sessions",
     "own_running_job",
+    "people_titled",
+    "person_ids_named",
     "put_app_setting",
     "reassign_speaker",
     "recording_of",
@@ -220,4 +235,7 @@ __all__ = [
     "utterances_of",
     "utterances_with_revisions",
     "visibility",
+    "voice_samples",
+    "voice_samples_of",
+    "voice_summary",
 ]

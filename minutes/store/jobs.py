@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, update
@@ -27,6 +27,8 @@ class JobKind:
 
     TRANSCRIBE = "transcribe"  # decode → transcribe → diarize → assign: the transcript from the recording
     REDIARIZE = "rediarize"  # decode → diarize, then new speakers for the stored (possibly edited) utterances
+    IDENTIFY = "identify"  # decode → the stored speakers' voices matched to the voice profiles again
+    VOICES = "voices"  # decode → the voices of a finalized meeting's named speakers added to their profiles
 
 
 def job_kind(job: Job) -> str:
@@ -155,12 +157,14 @@ def save_result(
     utterances: Sequence[UtteranceRecord],
     stage_seconds: dict,
     model: str = "",
+    speaker_fields: Mapping[str, dict] | None = None,
 ) -> None:
     """Store a job's transcript (and the Whisper model folder it ran with) and mark it succeeded, all in the caller's
     one transaction.
 
     Refuses (JobError) when the job is no longer this worker's (cancelled, or recovered by another worker) or the
-    meeting was finalized meanwhile: nothing is written then.
+    meeting was finalized meanwhile: nothing is written then. ``speaker_fields``: label → Speaker column values (the
+    person identified, the name and title copied from the roster).
     """
     job = own_running_job(session, job_id=job_id, worker_id=worker_id)
     meeting = get_meeting(session, meeting_id=job.meeting_id)
@@ -168,7 +172,7 @@ def save_result(
     session.exec(delete(Speaker).where(col(Speaker.meeting_id) == meeting.id))
     ids: dict[str, int] = {}
     for label in speakers:
-        speaker = Speaker(meeting_id=meeting.id, label=label)
+        speaker = Speaker(meeting_id=meeting.id, label=label, **(speaker_fields or {}).get(label, {}))
         session.add(speaker)
         session.flush()
         ids[label] = speaker.id
@@ -195,15 +199,16 @@ def save_result(
     session.add_all([recording, meeting])
 
 
-def own_running_job(session: Session, *, job_id: int, worker_id: str) -> Job:
+def own_running_job(session: Session, *, job_id: int, worker_id: str, finalized_ok: bool = False) -> Job:
     """The job, while it is still this worker's to finish: raises JobCancelled when the user cancelled it, JobError
-    when another worker took it over or the meeting was finalized meanwhile (nothing may be written then)."""
+    when another worker took it over or the meeting was finalized meanwhile (nothing may be written then; a job
+    that reads a finalized meeting, ``finalized_ok``, may)."""
     job = get_job(session, job_id=job_id)
     if job.cancel_requested:
         raise JobCancelled("処理を取り消しました。", f"job {job_id} cancelled")
     if job.status != JobStatus.RUNNING or job.worker_id != worker_id:
         raise JobError("この処理は取り消されたか、別のワーカーに引き継がれました。", f"job {job_id} not ours")
-    if get_meeting(session, meeting_id=job.meeting_id).finalized_at is not None:
+    if not finalized_ok and get_meeting(session, meeting_id=job.meeting_id).finalized_at is not None:
         raise JobError("会議録が確定済みのため、結果を保存しませんでした。", "meeting finalized during job")
     return job
 
@@ -240,7 +245,7 @@ def retry_job(session: Session, *, job_id: int) -> Job:
     job = get_job(session, job_id=job_id)
     if job.status not in (JobStatus.FAILED, JobStatus.CANCELLED):
         raise JobError("失敗または取り消された処理だけをやり直せます。", f"job {job_id} is {job.status}")
-    if get_meeting(session, meeting_id=job.meeting_id).finalized_at is not None:
+    if job_kind(job) != JobKind.VOICES and get_meeting(session, meeting_id=job.meeting_id).finalized_at is not None:
         raise JobError("会議録が確定済みのため、やり直せません。", "meeting finalized")
     job.status = JobStatus.QUEUED
     job.stage = "queued"
