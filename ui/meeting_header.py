@@ -137,18 +137,26 @@ def details_text(info: MeetingInfo) -> None:
         st.dataframe(agenda_frame(details.agenda), hide_index=True, width="stretch")
 
 
-def _people_and_marks(details: MeetingDetails, locked: bool, version: int, values: dict) -> None:
+def roster_key(key: str, info: MeetingInfo) -> str:
+    """The key of a roster's text area: per meeting and header version, so that another meeting or a newer header
+    never shows lines typed for this one."""
+    return f"{key}-{info.id}-{info.edit_version}"
+
+
+def _people_and_marks(info: MeetingInfo, values: dict) -> None:
     """The rosters (pasted lines), the signers and the time marks of the header form, into ``values``."""
+    details, locked, version = info.details, info.finalized, info.edit_version
     st.markdown("**出席者・欠席者**")
     for row in (ROSTERS[:2], ROSTERS[2:]):
         for column, (key, label, _, placeholder) in zip(st.columns(2), row, strict=True):
             people = getattr(details, key)
+            # the stored lines, unless 「名簿から入れる」 put the roster's there for the clerk to check and save
+            st.session_state.setdefault(roster_key(key, info), people_lines(people))
             values[key] = column.text_area(
                 f"{label}（{len(people)} 名）" if people else label,
-                value=people_lines(people),
                 placeholder=placeholder,
                 height=160,
-                key=f"{key}-{version}",
+                key=roster_key(key, info),
                 disabled=locked,
                 help=ROSTER_HELP,
             )
@@ -220,7 +228,7 @@ def _form(info: MeetingInfo) -> dict | None:
         values["agenda"] = st.data_editor(
             agenda_frame(details.agenda), num_rows="dynamic", key=f"agenda-{version}", disabled=locked, width="stretch"
         )
-        _people_and_marks(details, locked, version, values)
+        _people_and_marks(info, values)
         submitted = st.form_submit_button("見出しを保存", type="primary", disabled=locked)
     return values if submitted else None
 
@@ -251,12 +259,42 @@ def _save(services: Services, meeting_id: int, info: MeetingInfo, values: dict) 
     )
 
 
+def fill_from_roster(services: Services, meeting_id: int, info: MeetingInfo) -> None:
+    """「名簿から入れる」: the roster's members, 説明員 and 職員 on the meeting's date into the form's lists
+    (出席議員, 説明のため出席した者, 職務のため出席した者), for the clerk to check (move the absent to 欠席議員) and
+    save: nothing is saved here."""
+    left, right = st.columns([1, 3], vertical_alignment="center")
+    clicked = left.button("名簿から入れる", key="header_from_roster", disabled=info.finalized, icon=":material/groups:")
+    right.caption("名簿の議員・説明員・職員を、開催日の職名で下の出席者の欄に入れます。確かめてから保存してください。")
+    if not clicked:
+        return
+    try:
+        roster = services.people.header_roster(meeting_id)
+    except MinutesError as error:
+        state.show_error(error)
+        return
+    lists = {"attendees": roster.attendees, "explainers": roster.explainers, "staff": roster.staff}
+    if not any(lists.values()):
+        st.info("名簿に在任の人がいません。「名簿」ページで登録してください。", icon=":material/info:")
+        return
+    for key, people in lists.items():
+        if people:
+            st.session_state[roster_key(key, info)] = people_lines(people)
+    counts = f"出席議員 {len(roster.attendees)} 名、説明員 {len(roster.explainers)} 名、職員 {len(roster.staff)} 名"
+    st.info(
+        f"名簿（{roster.day:%Y/%m/%d} 時点）から{counts}を入れました。"
+        "欠席の人を欠席議員に移すなど確かめてから「見出しを保存」を押してください。",
+        icon=":material/groups:",
+    )
+
+
 def show(services: Services, meeting_id: int, info: MeetingInfo, *, may_edit: bool) -> None:
     """The section: the form (errors above it) for those who may edit, the header as text for the others."""
     st.subheader("会議録の見出し")
     if not may_edit:
         details_text(info)
         return
+    fill_from_roster(services, meeting_id, info)
     errors = st.container()  # filled after the form is read: above it, where the clerk is looking
     values = _form(info)
     if values is None:

@@ -1,6 +1,7 @@
 """Speakers of a whole meeting, shared by the editor, the 話者 page and the meeting page: adding a speaker the
-separation did not find (by name, or one of the people of the meeting's header), and 話者の分け直し — speaker
-separation again with a number of speakers, run as a job, with its progress while it runs."""
+separation did not find (by name, or one of the people of the meeting's header), linking a speaker to a person of the
+roster (名簿), and 話者の分け直し — speaker separation again with a number of speakers, run as a job, with its
+progress while it runs."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from minutes.errors import MinutesError
+from minutes.errors import EditConflict, MinutesError
 from minutes.progress import STAGE_LABELS_JA
 from minutes.services import Services
-from minutes.services.views import JobStatus
+from minutes.services.people import PersonView
+from minutes.services.views import JobStatus, SpeakerInfo
 from ui import state
 
 MODES = ("人数を指定", "範囲を指定", "自動で判定")
@@ -56,6 +58,57 @@ def add_speaker_form(
         state.show_error(error)
         return
     notify(f"話者「{added.display}」を追加しました")
+    st.rerun()
+
+
+def linked_text(speaker: SpeakerInfo, roster: dict[int, PersonView]) -> str:
+    """「名簿: ５番 佐藤花子（確認済み）」 for a speaker linked to a person; "" for one that is not."""
+    person = roster.get(speaker.person_id) if speaker.person_id is not None else None
+    if person is None:
+        return ""
+    state_text = "確認済み" if speaker.person_confirmed else "自動の判定・未確認"
+    return f"名簿: {person.display}（{state_text}）"
+
+
+def person_picker(
+    services: Services,
+    speaker: SpeakerInfo,
+    roster: dict[int, PersonView],
+    *,
+    disabled: bool,
+    notify: Callable[[str], None],
+) -> None:
+    """名簿から選ぶ: link the speaker to a person of the roster (name, title on the meeting's date, seat … are copied
+    from the person), or to nobody. People in office are offered, and the linked person even if retired since."""
+    choices = [p.id for p in roster.values() if not p.retired or p.id == speaker.person_id]
+    options = [None, *choices]
+    key = f"sp-person-{speaker.id}-{speaker.person_id}-{speaker.person_confirmed}"
+    with st.form(key, border=False):
+        left, right = st.columns([3, 1], vertical_alignment="bottom")
+        chosen = left.selectbox(
+            "名簿から選ぶ",
+            options,
+            index=options.index(speaker.person_id) if speaker.person_id in options else 0,
+            format_func=lambda i: "名簿の人ではない" if i is None else roster[i].display,
+            key=f"{key}-choice",
+            disabled=disabled or not choices,
+            help=None if choices else "「名簿」ページで議員や説明員を登録すると、ここから選べます。",
+        )
+        submitted = right.form_submit_button("名簿の人にする", disabled=disabled or not choices, key=f"{key}-link")
+    if not submitted:
+        return
+    if chosen is None and speaker.person_id is None:
+        return
+    try:
+        linked = services.speakers.link_person(speaker.id, chosen, expected=speaker)
+    except EditConflict as error:
+        state.show_error(error)
+        st.button("最新の内容を表示", key=f"{key}-reload")
+        return
+    except MinutesError as error:
+        state.show_error(error)
+        return
+    notify(f"{linked.display} を名簿の人にしました" if chosen is not None else "名簿との結び付けを外しました")
     st.rerun()
 
 

@@ -1,6 +1,6 @@
 """Command line: ``minutes transcribe | worker | models | show | retry | cancel | export | search | archive | user |
-audit``. Every action goes through the services acting for the operating-system user, and is recorded in the audit
-trail as ``cli`` with that user's name.
+people | audit``. Every action goes through the services acting for the operating-system user, and is recorded in the
+audit trail as ``cli`` with that user's name.
 
 Errors end the command with one clear line on stderr and a non-zero exit status. Importing ``minutes`` has already
 made the process offline (``minutes.offline``).

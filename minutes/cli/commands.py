@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from diarize import verify_weights
 from minutes import clock
+from minutes.cli import people
 from minutes.errors import InputError, MinutesError, NotFoundError
 from minutes.pipeline.models import describe_model
 from minutes.progress import STAGE_LABELS_JA
@@ -351,6 +352,10 @@ def cmd_user(args) -> int:
     return 0
 
 
+def cmd_people(args) -> int:
+    return people.run(args, Runtime().operator(os_user()))
+
+
 def cmd_audit(args) -> int:
     audit = Runtime().operator(os_user()).audit
     if args.audit_command == "verify":
@@ -443,6 +448,7 @@ COMMANDS = {
     "search": cmd_search,
     "archive": cmd_archive,
     "user": cmd_user,
+    "people": cmd_people,
     "audit": cmd_audit,
     "backup": cmd_backup,
     "restore": cmd_restore,

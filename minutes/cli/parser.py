@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minutes", description="会議録作成（完全ローカル）")
     parser.add_argument("-v", "--verbose", action="store_true", help="詳細なログを表示する")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_transcribe, _jobs, _voices, _export, _search, _archive, _users, _maintenance):
+    for add in (_transcribe, _jobs, _voices, _export, _search, _archive, _users, _people, _maintenance):
         add(commands)
     return parser
 
@@ -153,6 +153,50 @@ def _users(commands) -> None:
     audit_commands.add_parser(
         "verify", help="監査ログのハッシュの連鎖を検証する（削除・書き換えがあれば最初の箇所を表示し、終了コード 1）"
     )
+
+
+class _Title(argparse.Action):
+    """``--title 議長 [--from DATE] [--to DATE]``, repeatable: each --from / --to belongs to the --title before it."""
+
+    def __call__(self, parser, namespace, value, option_string=None) -> None:
+        titles = getattr(namespace, "titles", None) or []
+        if self.dest == "title":
+            titles.append([value, None, None])
+        elif not titles:
+            parser.error(f"{option_string} は --title の後に指定してください")
+        elif titles[-1][1 if self.dest == "starts" else 2] is not None:
+            parser.error(f"{option_string} が同じ --title に 2 回あります")
+        else:
+            titles[-1][1 if self.dest == "starts" else 2] = value
+        namespace.titles = titles
+
+
+def _people(commands) -> None:
+    """people add|list|import|export|retire"""
+    people = commands.add_parser("people", help="議会の名簿（議員・説明員・職員と職名）を管理する")
+    people_commands = people.add_subparsers(dest="people_command", required=True)
+    add = people_commands.add_parser("add", help="名簿に人を追加する")
+    add.add_argument("name", help="氏名（空白・敬称は除いて登録）")
+    add.add_argument("--yomi", default="", help="よみ（ひらがな）")
+    add.add_argument("--kind", default="議員", choices=["議員", "説明員", "職員", "その他"], help="区分（既定: 議員）")
+    add.add_argument("--seat", type=_positive, help="議席番号")
+    add.add_argument("--group", default="", help="会派")
+    add.add_argument("--title", action=_Title, help="職名（議長、町長、総務課長 …）。繰り返し指定できる")
+    add.add_argument(
+        "--from", dest="starts", action=_Title, help="直前の --title の就任日（2024/04/01、令和6年4月1日）"
+    )
+    add.add_argument("--to", dest="ends", action=_Title, help="直前の --title の退任日（省略: 現任）")
+    add.set_defaults(titles=[])
+    listing = people_commands.add_parser("list", help="名簿を一覧する")
+    listing.add_argument("--json", action="store_true", help="JSON で出す")
+    listing.add_argument("--all", action="store_true", help="退任した人も含める")
+    load = people_commands.add_parser("import", help="名簿を CSV から取り込む（再び取り込んでも重複しない）")
+    load.add_argument("file", type=Path, help="CSV（見出し: 氏名,よみ,区分,議席番号,会派,職名,就任日,退任日,状態）")
+    dump = people_commands.add_parser("export", help="名簿を CSV に書き出す（取り込みと同じ形式）")
+    dump.add_argument("file", type=Path, nargs="?", help="出力ファイル（省略または - で標準出力）")
+    retire = people_commands.add_parser("retire", help="名簿の人を退任にする（過去の会議録のために残る）")
+    retire.add_argument("name")
+    retire.add_argument("--undo", action="store_true", help="退任を取り消して在任に戻す")
 
 
 def _maintenance(commands) -> None:

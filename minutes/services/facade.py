@@ -26,6 +26,7 @@ from minutes.services.details import MeetingDetailsService
 from minutes.services.documents import ExportService
 from minutes.services.materials import MaterialService
 from minutes.services.meetings import MeetingsService
+from minutes.services.people import PeopleService
 from minutes.services.permissions import Principal
 from minutes.services.playback import PlaybackService
 from minutes.services.search import SearchService
@@ -83,6 +84,10 @@ class Services:
     @cached_property
     def voices(self) -> VoiceService:
         return self._make(VoiceService)
+
+    def people(self) -> PeopleService:
+        """The assembly's roster (名簿)."""
+        return self._make(PeopleService)
 
     @cached_property
     def agenda(self) -> AgendaService:

@@ -11,11 +11,9 @@ overwritten by a later identification.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import date
 from pathlib import Path
 
-from sqlalchemy import or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from minutes import store
 from minutes.pipeline import PipelineOptions
@@ -24,6 +22,8 @@ from minutes.pipeline.identify import Match, Profile
 from minutes.pipeline.run import identify_recording
 from minutes.progress import ProgressCallback
 from minutes.records import Utterance as UtteranceRecord
+from minutes.services.people import person_view
+from minutes.services.person_views import speaker_fields as speaker_fields_of
 from minutes.services.voices import (
     chairs_for,
     linked_spans,
@@ -33,7 +33,7 @@ from minutes.services.voices import (
     store_meeting_voices,
 )
 from minutes.store.engine import write_lock
-from minutes.store.tables import Meeting, Person, PersonTitle, Speaker
+from minutes.store.tables import Meeting, Speaker
 
 
 def identification_inputs(
@@ -46,34 +46,13 @@ def identification_inputs(
     return profiles_for(session, meeting), chairs_for(session, meeting)
 
 
-def person_fields(session: Session, person_id: int, day: date) -> dict:
-    """The Speaker columns a person gives: name, reading, kind, seat, 会派 and the title held on ``day``."""
-    person = session.get(Person, person_id)
-    titles = session.exec(
-        select(PersonTitle)
-        .where(
-            col(PersonTitle.person_id) == person_id,
-            or_(col(PersonTitle.starts).is_(None), col(PersonTitle.starts) <= day),
-            or_(col(PersonTitle.ends).is_(None), col(PersonTitle.ends) >= day),
-        )
-        .order_by(col(PersonTitle.starts).desc())
-    ).first()
-    return {
-        "name": person.name,
-        "yomi": person.yomi or None,
-        "kind": person.kind,
-        "seat": person.seat,
-        "group": person.group or None,
-        "role": titles.title if titles else None,
-    }
-
-
 def speaker_fields(session: Session, meeting: Meeting, people: dict[str, Match]) -> dict[str, dict]:
     """label → Speaker column values for a new transcript: the identified person's, or the suggestion."""
     fields: dict[str, dict] = {}
     for label, match in people.items():
         if match.person is not None:
-            fields[label] = person_fields(session, int(match.person), meeting_day(meeting)) | {
+            person = person_view(session, int(match.person))
+            fields[label] = speaker_fields_of(person, meeting_day(meeting)) | {
                 "person_id": int(match.person),
                 "person_score": match.score,
             }

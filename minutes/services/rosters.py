@@ -12,7 +12,7 @@ _HONORIFICS = ("議員", "君", "様", "さん")
 _ROLE_AFTER = re.compile(r"^(.*?)[（(]([^（）()]+)[）)]$")  # 山田太郎（議長）
 
 
-def _name(text: str) -> str:
+def clean_name(text: str) -> str:
     """A name as pasted: spaces inside it dropped (山田　太郎 → 山田太郎), an honorific after it dropped."""
     name = re.sub(r"\s+", "", text)
     for honorific in _HONORIFICS:
@@ -36,13 +36,13 @@ def parse_people(text: str, *, members: bool) -> tuple[Person, ...]:
             rest, role = seat.group(2), ""
             if bracketed := _ROLE_AFTER.match(rest):
                 rest, role = bracketed.groups()
-            people.append(Person(_name(rest), int(seat.group(1)), role.strip()))  # int() reads full-width digits
+            people.append(Person(clean_name(rest), int(seat.group(1)), role.strip()))  # int() reads full-width digits
             continue
         words = line.split()
         if not members and len(words) > 1:
-            people.append(Person(_name("".join(words[1:])), None, words[0]))
+            people.append(Person(clean_name("".join(words[1:])), None, words[0]))
         else:
-            people.append(Person(_name(line)))
+            people.append(Person(clean_name(line)))
     return tuple(person for person in people if person.name)
 
 

@@ -12,6 +12,7 @@ from sqlmodel import Session
 from minutes import store
 from minutes.errors import EditConflict, InputError
 from minutes.services.base import Service
+from minutes.services.people import person_view, speaker_fields
 from minutes.services.speaker_views import (
     ReassignMatch,
     ReassignPreview,
@@ -25,6 +26,7 @@ from minutes.store.engine import write_lock
 from minutes.store.tables import Speaker, Utterance, utcnow
 
 _FIELDS = ("name", "role", "seat", "kind", "yomi", "group")
+_LINK = ("person_id", "person_score", "suggested_person_id", "person_confirmed")
 CHAIR_ROLES = re.compile(r"^(?:議長|委員長|座長|会長)$")  # whose speaker calls on the others
 
 
@@ -68,6 +70,8 @@ class SpeakersService(Service):
                 )
             before = speaker_info(speaker).fields()
             _set_fields(speaker, fields)
+            if speaker.person_id is not None and speaker.name != before["name"]:
+                _unlink(speaker)  # renamed: no longer the roster's person it was linked to
             store.add_event(
                 session,
                 meeting_id=speaker.meeting_id,
@@ -110,6 +114,53 @@ class SpeakersService(Service):
                 detail={"speaker": speaker.id, "label": speaker.label, "after": speaker_info(speaker).fields()},
             )
             store.touch_meeting(session, meeting_id=meeting_id)
+            session.commit()
+            return self._info(session, speaker)
+
+    def link_person(
+        self, speaker_id: int, person_id: int | None, *, expected: SpeakerInfo | None = None
+    ) -> SpeakerInfo:
+        """Say which person of the roster (名簿) this speaker is: the link is confirmed (``person_confirmed``), the
+        voice's score kept, a suggestion cleared, and the name, role, seat, kind, yomi and group copied from the
+        person and the title held on the meeting's date (``people.speaker_fields``: ○議長（高橋一郎君）), so that a
+        later change of the roster never alters this meeting's record.
+
+        ``person_id`` None unlinks: the speaker is nobody of the roster (score and suggestion cleared too), and keeps
+        the names it has, which the clerk changes as any speaker's (a record is never blanked by a click).
+        ``expected`` is the speaker as the user saw it (EditConflict if changed since). Refused on a finalized
+        meeting; in the meeting's record and the audit trail."""
+        with Session(self.engine) as session:
+            speaker = store.get_speaker(session, speaker_id=speaker_id)
+            meeting = self._editable(session, speaker.meeting_id)
+            if expected is not None and _link_state(speaker_info(speaker)) != _link_state(expected):
+                raise EditConflict(
+                    f"この話者は他の人が変更しています（現在: {self._info(session, speaker).display}）。"
+                    "最新の内容を確認してから、もう一度選んでください。",
+                    f"speaker {speaker_id} changed",
+                    self._info(session, speaker),
+                )
+            before = _link_state(speaker_info(speaker))
+            if person_id is None:
+                _unlink(speaker)
+                person_name = None
+            else:
+                person = person_view(session, person_id)
+                _set_fields(speaker, speaker_fields(person, meeting.held_at.date() if meeting.held_at else None))
+                speaker.person_id, speaker.person_confirmed, speaker.suggested_person_id = person.id, True, None
+                person_name = person.name
+            store.add_event(
+                session,
+                meeting_id=speaker.meeting_id,
+                action="speaker_person",
+                actor=self.actor,
+                detail={
+                    "speaker": speaker.label,
+                    "person": person_name,
+                    "before": before,
+                    "after": _link_state(speaker_info(speaker)),
+                },
+            )
+            store.touch_meeting(session, meeting_id=speaker.meeting_id)
             session.commit()
             return self._info(session, speaker)
 
@@ -240,7 +291,7 @@ class SpeakersService(Service):
             names = (self._info(session, source).display, self._info(session, target).display)  # as shown before
             moved = store.reassign_speaker(session, from_id=source_id, to_id=target_id)
             if not any(getattr(target, k) for k in _FIELDS):
-                for key in _FIELDS:
+                for key in (*_FIELDS, *_LINK):
                     setattr(target, key, getattr(source, key))
             detail = {"source": source.label, "source_name": names[0], "target": target.label, "target_name": names[1]}
             store.delete_speaker(session, speaker_id=source_id)
@@ -271,6 +322,16 @@ def _check_fields(fields: dict) -> None:
     seat = fields.get("seat")
     if seat is not None and seat != "" and (int_or_none(seat) is None or not 1 <= int(seat) <= 999):
         raise InputError("議席番号は 1〜999 の整数で入力してください。", f"seat={seat!r}")
+
+
+def _link_state(info: SpeakerInfo) -> dict:
+    """The speaker's names and link to the roster, as compared for conflicts and recorded."""
+    return info.fields() | {key: getattr(info, key) for key in _LINK}
+
+
+def _unlink(speaker: Speaker) -> None:
+    speaker.person_id, speaker.person_score, speaker.suggested_person_id = None, None, None
+    speaker.person_confirmed = False
 
 
 def _set_fields(speaker: Speaker, fields: dict) -> None:

@@ -33,6 +33,7 @@ ACTION_LABELS_JA = {
     "speaker_details": "話者情報の変更",
     "speaker_merge": "話者の統合",
     "speaker_add": "話者の追加",
+    "speaker_person": "話者と名簿の結び付け",
     "reassign": "話者の一括変更",
     "rediarize_request": "話者の分け直しの依頼",
     "rediarize": "話者の分け直し",
@@ -289,6 +290,10 @@ class SpeakerInfo:
     utterances: int = 0
     sample: tuple[float, float] | None = None  # (start, end) of a clip to listen to
     number: int = 0  # 1, 2 … by order of first utterance in the meeting: the N of 話者N
+    person_id: int | None = None  # the roster's person this speaker is (services.people)
+    person_score: float | None = None  # how well the voice matched (0–1), when identified by voice
+    suggested_person_id: int | None = None  # the person the voice suggests, not yet linked
+    person_confirmed: bool = False  # a clerk linked (or accepted) the person
 
     @property
     def display(self) -> str:
@@ -426,7 +431,10 @@ def status_of(meeting: Meeting, job) -> str:
 
 def speaker_info(s: Speaker, number: int = 0) -> SpeakerInfo:
     """``number``: the speaker's place by first utterance (``store.speaker_numbers``), for 話者N."""
-    return SpeakerInfo(s.id, s.label, s.name, s.role, s.seat, s.kind, s.yomi, s.group, number=number)
+    return SpeakerInfo(
+        s.id, s.label, s.name, s.role, s.seat, s.kind, s.yomi, s.group, number=number, person_id=s.person_id,
+        person_score=s.person_score, suggested_person_id=s.suggested_person_id, person_confirmed=s.person_confirmed,
+    )  # fmt: skip
 
 
 ADDED_LABEL = "ADDED_"  # label prefix of speakers the clerk added (ADDED_01 …)

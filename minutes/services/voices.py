@@ -79,18 +79,6 @@ class VoiceService(Service):
                 views.append(VoiceProfileView(person_id, person.name, tuple(_sample_view(s) for s in samples)))
             return sorted(views, key=lambda view: view.name)
 
-    def person_id(self, name: str) -> int:
-        """The roster id of the person called ``name`` (NotFoundError when nobody or several are)."""
-        with Session(self.engine) as session:
-            found = store.person_ids_named(session, name=name)
-        if len(found) != 1:
-            raise NotFoundError(
-                f"名簿に「{name}」が{'見つかりません' if not found else f' {len(found)} 人います'}。"
-                "名簿の氏名のとおりに指定してください（minutes people list）。",
-                f"{len(found)} people named {name!r}",
-            )
-        return found[0]
-
     def profile(self, person_id: int) -> VoiceProfileView:
         require(self.user, Permission.MANAGE_ROSTER)
         with Session(self.engine) as session:

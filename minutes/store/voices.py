@@ -67,9 +67,3 @@ def people_titled(session: Session, *, titles: Sequence[str], day: date) -> list
         or_(col(PersonTitle.ends).is_(None), col(PersonTitle.ends) >= day),
     )
     return sorted(set(session.exec(query)))
-
-
-def person_ids_named(session: Session, *, name: str) -> list[int]:
-    """The roster's people called ``name`` (spaces ignored)."""
-    wanted = "".join(name.split())
-    return list(session.exec(select(Person.id).where(col(Person.name) == wanted).order_by(col(Person.id))))

@@ -30,6 +30,7 @@ locked = info.finalized
 if locked and may_edit:
     st.info("確定済みの会議録です。話者の情報は変更できません。", icon=":material/lock:")
 names = {s.id: s.display for s in speakers}
+roster = {p.id: p for p in services.people.people(include_retired=True)}  # 名簿, for linking speakers
 for message in st.session_state.pop("speaker_flash", []):
     st.toast(message, icon=":material/save:")
 
@@ -103,7 +104,10 @@ def _facts(speaker: SpeakerInfo) -> str:
 
 st.subheader("話者の名前と役職")
 if may_edit:
-    st.caption("名前や役職は、すべての発言に一度に反映されます。音声を聞いて、誰の声か確認してください。")
+    st.caption(
+        "名前や役職は、すべての発言に一度に反映されます。音声を聞いて、誰の声か確認してください。"
+        "「名簿から選ぶ」で名簿の人にすると、氏名・議席番号と会議の日の職名が名簿から入ります。"
+    )
 else:
     st.caption(f"話者の名前や役職の変更は、{who_can(Permission.EDIT)}が行います。")
 playable = info.recording is not None and info.recording.path.exists()
@@ -112,6 +116,8 @@ for speaker in sorted(speakers, key=lambda s: -s.seconds):
         head, clip = st.columns([2, 3])
         head.markdown(f"**{_md(speaker.display)}**" + ("" if speaker.detected else "　:small[（追加した話者）]"))
         head.caption(f"発言時間 {state.format_seconds(speaker.seconds)}・{speaker.utterances} 発言")
+        if linked := speaker_tools.linked_text(speaker, roster):
+            head.caption(_md(linked))
         if playable and speaker.sample is not None:
             try:
                 path = services.playback.sample(meeting_id, *speaker.sample)
@@ -121,6 +127,9 @@ for speaker in sorted(speakers, key=lambda s: -s.seconds):
         if not may_edit:
             head.caption(_md(_facts(speaker)))
             continue
+        speaker_tools.person_picker(
+            services, speaker, roster, disabled=locked, notify=st.session_state.setdefault("speaker_flash", []).append
+        )
         stamp = f"{speaker.id}-{abs(hash(repr(speaker.fields()))) % 10**8}"  # new widgets once the speaker changes
         with st.form(f"speaker-form-{stamp}", border=False):
             a, b, c = st.columns(3)
