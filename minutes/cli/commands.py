@@ -16,7 +16,7 @@ from tqdm import tqdm
 
 from diarize import verify_weights
 from minutes import clock
-from minutes.cli import people
+from minutes.cli import people, voices
 from minutes.errors import InputError, MinutesError, NotFoundError
 from minutes.pipeline.models import describe_model
 from minutes.progress import STAGE_LABELS_JA
@@ -24,6 +24,7 @@ from minutes.services import Runtime, Services, backup
 from minutes.services.audit import to_csv
 from minutes.services.database import check_database, database_failure
 from minutes.services.search import SearchQuery, SearchResults, parse_date
+from minutes.services.views import SpeakerInfo
 from minutes.services.worker import Worker
 from minutes.settings import Settings
 
@@ -61,8 +62,16 @@ def _print_result(services: Services, meeting_id: int, as_json: bool) -> None:
             "language": transcript.language,
             "duration": transcript.duration,
             "speakers": [s.label for s in transcript.speakers],
+            "people": {s.label: {"person": _person(s), "score": s.person_score} for s in transcript.speakers},
             "utterances": [
-                {"speaker": transcript.speaker(u).label, "start": u.start, "end": u.end, "text": u.text}
+                {
+                    "speaker": (speaker := transcript.speaker(u)).label,
+                    "person": _person(speaker),
+                    "person_score": speaker.person_score,
+                    "start": u.start,
+                    "end": u.end,
+                    "text": u.text,
+                }
                 for u in transcript.utterances
             ],
         }
@@ -74,6 +83,11 @@ def _print_result(services: Services, meeting_id: int, as_json: bool) -> None:
     )
     for u in transcript.utterances:
         print(f"[{_timestamp(u.start)} - {_timestamp(u.end)}] {transcript.speaker(u).display}: {u.text}")
+
+
+def _person(speaker: SpeakerInfo) -> str | None:
+    """The name of the roster's person a speaker is (null when unknown)."""
+    return speaker.name if speaker.person_id is not None else None
 
 
 def _finish(services: Services, job_id: int, as_json: bool) -> int:
@@ -104,6 +118,7 @@ def cmd_transcribe(args) -> int:
         max_speakers=args.max_speakers,
         initial_prompt=args.prompt,
         hotwords=args.hotwords,
+        identify=not args.no_identify,
     )
     source = args.file.expanduser()
     _, job_id = services.meetings.create(
@@ -356,6 +371,18 @@ def cmd_people(args) -> int:
     return people.run(args, Runtime().operator(os_user()))
 
 
+def cmd_voices(args) -> int:
+    return voices.run(args, Runtime().operator(os_user()))
+
+
+def cmd_identify(args) -> int:
+    runtime = Runtime()
+    services = runtime.operator(os_user())
+    job = services.meetings.identify(args.meeting_id)
+    _run_with_bar(runtime, job.id, args.quiet)
+    return _finish(services, job.id, args.json)
+
+
 def cmd_audit(args) -> int:
     audit = Runtime().operator(os_user()).audit
     if args.audit_command == "verify":
@@ -450,6 +477,8 @@ COMMANDS = {
     "user": cmd_user,
     "people": cmd_people,
     "audit": cmd_audit,
+    "voices": cmd_voices,
+    "identify": cmd_identify,
     "backup": cmd_backup,
     "restore": cmd_restore,
     "db": cmd_db,

@@ -85,6 +85,7 @@ class Services:
     def voices(self) -> VoiceService:
         return self._make(VoiceService)
 
+    @cached_property
     def people(self) -> PeopleService:
         """The assembly's roster (名簿)."""
         return self._make(PeopleService)

@@ -14,6 +14,7 @@ from minutes import store
 from minutes.errors import InputError, JobError
 from minutes.pipeline import PipelineOptions
 from minutes.pipeline.decode import probe
+from minutes.pipeline.identify import IdentifyOptions
 from minutes.pipeline.transcribe import TranscriptionOptions
 from minutes.services.base import Service
 from minutes.services.permissions import Permission, check, hidden_meetings, require
@@ -42,6 +43,7 @@ def pipeline_options(
     max_speakers: int | None = None,
     initial_prompt: str | None = None,
     hotwords: str | None = None,
+    identify: bool = True,
 ) -> PipelineOptions:
     """The options a new job runs with: the settings in force (language, device, threads) and the user's choices."""
     for name, value in (("話者数", num_speakers), ("最小話者数", min_speakers), ("最大話者数", max_speakers)):
@@ -63,6 +65,7 @@ def pipeline_options(
         diarization=DiarizationOptions(
             num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers, device=device
         ),
+        identify=IdentifyOptions(enabled=identify),
     )
 
 
