@@ -96,6 +96,13 @@ def test_speakers_page_links_a_speaker_to_the_roster(app_env):
         takahashi.id, True, "議長 高橋一郎", 10,
     )  # fmt: skip
     assert any("名簿: 10番 議長 高橋一郎（確認済み）" in c.value.replace("\\", "") for c in at.caption)
+    # a second speaker linked to the same person: the page says to merge them
+    other = next(s for s in services.speakers.speakers(meeting_id) if s.label == "SPEAKER_01")
+    services.speakers.link_person(other.id, takahashi.id)
+    at.run()
+    assert any("2 人の話者が名簿の同じ人（高橋一郎）になっています" in w.value for w in at.warning)
+    services.speakers.link_person(other.id, None)
+    at.run()
     # and back to nobody of the roster: the names stay
     key = f"sp-person-{chair.id}-{takahashi.id}-True"
     at.selectbox(key=f"{key}-choice").select_index(0)

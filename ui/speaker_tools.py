@@ -70,6 +70,21 @@ def linked_text(speaker: SpeakerInfo, roster: dict[int, PersonView]) -> str:
     return f"名簿: {person.display}（{state_text}）"
 
 
+def shared_links(speakers: list[SpeakerInfo], roster: dict[int, PersonView]) -> None:
+    """A warning when two speakers of the meeting are linked to the same person: the same voice split in two."""
+    counts: dict[int, int] = {}
+    for speaker in speakers:
+        if speaker.person_id is not None:
+            counts[speaker.person_id] = counts.get(speaker.person_id, 0) + 1
+    for person_id, count in counts.items():
+        if count > 1 and person_id in roster:
+            st.warning(
+                f"{count} 人の話者が名簿の同じ人（{roster[person_id].name}）になっています。同じ人の声なら、"
+                "下の「話者の統合」で 1 人にしてください。",
+                icon=":material/group:",
+            )
+
+
 def person_picker(
     services: Services,
     speaker: SpeakerInfo,

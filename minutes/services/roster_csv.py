@@ -15,8 +15,9 @@ One row per person, or one row per title of a person: rows with the same 氏名 
 議席番号, 会派, 状態 may be given on any one of them, and must not disagree). 区分 is 議員, 説明員, 職員 or その他
 (empty: 議員 for a new person); 状態 is 在任 or 退任 (empty: 在任). 就任日・退任日 are a title's period (empty: since
 ever / still held), typed as a clerk types a day (2024/04/01, 令和6年4月1日, R6.4.1). A column left out of the file
-leaves that field of people already on the roster as it is; 備考 is read and ignored; any other column is refused,
-so that a misspelt one is not silently dropped. UTF-8 (with or without BOM, as Excel's 「CSV UTF-8」) or Shift_JIS
+leaves that field of people already on the roster as it is; a column that is there but empty on every row of a
+person clears the field (状態: 在任); 備考 is read and ignored; any other column is refused, so that a misspelt one is
+not silently dropped. UTF-8 (with or without BOM, as Excel's 「CSV UTF-8」) or Shift_JIS
 (Excel's 「CSV」 on Japanese Windows).
 """
 

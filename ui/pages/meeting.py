@@ -302,6 +302,9 @@ with st.expander("操作の記録"):
             )
         elif event.action == "speaker_merge":
             extra = f"（{event.detail.get('source_name')} を {event.detail.get('target')} に統合）"
+        elif event.action == "speaker_person":
+            person = event.detail.get("person")
+            extra = f"（{person} さんに結び付け）" if person else "（名簿との結び付けを外す）"
         elif event.action in ("material_add", "material_delete"):
             extra = f"（{event.detail.get('name')}）"
         elif event.action in ("time_mark_add", "time_mark_remove"):

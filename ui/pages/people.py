@@ -37,7 +37,7 @@ def _frame(people: list[PersonView], with_state: bool) -> pd.DataFrame:
             "氏名": p.name,
             "よみ": p.yomi,
             "区分": p.kind,
-            "議席": p.seat,
+            "議席": "" if p.seat is None else str(p.seat),
             "会派": p.group,
             "現在の職名": p.title_on(None),
             "状態": "退任" if p.retired else "在任",
@@ -45,7 +45,6 @@ def _frame(people: list[PersonView], with_state: bool) -> pd.DataFrame:
         for p in people
     ]
     frame = pd.DataFrame(rows, columns=["氏名", "よみ", "区分", "議席", "会派", "現在の職名", "状態"])
-    frame["議席"] = frame["議席"].astype("Int64")
     return frame if with_state else frame.drop(columns=["状態"])
 
 

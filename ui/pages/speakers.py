@@ -110,6 +110,7 @@ if may_edit:
     )
 else:
     st.caption(f"話者の名前や役職の変更は、{who_can(Permission.EDIT)}が行います。")
+speaker_tools.shared_links(speakers, roster)
 playable = info.recording is not None and info.recording.path.exists()
 for speaker in sorted(speakers, key=lambda s: -s.seconds):
     with st.container(border=True, key=f"speaker-{speaker.id}"):
