@@ -46,9 +46,11 @@ class IdentifyOptions:
     scale: float = 0.05  # cosine per unit of the logistic's argument: +0.1 over the threshold scores 0.88
     margin: float = 0.05  # the best person's cosine must beat the second best by this much
     min_seconds: float = 3.0  # speech a speaker needs before it is named (shorter speakers: a suggestion only)
-    merge_similarity: float = 0.60  # two speakers matching one person merge when their voices are this close
+    merge_similarity: float = 0.65  # two speakers matching one person merge when their voices are this close…
+    merge_gap: float = 0.10  # …and both match the person about as well (within this): a similar voice is not merged
     split_share: float = 0.2  # a second person takes a speaker's utterances only with this share of its speech
     utterance_threshold: float = 0.65  # an utterance counts for a person in the split step from this cosine
+    suggest_score: float = 0.2  # an unnamed speaker is offered the closest free person from this score
     enabled: bool = True  # False: no identification (``minutes transcribe --no-identify``)
     repair: bool = True  # split and merge speakers by the profiles (off for a stored meeting a clerk has edited)
 
@@ -145,16 +147,21 @@ def _merge(
     if not profiles:
         return utterances
     by_person: dict[int, list[str]] = defaultdict(list)
+    person_of: dict[str, int] = {}
+    index = {label: i for i, label in enumerate(labels)}
     for i, label in enumerate(labels):
         j = int(np.argmax(matrix[i]))
         if matrix[i, j] >= options.threshold:
             by_person[j].append(label)
+            person_of[label] = j
     rename: dict[str, str] = {}
     for group in by_person.values():
         group.sort(key=lambda label: -(speakers[label].seconds if speakers[label] else 0.0))
         keeper = group[0]
+        j = person_of[keeper]
         for other in group[1:]:
-            if float(speakers[keeper].embedding @ speakers[other].embedding) >= options.merge_similarity:
+            close = float(speakers[keeper].embedding @ speakers[other].embedding) >= options.merge_similarity
+            if close and abs(matrix[index[other], j] - matrix[index[keeper], j]) <= options.merge_gap:
                 rename[other] = keeper
     return [replace(u, speaker=rename.get(u.speaker, u.speaker)) for u in utterances]
 
@@ -166,10 +173,7 @@ def _assign(
     matches = {label: Match(None, 0.0) for label in labels}
     if not profiles or not labels:
         return matches
-    for i, label in enumerate(labels):  # the closest person of each speaker, as a suggestion
-        j = int(np.argmax(matrix[i]))
-        if matrix[i, j] > -1.0:
-            matches[label] = Match(None, score(matrix[i, j], options), profiles[j].person)
+    given: set[int] = set()
     rows, columns = linear_sum_assignment(-matrix)
     for i, j in zip(rows, columns, strict=True):
         voice = speakers[labels[i]]
@@ -182,6 +186,13 @@ def _assign(
             and voice.seconds >= options.min_seconds
         ):
             matches[labels[i]] = Match(profiles[j].person, score(matrix[i, j], options))
+            given.add(j)
+    for i, label in enumerate(labels):  # the others: the closest person nobody was named as, as a suggestion
+        free = [j for j in range(len(profiles)) if j not in given and matrix[i, j] > -1.0]
+        if matches[label].person is None and free:
+            j = max(free, key=lambda k: matrix[i, k])
+            if score(matrix[i, j], options) >= options.suggest_score:
+                matches[label] = Match(None, score(matrix[i, j], options), profiles[j].person)
     return matches
 
 

@@ -264,11 +264,16 @@ class MeetingsService(Service):
             session.commit()
             return job_view(job)
 
-    def speaker_job(self, meeting_id: int) -> JobState | None:
-        """The latest re-run of the speaker separation of the meeting (None if there never was one)."""
+    def speaker_job(self, meeting_id: int, kind: str = store.JobKind.REDIARIZE) -> JobState | None:
+        """The latest re-run of the speaker separation (or, with ``kind`` identify, of the identification) of the
+        meeting (None if there never was one)."""
         with Session(self.engine) as session:
             self._readable(session, meeting_id)
-            return job_state(store.latest_job(session, meeting_id=meeting_id, kind=store.JobKind.REDIARIZE))
+            return job_state(store.latest_job(session, meeting_id=meeting_id, kind=kind))
+
+    def identify_job(self, meeting_id: int) -> JobState | None:
+        """The latest identification again (``identify``) of the meeting (None if there never was one)."""
+        return self.speaker_job(meeting_id, store.JobKind.IDENTIFY)
 
     def transcript(self, meeting_id: int) -> TranscriptView:
         """The whole stored transcript (the CLI's output)."""

@@ -117,6 +117,14 @@ class SpeakersService(Service):
             session.commit()
             return self._info(session, speaker)
 
+    def confirm_people(self, meeting_id: int) -> int:
+        """Accept, in one step, every name the voices gave (speakers identified automatically, not yet confirmed);
+        returns how many. Each is a :meth:`link_person`, in the record and the audit trail."""
+        pending = [s for s in self.speakers(meeting_id) if s.person_id is not None and not s.person_confirmed]
+        for speaker in pending:
+            self.link_person(speaker.id, speaker.person_id, expected=speaker)
+        return len(pending)
+
     def link_person(
         self, speaker_id: int, person_id: int | None, *, expected: SpeakerInfo | None = None
     ) -> SpeakerInfo:

@@ -118,6 +118,19 @@ class VoiceService(Service):
             session.commit()
         return self.profile(person_id)
 
+    def enroll_upload(
+        self, person_id: int, data: bytes, original_name: str, *, start: float | None = None, end: float | None = None
+    ) -> VoiceProfileView:
+        """:meth:`enroll` from an uploaded file: written to the work folder for the reading, removed right after."""
+        require(self.user, Permission.MANAGE_ROSTER)
+        self.settings.work_dir.mkdir(parents=True, exist_ok=True)
+        suffix = Path(original_name).suffix.lower()[:10] if Path(original_name).suffix.isascii() else ""
+        with tempfile.TemporaryDirectory(dir=self.settings.work_dir) as folder:
+            path = Path(folder) / f"upload{suffix}"
+            path.write_bytes(data)
+            profile = self.enroll(person_id, path, start=start, end=end)
+        return profile
+
     def delete(self, person_id: int) -> int:
         """Delete a person's whole voice profile (administrators only); returns how many samples went."""
         require(self.user, Permission.DELETE_VOICES)

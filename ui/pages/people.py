@@ -12,7 +12,7 @@ from minutes.services import Permission, who_can
 from minutes.services.people import PersonView
 from minutes.services.roster_csv import HEADER
 from minutes.services.views import SPEAKER_KINDS
-from ui import state
+from ui import state, voice_tools
 
 services = state.services()
 may_manage = state.can(Permission.MANAGE_ROSTER)
@@ -214,3 +214,6 @@ if may_manage:
 
 
 # ---------------------------------------------------------------- 声の登録 (voice profiles of the roster's people)
+
+if may_manage:
+    voice_tools.voice_section(services, people)

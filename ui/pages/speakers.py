@@ -13,7 +13,7 @@ import streamlit as st
 from minutes.errors import EditConflict, MinutesError
 from minutes.services import Permission, who_can
 from minutes.services.views import SPEAKER_KINDS, SpeakerInfo
-from ui import speaker_tools, state
+from ui import identity_tools, speaker_tools, state
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
 
@@ -111,6 +111,7 @@ if may_edit:
 else:
     st.caption(f"話者の名前や役職の変更は、{who_can(Permission.EDIT)}が行います。")
 speaker_tools.shared_links(speakers, roster)
+identity_tools.identification_panel(services, meeting_id, speakers, may_run=may_edit and not locked, disabled=locked)
 playable = info.recording is not None and info.recording.path.exists()
 for speaker in sorted(speakers, key=lambda s: -s.seconds):
     with st.container(border=True, key=f"speaker-{speaker.id}"):
@@ -119,6 +120,8 @@ for speaker in sorted(speakers, key=lambda s: -s.seconds):
         head.caption(f"発言時間 {state.format_seconds(speaker.seconds)}・{speaker.utterances} 発言")
         if linked := speaker_tools.linked_text(speaker, roster):
             head.caption(_md(linked))
+        if voice := identity_tools.voice_line(speaker, roster):
+            (head.warning if identity_tools.unsure(speaker) else head.caption)(_md(voice))
         if playable and speaker.sample is not None:
             try:
                 path = services.playback.sample(meeting_id, *speaker.sample)
@@ -128,9 +131,10 @@ for speaker in sorted(speakers, key=lambda s: -s.seconds):
         if not may_edit:
             head.caption(_md(_facts(speaker)))
             continue
-        speaker_tools.person_picker(
-            services, speaker, roster, disabled=locked, notify=st.session_state.setdefault("speaker_flash", []).append
-        )
+        notify = st.session_state.setdefault("speaker_flash", []).append
+        with head:
+            identity_tools.accept_buttons(services, speaker, disabled=locked, notify=notify)
+        speaker_tools.person_picker(services, speaker, roster, disabled=locked, notify=notify)
         stamp = f"{speaker.id}-{abs(hash(repr(speaker.fields()))) % 10**8}"  # new widgets once the speaker changes
         with st.form(f"speaker-form-{stamp}", border=False):
             a, b, c = st.columns(3)
