@@ -23,6 +23,7 @@ import argparse
 import hashlib
 import json
 import sys
+import wave
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -144,8 +145,6 @@ class SessionRecording:
     @property
     def duration(self) -> float:
         """Seconds of audio (from the WAV header)."""
-        import wave
-
         with wave.open(str(self.wav), "rb") as audio:
             return audio.getnframes() / audio.getframerate()
 
