@@ -176,8 +176,8 @@ def normalize(audio: np.ndarray, gain_db: float) -> np.ndarray:
     return out * (0.89 / peak) if peak > 0.89 else out
 
 
-def room_noise(n_samples: int) -> np.ndarray:
-    rng = np.random.default_rng(NOISE_SEED)
+def room_noise(n_samples: int, seed: int = NOISE_SEED) -> np.ndarray:
+    rng = np.random.default_rng(seed)
     white = rng.standard_normal(n_samples)
     # A one-pole low-pass makes it a soft rumble rather than hiss.
     noise = lfilter([0.05], [1.0, -0.95], white)
@@ -189,56 +189,78 @@ def seconds(n_samples: int) -> float:
     return round(n_samples / SAMPLE_RATE, 3)
 
 
-def generate(out_dir: Path, voices_dir: Path) -> list[dict]:
-    clips: list[np.ndarray] = []
-    for number, turn in enumerate(SCRIPT, start=1):
-        voice = SPEAKERS[turn.speaker].voice
-        if voice.engine == "hts":
-            audio, rate = synthesize_hts(turn.text, voice, voices_dir)
-        else:
-            audio, rate = synthesize_kokoro(turn.text, voice)
-        clip = normalize(trim(to_16k(audio, rate)), voice.gain_db)
-        clips.append(clip)
-        print(f"{number:2d} {turn.speaker:7s} {len(clip) / SAMPLE_RATE:6.2f} s  {turn.text[:30]}")
+def synthesize_clip(text: str, voice: Voice, voices_dir: Path) -> np.ndarray:
+    """One utterance as a 16 kHz clip: synthesized, trimmed to whole milliseconds and level-normalized."""
+    if voice.engine == "hts":
+        audio, rate = synthesize_hts(text, voice, voices_dir)
+    else:
+        audio, rate = synthesize_kokoro(text, voice)
+    return normalize(trim(to_16k(audio, rate)), voice.gain_db)
 
+
+def lay_out(
+    pauses: list[float], clips: list[np.ndarray], noise_seed: int = NOISE_SEED
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Place each clip after its pause (seconds, rounded to ms) on faint room noise; return the mix and the
+    (start, end) sample positions of the clips."""
     tail = 500 * MS
     position = 0
     placed: list[tuple[int, np.ndarray]] = []
-    for turn, clip in zip(SCRIPT, clips, strict=True):
-        position += round(turn.pause_before * 1000) * MS
+    for pause, clip in zip(pauses, clips, strict=True):
+        position += round(pause * 1000) * MS
         placed.append((position, clip))
         position += len(clip)
-    mix = room_noise(position + tail)
-    segments = []
-    for turn, (start, clip) in zip(SCRIPT, placed, strict=True):
+    mix = room_noise(position + tail, noise_seed)
+    spans = []
+    for start, clip in placed:
         mix[start : start + len(clip)] += clip
+        spans.append((start, start + len(clip)))
+    return mix, spans
+
+
+def write_recording(out_dir: Path, recording_id: str, mix: np.ndarray, segments: list[dict]) -> int:
+    """Write <id>.wav (16-bit PCM), .txt, .json (the segments as given) and .rttm (label: segment["speaker"]);
+    return the number of samples."""
+    pcm = np.round(np.clip(mix, -1.0, 1.0) * 32767.0).astype("<i2")
+    with wave.open(str(out_dir / f"{recording_id}.wav"), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(pcm.tobytes())
+    (out_dir / f"{recording_id}.txt").write_text("".join(s["text"] + "\n" for s in segments), encoding="utf-8")
+    (out_dir / f"{recording_id}.json").write_text(
+        json.dumps(segments, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
+    rttm = "".join(
+        f"SPEAKER {recording_id} 1 {s['start']:.3f} {s['end'] - s['start']:.3f} <NA> <NA> {s['speaker']} <NA> <NA>\n"
+        for s in segments
+    )
+    (out_dir / f"{recording_id}.rttm").write_text(rttm, encoding="utf-8")
+    return len(pcm)
+
+
+def generate(out_dir: Path, voices_dir: Path) -> list[dict]:
+    clips: list[np.ndarray] = []
+    for number, turn in enumerate(SCRIPT, start=1):
+        clip = synthesize_clip(turn.text, SPEAKERS[turn.speaker].voice, voices_dir)
+        clips.append(clip)
+        print(f"{number:2d} {turn.speaker:7s} {len(clip) / SAMPLE_RATE:6.2f} s  {turn.text[:30]}")
+
+    mix, spans = lay_out([turn.pause_before for turn in SCRIPT], clips)
+    segments = []
+    for turn, (start, end) in zip(SCRIPT, spans, strict=True):
         speaker = SPEAKERS[turn.speaker]
         segments.append(
             {
                 "speaker": speaker.label,
                 "role": speaker.role,
                 "start": seconds(start),
-                "end": seconds(start + len(clip)),
+                "end": seconds(end),
                 "text": turn.text,
             }
         )
-
-    pcm = np.round(np.clip(mix, -1.0, 1.0) * 32767.0).astype("<i2")
-    with wave.open(str(out_dir / f"{RECORDING_ID}.wav"), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(SAMPLE_RATE)
-        out.writeframes(pcm.tobytes())
-    (out_dir / f"{RECORDING_ID}.txt").write_text("".join(s["text"] + "\n" for s in segments), encoding="utf-8")
-    (out_dir / f"{RECORDING_ID}.json").write_text(
-        json.dumps(segments, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
-    )
-    rttm = "".join(
-        f"SPEAKER {RECORDING_ID} 1 {s['start']:.3f} {s['end'] - s['start']:.3f} <NA> <NA> {s['speaker']} <NA> <NA>\n"
-        for s in segments
-    )
-    (out_dir / f"{RECORDING_ID}.rttm").write_text(rttm, encoding="utf-8")
-    print(f"total {len(pcm) / SAMPLE_RATE:.2f} s -> {out_dir / RECORDING_ID}.{{wav,txt,rttm,json}}")
+    n_samples = write_recording(out_dir, RECORDING_ID, mix, segments)
+    print(f"total {n_samples / SAMPLE_RATE:.2f} s -> {out_dir / RECORDING_ID}.{{wav,txt,rttm,json}}")
     return segments
 
 
