@@ -38,7 +38,8 @@ def test_a_call_that_opens_or_closes_another_speakers_utterance_becomes_the_chai
     ]
     assert (out[1].start, out[1].end, out[2].start, out[2].end) == (5.0, 6.5, 6.9, 7.4)  # times from the words
     # a call right after the chair's own words joins them: one line of the chair's, as in a 会議録
-    opened = _utterance("S1", [("３番、", 4.2, 4.6), ("山田議員。", 4.6, 5.3), ("質問", 6.0, 6.5), ("します。", 6.5, 7.5)])
+    words = [("３番、", 4.2, 4.6), ("山田議員。", 4.6, 5.3), ("質問", 6.0, 6.5), ("します。", 6.5, 7.5)]
+    opened = _utterance("S1", words)
     joined = separate_calls([CHAIR, opened], "S0")
     assert [(u.speaker, u.text) for u in joined] == [("S0", CHAIR.text + "３番、山田議員。"), ("S1", "質問します。")]
     assert joined[0].end == 5.3 and len(joined[0].words) == len(CHAIR.words) + 2

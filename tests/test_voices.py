@@ -1,0 +1,82 @@
+"""Voice profiles (services.voices): enrolled from a span of real speech, listed with where they came from, deleted
+only by administrators, every change audited; what a transcription job stores for the speakers it identified."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import Session
+
+from minutes.errors import InputError, PermissionDenied
+from minutes.pipeline.identify import Match
+from minutes.services import Principal, Role, Services
+from minutes.services.identification import speaker_fields
+from minutes.store.tables import Meeting
+from tests.conftest import SAMPLES
+
+SAMPLE = SAMPLES / "council_ja.wav"
+
+
+def _services(runtime, role: Role | None) -> Services:
+    user = Principal.operator("tester") if role is None else Principal(7, f"{role.value}さん", role)
+    return Services.for_user(runtime.engine, runtime.settings, user)
+
+
+@pytest.fixture
+def people(runtime):
+    services = _services(runtime, None)
+    chair = services.people.add("高橋一郎", kind="議員", seat=10, titles=[("議長", "2023-05-01", None)])
+    mayor = services.people.add("鈴木健二", kind="説明員", titles=[("町長", "2022-04-01", None)])
+    return chair, mayor
+
+
+def test_a_voice_is_enrolled_from_a_span_and_listed_with_its_source(runtime, people):
+    chair, _ = people
+    clerk = _services(runtime, Role.CLERK)
+    profile = clerk.voices.enroll(chair.id, SAMPLE, start=105.4, end=113.4)
+    assert profile.name == "高橋一郎" and len(profile.samples) == 1
+    sample = profile.samples[0]
+    assert sample.source == "登録" and "council_ja.wav" in sample.detail and 7.5 <= sample.seconds <= 8.5
+    assert [p.name for p in clerk.voices.profiles()] == ["高橋一郎"]
+    events = _services(runtime, None).audit.events()
+    assert any(e.action == "voice.enroll" and e.actor == clerk.user.name for e in events)
+
+
+def test_too_short_a_span_or_a_wrong_order_is_refused_and_nothing_is_stored(runtime, people):
+    chair, _ = people
+    services = _services(runtime, None)
+    with pytest.raises(InputError, match="3 秒以上"):
+        services.voices.enroll(chair.id, SAMPLE, start=41.0, end=41.6)
+    with pytest.raises(InputError, match="終了は開始より後"):
+        services.voices.enroll(chair.id, SAMPLE, start=20.0, end=10.0)
+    assert services.voices.profiles() == []
+
+
+def test_only_administrators_delete_a_profile_and_readers_do_not_see_them(runtime, people):
+    chair, _ = people
+    _services(runtime, None).voices.enroll(chair.id, SAMPLE, start=105.4, end=113.4)
+    with pytest.raises(PermissionDenied):
+        _services(runtime, Role.CLERK).voices.delete(chair.id)
+    with pytest.raises(PermissionDenied):
+        _services(runtime, Role.EDITOR).voices.profiles()
+    admin = _services(runtime, Role.ADMIN)
+    assert admin.voices.delete(chair.id) == 1
+    assert admin.voices.profiles() == []
+    deleted = [e for e in admin.audit.events() if e.action == "voice.delete"]
+    assert deleted and deleted[0].before == {"name": "高橋一郎", "samples": 1}
+
+
+def test_an_identified_speaker_gets_the_roster_name_and_title_and_an_unsure_one_only_a_suggestion(runtime, people):
+    chair, mayor = people
+    with Session(runtime.engine) as session:
+        meeting = Meeting(title="定例会")
+        session.add(meeting)
+        session.flush()
+        fields = speaker_fields(
+            session,
+            meeting,
+            {"S0": Match(str(chair.id), 0.97), "S1": Match(None, 0.31, str(mayor.id)), "S2": Match(None, 0.0)},
+        )
+    assert (fields["S0"]["name"], fields["S0"]["role"], fields["S0"]["person_id"]) == ("高橋一郎", "議長", chair.id)
+    assert fields["S0"]["person_score"] == 0.97
+    assert fields["S1"] == {"suggested_person_id": mayor.id, "person_score": 0.31}  # no name from an unsure match
+    assert "S2" not in fields
