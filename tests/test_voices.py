@@ -10,6 +10,7 @@ from minutes.errors import InputError, PermissionDenied
 from minutes.pipeline.identify import Match
 from minutes.services import Principal, Role, Services
 from minutes.services.identification import speaker_fields
+from minutes.services.voices import profiles_for
 from minutes.store.tables import Meeting
 from tests.conftest import SAMPLES
 
@@ -80,3 +81,20 @@ def test_an_identified_speaker_gets_the_roster_name_and_title_and_an_unsure_one_
     assert fields["S0"]["person_score"] == 0.97
     assert fields["S1"] == {"suggested_person_id": mayor.id, "person_score": 0.31}  # no name from an unsure match
     assert "S2" not in fields
+
+
+def test_when_the_header_lists_people_only_they_and_the_chair_are_candidates(runtime, people):
+    chair, mayor = people
+    member = _services(runtime, None).people.add("山田太郎", kind="議員", seat=3)
+    services = _services(runtime, None)
+    for person, span in ((chair, (105.4, 113.4)), (mayor, (45.5, 72.4)), (member, (20.9, 40.3))):
+        services.voices.enroll(person.id, SAMPLE, start=span[0], end=span[1])
+    with Session(runtime.engine) as session:
+        meeting = Meeting(title="委員会", details={})
+        session.add(meeting)
+        session.flush()
+        assert sorted(p.person for p in profiles_for(session, meeting)) == sorted(
+            str(p.id) for p in (chair, mayor, member)
+        )  # nobody listed: everyone in office
+        meeting.details = {"attendees": [{"name": "山田　太郎君", "seat": 3, "role": ""}]}
+        assert sorted(p.person for p in profiles_for(session, meeting)) == sorted(str(p.id) for p in (chair, member))

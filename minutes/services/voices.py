@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import tempfile
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -26,6 +25,8 @@ from minutes.pipeline.decode import decode_to_file
 from minutes.pipeline.identify import Profile
 from minutes.services.base import Service
 from minutes.services.permissions import Permission, require
+from minutes.services.rosters import clean_name
+from minutes.services.views import MeetingDetails
 from minutes.store.tables import Meeting, Person, VoiceSample
 
 MAX_MEETING_SAMPLES = 10  # per person: the newest meetings' voices are enough, and the least is kept
@@ -185,11 +186,21 @@ def meeting_day(meeting: Meeting) -> date:
     return (meeting.held_at or meeting.created_at).date()
 
 
-def profiles_for(session: Session, meeting: Meeting, candidates: Sequence[int] | None = None) -> list[Profile]:
-    """The voice profiles a new meeting's speakers are matched against: of ``candidates`` (the meeting's attendees,
-    when it lists them) or of everyone in office. Keys are person ids as text."""
-    samples = store.voice_samples(session, model=EMBEDDING_MODEL, person_ids=candidates)
+def profiles_for(session: Session, meeting: Meeting) -> list[Profile]:
+    """The voice profiles a meeting's speakers are matched against, keyed by person id as text: of the people its
+    header lists (出席議員, 説明のため出席した者, 職務のため出席した者, and who chairs) when any of them is on the
+    roster, else of everyone in office."""
+    samples = store.voice_samples(session, model=EMBEDDING_MODEL, person_ids=_listed_people(session, meeting))
     return [Profile(str(s.person_id), from_bytes(s.embedding, s.seconds)) for s in samples]
+
+
+def _listed_people(session: Session, meeting: Meeting) -> list[int] | None:
+    details = MeetingDetails.from_dict(meeting.details)
+    names = {p.name for p in (*details.attendees, *details.explainers, *details.staff)} | {details.chair}
+    found = {person.id for name in names if name for person in store.people_named(session, name=clean_name(name))}
+    if not found:
+        return None
+    return sorted(found | set(store.people_titled(session, titles=CHAIR_TITLES, day=meeting_day(meeting))))
 
 
 def chairs_for(session: Session, meeting: Meeting) -> frozenset[str]:
