@@ -15,6 +15,7 @@ def test_progress_is_one_rising_percentage_across_stages():
     progress("transcribe", 10, 60)  # a stage going back never lowers the overall figure
     progress("diarize", 0.5, 1)
     progress("assign", 1, 1)
+    progress("identify", 1, 1)  # the last stage: matching voices to the profiles and setting the chair's calls apart
     percents = [p for _, p, _ in seen]
     assert percents == sorted(percents)
     assert percents[0] == 0 and percents[-1] == 100

@@ -43,7 +43,9 @@ def _wav_bytes(seconds: float = 3.0, rate: int = 16_000) -> bytes:
     return buffer.getvalue()
 
 
-def fake_pipeline(source, work_dir, model_path, options, progress, max_duration=None) -> PipelineResult:
+def fake_pipeline(
+    source, work_dir, model_path, options, progress, max_duration=None, **identification
+) -> PipelineResult:
     for stage in ("decode", "transcribe", "diarize", "assign"):
         progress(stage, 1, 1)
     words = (Word(0.0, 0.5, "ただいま", 0.9), Word(0.5, 1.0, "から", 0.3))
