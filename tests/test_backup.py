@@ -152,7 +152,7 @@ def test_backup_while_the_app_writes_then_restore_a_damaged_data_folder(data, tm
 
     manifest = json.loads((target / "manifest.json").read_text(encoding="utf-8"))
     listed = {f["path"]: f for f in manifest["files"]}
-    assert manifest["format"] == "minutes-backup/1" and manifest["schema_version"] == "0006"
+    assert manifest["format"] == "minutes-backup/1" and manifest["schema_version"] == "0007"
     assert manifest["audit"]["last_hash"] and manifest["created_at"] and manifest["created_by"]
     assert "minutes.db" in listed and "recordings/sample.wav" in listed
     assert any(p.startswith("materials/") for p in listed) and any(p.startswith("archive/1/v1/") for p in listed)

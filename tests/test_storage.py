@@ -24,7 +24,7 @@ def test_migrations_apply_to_an_empty_database(tmp_path):
     assert {"meeting", "recording", "job", "speaker", "utterance", "alembic_version"} <= tables
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
-        assert connection.execute(text("select version_num from alembic_version")).scalar() == "0006"
+        assert connection.execute(text("select version_num from alembic_version")).scalar() == "0007"
     migrate(engine)  # idempotent
 
 

@@ -16,6 +16,7 @@ from tqdm import tqdm
 
 from diarize import verify_weights
 from minutes import clock
+from minutes.cli.dictionary import run_dictionary
 from minutes.errors import InputError, MinutesError, NotFoundError
 from minutes.pipeline.models import describe_model
 from minutes.progress import STAGE_LABELS_JA
@@ -103,6 +104,7 @@ def cmd_transcribe(args) -> int:
         max_speakers=args.max_speakers,
         initial_prompt=args.prompt,
         hotwords=args.hotwords,
+        dictionary=not args.no_dictionary,
     )
     source = args.file.expanduser()
     _, job_id = services.meetings.create(
@@ -414,6 +416,10 @@ def cmd_db(args) -> int:
     return 1
 
 
+def cmd_dictionary(args) -> int:
+    return run_dictionary(Runtime().operator(os_user()), args)
+
+
 def _database_errors(command):
     """A damaged or unreadable database ends any command with one line that says what to do, not a traceback."""
 
@@ -447,5 +453,6 @@ COMMANDS = {
     "backup": cmd_backup,
     "restore": cmd_restore,
     "db": cmd_db,
+    "dictionary": cmd_dictionary,
 }
 COMMANDS = {name: _database_errors(command) for name, command in COMMANDS.items()}

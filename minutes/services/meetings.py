@@ -15,7 +15,9 @@ from minutes.errors import InputError, JobError
 from minutes.pipeline import PipelineOptions
 from minutes.pipeline.decode import probe
 from minutes.pipeline.transcribe import TranscriptionOptions
+from minutes.records import Term
 from minutes.services.base import Service
+from minutes.services.dictionary import recognition_terms
 from minutes.services.permissions import Permission, check, hidden_meetings, require
 from minutes.services.views import (
     JobState,
@@ -42,8 +44,10 @@ def pipeline_options(
     max_speakers: int | None = None,
     initial_prompt: str | None = None,
     hotwords: str | None = None,
+    terms: tuple[Term, ...] = (),
 ) -> PipelineOptions:
-    """The options a new job runs with: the settings in force (language, device, threads) and the user's choices."""
+    """The options a new job runs with: the settings in force (language, device, threads), the user's choices and
+    the dictionary ``terms`` to favour (``minutes.services.dictionary.recognition_terms``)."""
     for name, value in (("話者数", num_speakers), ("最小話者数", min_speakers), ("最大話者数", max_speakers)):
         if value is not None and not 1 <= value <= 50:
             raise InputError(f"{name}は 1〜50 で指定してください。", f"{name}={value}")
@@ -55,6 +59,7 @@ def pipeline_options(
             language=language or settings.language,
             initial_prompt=initial_prompt or None,
             hotwords=hotwords or None,
+            terms=tuple(terms),
             batch_size=settings.resolved_batch_size(),
             device=device,
             compute_type=settings.resolved_compute_type(),
@@ -88,8 +93,12 @@ class MeetingsService(Service):
                 if m.id not in hidden
             ]
 
-    def pipeline_options(self, **choices) -> PipelineOptions:
-        """:func:`pipeline_options` with the settings in force."""
+    def pipeline_options(self, *, dictionary: bool = True, **choices) -> PipelineOptions:
+        """:func:`pipeline_options` with the settings in force; with ``dictionary`` (the default) the job favours
+        the assembly's dictionary and the built-in 議会用語 (the meeting's own words are added when the job starts)."""
+        if dictionary:
+            with Session(self.engine) as session:
+                choices["terms"] = recognition_terms(session)
         return pipeline_options(self.settings, **choices)
 
     def create(
@@ -216,7 +225,9 @@ class MeetingsService(Service):
         decodes and diarizes the recording (no transcription) and then gives the stored utterances new speakers and
         boundaries, every text edit kept (``minutes.services.rediarization``). Needs the edit permission on a draft;
         refused while the meeting's transcription or another re-run is queued or running."""
-        options = self.pipeline_options(num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers)
+        options = self.pipeline_options(
+            dictionary=False, num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
+        )
         with Session(self.engine) as session:
             self._editable(session, meeting_id)
             transcription = store.latest_job(session, meeting_id=meeting_id)

@@ -5,7 +5,7 @@ Roles (役割) and what they may do:
 ==========  =====================================================================================
 管理者      everything below, plus users, settings and models, and the audit log
 書記        create meetings (upload recordings), edit, upload materials, finalize/reopen, export,
-            mark a meeting closed and choose who may see it
+            mark a meeting closed and choose who may see it, edit the assembly's 用語辞書
 編集者      read drafts, edit transcripts and meeting details, upload materials; not finalize, not export
 閲覧者      read finalized minutes only
 ==========  =====================================================================================
@@ -51,6 +51,7 @@ class Permission(StrEnum):
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
     MANAGE_SETTINGS = "manage_settings"  # settings and models
+    MANAGE_DICTIONARY = "manage_dictionary"  # the assembly's 用語辞書 (reading it needs READ only)
 
 
 _CLERK = {
@@ -62,6 +63,7 @@ _CLERK = {
     Permission.FINALIZE,
     Permission.EXPORT,
     Permission.MANAGE_ACCESS,
+    Permission.MANAGE_DICTIONARY,
 }
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
@@ -82,6 +84,7 @@ LABELS = {
     Permission.MANAGE_USERS: "利用者の管理",
     Permission.VIEW_AUDIT: "監査ログ",
     Permission.MANAGE_SETTINGS: "設定・モデル",
+    Permission.MANAGE_DICTIONARY: "用語辞書の編集",
 }
 
 
