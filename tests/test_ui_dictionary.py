@@ -12,8 +12,7 @@ PAGE = "ui/pages/dictionary.py"
 
 
 def _rows(at) -> list[str]:
-    frame = at.dataframe[0].value
-    return list(frame["表記"]) if "表記" in frame else []
+    return list(at.dataframe[0].value["表記"]) if len(at.dataframe) else []
 
 
 def test_a_clerk_adds_edits_searches_and_deletes_a_term(app_env):
@@ -24,7 +23,6 @@ def test_a_clerk_adds_edits_searches_and_deletes_a_term(app_env):
     at.selectbox(key="dictionary_new_kind").select("事業")
     at.button[0].click().run()  # the add form's button comes first
     assert not at.exception and any("追加しました" in s.value for s in at.success)
-    at.run()
     assert _rows(at) == ["町営バス東循環線"]
 
     at.text_input(key="dictionary_new_text").input("chouchou")
@@ -44,7 +42,7 @@ def test_a_clerk_adds_edits_searches_and_deletes_a_term(app_env):
     at.text_input(key="dictionary_query").input("ちょうえい").run()
     assert _rows(at) == ["町営バス東循環線"]
     at.text_input(key="dictionary_query").input("公民館").run()
-    assert _rows(at) == []
+    assert _rows(at) == [] and any("該当する用語はありません" in i.value for i in at.info)
     at.text_input(key="dictionary_query").input("").run()
     delete = next(b for b in at.button if b.label == "この用語を削除")
     delete.click().run()

@@ -10,6 +10,7 @@ from minutes.services import Permission, who_can
 from ui import state
 
 NO_KIND = "（すべて）"
+NOTICE = "dictionary_notice"  # a change's message, shown after the rerun that lists the change
 
 st.title("用語辞書")
 st.caption(
@@ -18,6 +19,8 @@ st.caption(
 )
 dictionary = state.services().dictionary
 editable = state.can(Permission.MANAGE_DICTIONARY)
+if notice := st.session_state.pop(NOTICE, None):
+    st.success(notice, icon=":material/check:")
 
 left, right = st.columns([3, 1])
 query = left.text_input("検索（表記・読み）", key="dictionary_query", placeholder="例: バス、ちょうえい")
@@ -29,11 +32,14 @@ except MinutesError as error:
     state.show_error(error)
     st.stop()
 
-st.dataframe(
-    [{"表記": t.text, "読み": t.reading, "種別": t.kind, "更新者": t.updated_by} for t in terms],
-    hide_index=True,
-    width="stretch",
-)
+if terms:
+    st.dataframe(
+        [{"表記": t.text, "読み": t.reading, "種別": t.kind, "更新者": t.updated_by} for t in terms],
+        hide_index=True,
+        width="stretch",
+    )
+else:
+    st.info("該当する用語はありません。" if total else "まだ用語が登録されていません。", icon=":material/info:")
 st.caption(f"{len(terms)} 語を表示（登録 {total} 語）")
 st.download_button(
     "CSV で書き出す",
@@ -57,7 +63,8 @@ with st.form("dictionary_add", clear_on_submit=True):
     if st.form_submit_button("追加する", type="primary"):
         try:
             added = dictionary.add(text, reading=reading, kind=new_kind)
-            st.success(f"「{added.text}」を追加しました。")
+            st.session_state[NOTICE] = f"「{added.text}」を追加しました。"
+            st.rerun()
         except MinutesError as error:
             state.show_error(error)
 
@@ -74,13 +81,15 @@ if terms:
         save, remove = st.columns(2)
         if save.form_submit_button("変更を保存", type="primary"):
             try:
-                dictionary.update(chosen, edit_text, reading=edit_reading, kind=edit_kind)
+                changed = dictionary.update(chosen, edit_text, reading=edit_reading, kind=edit_kind)
+                st.session_state[NOTICE] = f"「{changed.text}」を変更しました。"
                 st.rerun()
             except MinutesError as error:
                 state.show_error(error)
         if remove.form_submit_button("この用語を削除"):
             try:
                 dictionary.delete(chosen)
+                st.session_state[NOTICE] = f"「{target.text}」を削除しました。"
                 st.rerun()
             except MinutesError as error:
                 state.show_error(error)
@@ -95,6 +104,7 @@ if upload is not None and st.button("取り込む", type="primary", key="diction
     try:
         result = dictionary.import_csv(upload.getvalue())
         counts = f"追加 {result.added} 語、更新 {result.updated} 語、変更なし {result.unchanged} 語"
-        st.success(f"取り込みました: {counts}。")
+        st.session_state[NOTICE] = f"取り込みました: {counts}。"
+        st.rerun()
     except MinutesError as error:
         state.show_error(error)
