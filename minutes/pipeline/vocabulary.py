@@ -22,6 +22,10 @@ from minutes.errors import InputError
 from minutes.records import Term
 
 KINDS = ("人名", "地名", "施設", "事業", "会派", "議会用語", "その他")
+# Within a source, the order in which kinds get the prompt's room (see rank_terms). People come last: those of this
+# meeting arrive as meeting terms (its attendees, the roster) or are brought forward once mentioned; a list of the
+# assembly's names in the prompt was copied into the text by base (benchmarks/accuracy.py, "small").
+KIND_PRIORITY = ("議会用語", "事業", "施設", "地名", "会派", "その他", "人名")
 HEADER = ("表記", "読み", "種別")
 SOURCES = ("meeting", "dictionary", "builtin")  # in order of priority
 HOTWORD_TOKENS = 223  # faster-whisper keeps the first max_length // 2 - 1 tokens of " " + hotwords
@@ -147,7 +151,7 @@ def rank_terms(terms: Iterable[Term], context: str = "") -> list[Term]:
 
     def key(item: tuple[int, Term]) -> tuple:
         index, term = item
-        kind = KINDS.index(term.kind) if term.kind in KINDS else len(KINDS)
+        kind = KIND_PRIORITY.index(term.kind) if term.kind in KIND_PRIORITY else len(KIND_PRIORITY)
         return (SOURCES.index(term.source), -_mentioned(term, pairs), kind, index)
 
     return [term for _, term in sorted(best.values(), key=key)]
