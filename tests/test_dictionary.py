@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -22,9 +23,13 @@ from minutes.records import Term
 from minutes.services import Role, Runtime
 from minutes.services.dictionary import recognition_terms, with_meeting_terms
 from minutes.services.views import AgendaEntry, MeetingDetails, Person
+from minutes.services.worker import Worker
 from minutes.settings import ENVIRONMENT, Settings
+from minutes.store.tables import JobStatus
+from tests.media import write_wav
 from tests.seeding import seed_meeting, set_details
 from tests.test_auth import PASSWORD
+from tests.test_ui_pages import fake_pipeline
 
 GOOD = (
     "表記,読み,種別\n町営バス東循環線,ちょうえいばすひがしじゅんかんせん,事業\n山田 花子,やまだ はなこ,人名\n冠水,,\n"
@@ -186,6 +191,30 @@ def test_a_job_favours_the_meetings_words_then_the_dictionary_then_the_builtins(
         off = services.meetings.pipeline_options(dictionary=False)
         assert with_meeting_terms(session, meeting_id, off) == off
         assert store.count_dictionary_terms(session) == 3
+
+
+def test_the_worker_adds_the_agenda_entered_after_queueing_and_stores_what_it_ran_with(runtime, tmp_path, monkeypatch):
+    seen = []
+
+    def pipeline(source, work_dir, model_path, options, progress, max_duration=None):
+        seen.append(options)
+        return fake_pipeline(source, work_dir, model_path, options, progress, max_duration)
+
+    monkeypatch.setattr("minutes.services.worker.run_pipeline", pipeline)
+    monkeypatch.setattr("minutes.services.runtime.Runtime.whisper_model_path", lambda self, override=None: tmp_path)
+    services = runtime.operator("書記")
+    services.dictionary.add("町営バス", kind="事業")
+    recording = write_wav(tmp_path / "call.wav", np.zeros(16_000, dtype=np.float32) + 0.01)
+    meeting_id, job_id = services.meetings.create(recording, title="定例会")
+    details = MeetingDetails(agenda=(AgendaEntry("町営バスの運行について", 1, "議案第５号"),))
+    set_details(runtime.engine, runtime.settings.data_dir, meeting_id, details)  # after the job was queued
+
+    assert Worker(runtime).run_job(job_id) == JobStatus.SUCCEEDED
+    terms = seen[0].transcription.terms
+    assert [t.text for t in terms[:3]] == ["議案第５号", "町営バスの運行について", "町営バス"]
+    with Session(runtime.engine) as session:
+        stored = PipelineOptions.from_dict(store.get_job(session, job_id=job_id).options)
+    assert stored.transcription.terms == terms  # the job's record says what it ran with
 
 
 def run_cli(capsys, *argv) -> tuple[int, str, str]:
