@@ -29,6 +29,7 @@ with state.database_guard():
         st.Page("ui/pages/speakers.py", title="話者"),
         st.Page("ui/pages/materials.py", title="資料"),
         st.Page("ui/pages/people.py", title="名簿"),
+        st.Page("ui/pages/dictionary.py", title="用語辞書"),
         st.Page("ui/pages/users.py", title="利用者"),
         st.Page("ui/pages/audit.py", title="監査ログ"),
         st.Page("ui/pages/admin.py", title="管理（設定・モデル）"),

@@ -189,7 +189,8 @@ def run_council(model, options: IdentifyOptions, min_enroll: float) -> list[dict
     calls_after, _ = _calls_separate(reference_json, after, after_chair)
     names = {p.person for p in enrolled}
     extra = {"chair_calls": calls, "calls_separate_before": calls_before, "calls_separate_after": calls_after}
-    return [_row(f"議会 {first.wav.stem}→{second.wav.stem}", reference, list(plain.utterances), after, people, names, extra)]
+    name = f"議会 {first.wav.stem}→{second.wav.stem}"
+    return [_row(name, reference, list(plain.utterances), after, people, names, extra)]
 
 
 def _read_rttm(path: Path) -> list[SpeakerTurn]:

@@ -52,3 +52,16 @@ class Utterance:
     end: float
     text: str
     words: tuple[Word, ...] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One word to favour in recognition (用語): how it is written (表記), its reading (読み, かな) and its kind (種別).
+    ``source`` says where it came from, which is also its priority: ``meeting`` (this meeting's agenda, materials
+    and people, and the clerk's extra words), ``dictionary`` (the assembly's 用語辞書), ``builtin`` (the shipped
+    議会用語)."""
+
+    text: str
+    reading: str = ""
+    kind: str = "その他"
+    source: str = "dictionary"

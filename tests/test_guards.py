@@ -50,3 +50,11 @@ def test_natural_repetition_is_kept():
 def test_single_character_loops_need_more_repeats():
     assert len(collapse_repeats(words(*(["ー"] * 5)))) == 5
     assert len(collapse_repeats(words(*(["ー"] * 20)))) == 1
+
+
+def test_a_short_fragment_decoded_with_very_low_confidence_is_dropped():
+    # as seen after the last sentence of a read clip when dictionary terms were the prompt: 2.9–3.16 s 「1位」
+    assert clean_segment(segment("1位", avg_logprob=-3.3, no_speech_prob=0.59)) is None
+    assert clean_segment(segment("はい", avg_logprob=-0.8)) is not None  # a short answer heard clearly stays
+    long_unclear = segment("ただいま", "から", "会議", "を", "開きます", avg_logprob=-2.4)  # 1.5 s: kept
+    assert clean_segment(long_unclear) is long_unclear

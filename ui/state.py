@@ -234,7 +234,8 @@ def meeting_picker() -> int | None:
 
 
 def show_error(error: MinutesError) -> None:
-    st.error(error.message, icon=":material/warning:")
+    # a message of several lines (a CSV's bad rows) keeps its lines: Markdown needs two spaces before a newline
+    st.error(error.message.replace("\n", "  \n"), icon=":material/warning:")
 
 
 def date_field(column, label: str, value: dt.date | None, *, key: str, disabled: bool = False) -> str:

@@ -17,6 +17,7 @@ from tqdm import tqdm
 from diarize import verify_weights
 from minutes import clock
 from minutes.cli import people, voices
+from minutes.cli.dictionary import run_dictionary
 from minutes.errors import InputError, MinutesError, NotFoundError
 from minutes.pipeline.models import describe_model
 from minutes.progress import STAGE_LABELS_JA
@@ -119,6 +120,7 @@ def cmd_transcribe(args) -> int:
         initial_prompt=args.prompt,
         hotwords=args.hotwords,
         identify=not args.no_identify,
+        dictionary=not args.no_dictionary,
     )
     source = args.file.expanduser()
     _, job_id = services.meetings.create(
@@ -446,6 +448,10 @@ def cmd_db(args) -> int:
     return 1
 
 
+def cmd_dictionary(args) -> int:
+    return run_dictionary(Runtime().operator(os_user()), args)
+
+
 def _database_errors(command):
     """A damaged or unreadable database ends any command with one line that says what to do, not a traceback."""
 
@@ -482,5 +488,6 @@ COMMANDS = {
     "backup": cmd_backup,
     "restore": cmd_restore,
     "db": cmd_db,
+    "dictionary": cmd_dictionary,
 }
 COMMANDS = {name: _database_errors(command) for name, command in COMMANDS.items()}

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 
 import exports
+from minutes.pipeline.vocabulary import KINDS
 from minutes.services import Role
 
 
@@ -20,7 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minutes", description="会議録作成（完全ローカル）")
     parser.add_argument("-v", "--verbose", action="store_true", help="詳細なログを表示する")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_transcribe, _jobs, _voices, _export, _search, _archive, _users, _people, _maintenance):
+    for add in (_transcribe, _jobs, _voices, _export, _search, _archive, _users, _people, _maintenance, _dictionary):
         add(commands)
     return parser
 
@@ -38,7 +39,10 @@ def _transcribe(commands) -> None:
     speakers.add_argument("--min-speakers", type=_positive, help="最小話者数")
     transcribe.add_argument("--max-speakers", type=_positive, help="最大話者数")
     transcribe.add_argument("--prompt", help="初期プロンプト（専門用語や表記の例）")
-    transcribe.add_argument("--hotwords", help="認識を優先する語（空白区切り）")
+    transcribe.add_argument("--hotwords", help="認識を優先する語（空白区切り。この会議だけの追加の語）")
+    transcribe.add_argument(
+        "--no-dictionary", action="store_true", help="用語辞書と組み込みの議会用語を使わない（既定では使う）"
+    )
     transcribe.add_argument("--model", type=Path, help="faster-whisper モデルフォルダ（既定: 同梱の base）")
     transcribe.add_argument(
         "--no-identify", action="store_true", help="声の登録と照合せず、話者を名簿の人と結び付けない"
@@ -213,3 +217,25 @@ def _maintenance(commands) -> None:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     check = db_commands.add_parser("check", help="データベースが壊れていないか検査する（問題があれば終了コード 1）")
     check.add_argument("--quick", action="store_true", help="速い簡易検査（quick_check）にする")
+
+
+def _dictionary(commands) -> None:
+    """dictionary list|add|delete|import|export"""
+    dictionary = commands.add_parser("dictionary", help="用語辞書（認識で優先する語）を管理する")
+    sub = dictionary.add_subparsers(dest="dictionary_command", required=True)
+    listing = sub.add_parser("list", help="登録されている用語を一覧する")
+    listing.add_argument("--query", help="表記か読みに含む文字")
+    listing.add_argument("--kind", choices=KINDS, help="種別で絞る")
+    listing.add_argument("--json", action="store_true")
+    add = sub.add_parser("add", help="用語を追加する")
+    add.add_argument("text", help="表記（例: 町営バス東循環線）")
+    add.add_argument("--yomi", help="読み（ひらがな・カタカナ）")
+    add.add_argument("--kind", default="その他", choices=KINDS, help="種別（既定: その他）")
+    delete = sub.add_parser("delete", help="用語を削除する")
+    delete.add_argument("text", help="表記")
+    load = sub.add_parser(
+        "import", help="CSV（見出し 表記,読み,種別。UTF-8、BOM 可）から取り込む。誤りがあれば何も取り込まない"
+    )
+    load.add_argument("file", type=Path)
+    save = sub.add_parser("export", help="CSV（UTF-8、BOM 付き）に書き出す")
+    save.add_argument("-o", "--output", type=Path, required=True, help="出力ファイル。- で標準出力")

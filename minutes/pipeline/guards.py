@@ -38,6 +38,11 @@ _PUNCTUATION = re.compile(r"[\s\W_]+", re.UNICODE)
 # Whisper's own no-speech rule: a segment both likely silent and decoded with low confidence is not speech.
 NO_SPEECH_PROB = 0.6
 LOW_LOGPROB = -1.0
+# A fragment shorter than this decoded at a mean log-probability below this (every token under ~13 %, after all of
+# faster-whisper's temperature fallbacks) is noise read as a word: seen at the end of a clip when a prompt of
+# dictionary terms was given (「1位」 after the last sentence; benchmarks/accuracy.py).
+FRAGMENT_SECONDS = 1.0
+FRAGMENT_LOGPROB = -2.0
 # A run of the same n words (n <= MAX_NGRAM) repeated at least MIN_REPEATS times is a decoding loop.
 MAX_NGRAM = 10
 MIN_REPEATS = 4
@@ -88,6 +93,8 @@ def collapse_repeats(words: Sequence[Word]) -> list[Word]:
 def clean_segment(segment: Segment) -> Segment | None:
     """The segment without loops, or None when it is not speech (phantom phrase, silence decoded as text)."""
     if segment.no_speech_prob > NO_SPEECH_PROB and segment.avg_logprob < LOW_LOGPROB:
+        return None
+    if segment.end - segment.start < FRAGMENT_SECONDS and segment.avg_logprob < FRAGMENT_LOGPROB:
         return None
     if is_phantom(segment.text):
         return None

@@ -35,7 +35,7 @@ class PipelineOptions:
     @classmethod
     def from_dict(cls, data: dict) -> PipelineOptions:
         return cls(
-            transcription=TranscriptionOptions(**data.get("transcription", {})),
+            transcription=TranscriptionOptions.from_dict(data.get("transcription", {})),
             diarization=DiarizationOptions(**data.get("diarization", {})),
             assign=AssignOptions(**data.get("assign", {})),
             identify=IdentifyOptions(**data.get("identify", {})),

@@ -1,7 +1,10 @@
 """Speech to text with faster-whisper: word timestamps, VAD, the batched pipeline, domain prompt and hotwords.
 
 Long recordings are transcribed in windows (about ten minutes, cut at the quietest moment near the boundary) so that
-memory stays flat: faster-whisper's batched pipeline computes the features of all of its input at once.
+memory stays flat: faster-whisper's batched pipeline computes the features of all of its input at once. Each window
+gets its own hotwords from the dictionary terms (``minutes.pipeline.vocabulary``): when the terms do not all fit in
+Whisper's prompt, windows are shorter (``terms_window_seconds``) so that the words recognized just before can bring
+the terms they mention forward.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ import numpy as np
 from minutes.errors import ModelError
 from minutes.pipeline.decode import quiet_cut
 from minutes.pipeline.guards import clean_segments
+from minutes.pipeline.vocabulary import HOTWORD_TOKENS, hint_text, select_terms, terms_from_words
 from minutes.progress import ProgressCallback, no_progress
-from minutes.records import SAMPLE_RATE, Segment, Word
+from minutes.records import SAMPLE_RATE, Segment, Term, Word
+
+CONTEXT_CHARACTERS = 300  # of the previous window's text, to rank the next window's terms
 
 
 @dataclass(frozen=True)
@@ -41,9 +47,26 @@ class TranscriptionOptions:
     # faster-whisper falls back to sampling at higher temperatures when a segment decodes badly; a fixed seed (set
     # when the model is loaded, see load_model) makes the same recording with the same options give the same draft.
     seed: int = 0
+    # Words to favour, from the dictionary (records, so that the job stores exactly what it ran with). Each window
+    # gets the most relevant of them that fit in ``hint_tokens``. Measured on the sample council (benchmarks/
+    # accuracy.py): as the initial prompt of short windows ("prompt") the terms helped; as hotwords ("hotwords",
+    # which faster-whisper repeats in every 30 s segment) base copied them into the text and dropped speech, the more
+    # so the more terms. "both" gives them both ways.
+    terms: tuple[Term, ...] = ()
+    hint_mode: str = "prompt"
+    hint_tokens: int = 100
+    # With terms, windows are this short, so that the initial prompt (which faster-whisper gives to the first 30 s
+    # of a window only, condition_on_previous_text being off) reaches all of the speech, and each window's terms
+    # can follow what was said just before.
+    terms_window_seconds: float = 30.0
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TranscriptionOptions:
+        terms = tuple(Term(**term) for term in data.get("terms", ()))
+        return cls(**{**data, "terms": terms})
 
 
 @dataclass(frozen=True)
@@ -103,18 +126,20 @@ def transcribe(
     language = None if options.language in (None, "", "auto") else options.language
     language_probability = 1.0
     batched = BatchedInferencePipeline(model) if options.batch_size > 0 else None
+    hints = WindowHints(options, _token_counter(model))
     segments: list[Segment] = []
     progress("transcribe", 0.0, total)
-    for start, end in _windows(samples, int(options.window_seconds * SAMPLE_RATE)):
+    for start, end in _windows(samples, int(hints.window_seconds * SAMPLE_RATE)):
         window = np.ascontiguousarray(samples[start:end], dtype=np.float32)
         offset = start / SAMPLE_RATE
+        prompt, hotwords = hints.next(segments)
         common = dict(
             language=language,
             beam_size=options.beam_size,
             word_timestamps=True,
             vad_filter=options.vad,
-            initial_prompt=options.initial_prompt,
-            hotwords=options.hotwords,
+            initial_prompt=prompt,
+            hotwords=hotwords,
             # Each segment decoded without the previous text avoids runaway repetition loops.
             condition_on_previous_text=False,
         )
@@ -134,6 +159,43 @@ def transcribe(
         gc.collect()
         progress("transcribe", end / SAMPLE_RATE, total)
     return TranscriptionResult(language or "ja", language_probability, tuple(clean_segments(segments)))
+
+
+def _token_counter(model):
+    """Counts tokens as the model's tokenizer does (faster-whisper's ``hf_tokenizer``)."""
+    tokenizer = model.hf_tokenizer
+    return lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+class WindowHints:
+    """The initial prompt and hotwords of each window: the clerk's extra words and the dictionary terms, the most
+    relevant that fit in the prompt limit (counted with the model's tokenizer), ranked against the meeting's own
+    words and the text recognized so far."""
+
+    def __init__(self, options: TranscriptionOptions, count_tokens) -> None:
+        self.options = options
+        self.count_tokens = count_tokens
+        self.terms = (*terms_from_words(options.hotwords), *options.terms)
+        self.base_context = " ".join(t.text for t in self.terms if t.source == "meeting")
+        self.window_seconds = (
+            min(options.window_seconds, options.terms_window_seconds) if self.terms else options.window_seconds
+        )
+        # faster-whisper keeps 223 tokens of the prompt; the clerk's own initial prompt comes first
+        own = count_tokens(" " + options.initial_prompt + "、") if options.initial_prompt else 0
+        self.budget = max(0, min(options.hint_tokens, HOTWORD_TOKENS - own))
+        self.chosen: tuple[Term, ...] = ()  # the last window's terms (for tests and the benchmark)
+
+    def next(self, recognized: list[Segment]) -> tuple[str | None, str | None]:
+        """(initial_prompt, hotwords) for the next window, given the segments recognized before it."""
+        if not self.terms:
+            return self.options.initial_prompt, None
+        context = self.base_context + "".join(s.text for s in recognized)[-CONTEXT_CHARACTERS:]
+        self.chosen = select_terms(self.terms, self.count_tokens, budget=self.budget, context=context)
+        mode, prompt = self.options.hint_mode, self.options.initial_prompt
+        if mode in ("prompt", "both"):
+            prompt = "、".join(filter(None, (prompt, hint_text(self.chosen, "、"))))
+        hotwords = hint_text(self.chosen) if mode in ("hotwords", "both") else ""
+        return prompt or None, hotwords or None
 
 
 def _segment(piece, offset: float) -> Segment:

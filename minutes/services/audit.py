@@ -75,6 +75,10 @@ LABELS = {
     "user_update": "利用者の変更",
     "setting_update": "設定の変更",
     "setting_reset": "設定を既定に戻す",
+    "term_add": "用語辞書に追加",
+    "term_update": "用語辞書の変更",
+    "term_delete": "用語辞書から削除",
+    "dictionary_import": "用語辞書の取り込み",
 }
 KINDS = {APP: "アプリ", CLI: "コマンド", SYSTEM: "システム"}
 

@@ -23,6 +23,7 @@ from minutes.services.agenda import AgendaService
 from minutes.services.archive import ArchiveService
 from minutes.services.audit import AuditService
 from minutes.services.details import MeetingDetailsService
+from minutes.services.dictionary import DictionaryService
 from minutes.services.documents import ExportService
 from minutes.services.materials import MaterialService
 from minutes.services.meetings import MeetingsService
@@ -117,6 +118,10 @@ class Services:
     @cached_property
     def accounts(self) -> AccountsService:
         return AccountsService(self._engine, self.settings, self.user, clock=self._clock)
+
+    @cached_property
+    def dictionary(self) -> DictionaryService:
+        return self._make(DictionaryService)
 
     @cached_property
     def audit(self) -> AuditService:

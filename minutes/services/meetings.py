@@ -16,7 +16,9 @@ from minutes.pipeline import PipelineOptions
 from minutes.pipeline.decode import probe
 from minutes.pipeline.identify import IdentifyOptions
 from minutes.pipeline.transcribe import TranscriptionOptions
+from minutes.records import Term
 from minutes.services.base import Service
+from minutes.services.dictionary import recognition_terms
 from minutes.services.permissions import Permission, check, hidden_meetings, require
 from minutes.services.views import (
     JobState,
@@ -44,8 +46,10 @@ def pipeline_options(
     initial_prompt: str | None = None,
     hotwords: str | None = None,
     identify: bool = True,
+    terms: tuple[Term, ...] = (),
 ) -> PipelineOptions:
-    """The options a new job runs with: the settings in force (language, device, threads) and the user's choices."""
+    """The options a new job runs with: the settings in force (language, device, threads), the user's choices and
+    the dictionary ``terms`` to favour (``minutes.services.dictionary.recognition_terms``)."""
     for name, value in (("話者数", num_speakers), ("最小話者数", min_speakers), ("最大話者数", max_speakers)):
         if value is not None and not 1 <= value <= 50:
             raise InputError(f"{name}は 1〜50 で指定してください。", f"{name}={value}")
@@ -57,6 +61,7 @@ def pipeline_options(
             language=language or settings.language,
             initial_prompt=initial_prompt or None,
             hotwords=hotwords or None,
+            terms=tuple(terms),
             batch_size=settings.resolved_batch_size(),
             device=device,
             compute_type=settings.resolved_compute_type(),
@@ -91,8 +96,12 @@ class MeetingsService(Service):
                 if m.id not in hidden
             ]
 
-    def pipeline_options(self, **choices) -> PipelineOptions:
-        """:func:`pipeline_options` with the settings in force."""
+    def pipeline_options(self, *, dictionary: bool = True, **choices) -> PipelineOptions:
+        """:func:`pipeline_options` with the settings in force; with ``dictionary`` (the default) the job favours
+        the assembly's dictionary and the built-in 議会用語 (the meeting's own words are added when the job starts)."""
+        if dictionary:
+            with Session(self.engine) as session:
+                choices["terms"] = recognition_terms(session)
         return pipeline_options(self.settings, **choices)
 
     def create(
@@ -219,7 +228,9 @@ class MeetingsService(Service):
         decodes and diarizes the recording (no transcription) and then gives the stored utterances new speakers and
         boundaries, every text edit kept (``minutes.services.rediarization``). Needs the edit permission on a draft;
         refused while the meeting's transcription or another re-run is queued or running."""
-        options = self.pipeline_options(num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers)
+        options = self.pipeline_options(
+            dictionary=False, num_speakers=num_speakers, min_speakers=min_speakers, max_speakers=max_speakers
+        )
         request = {"num_speakers": num_speakers, "min_speakers": min_speakers, "max_speakers": max_speakers}
         return self._queue_stored_job(
             meeting_id, store.JobKind.REDIARIZE, options, "話者の分け直し", "rediarize_request", request
@@ -228,7 +239,7 @@ class MeetingsService(Service):
     def identify(self, meeting_id: int) -> JobView:
         """Queue identification again for a transcribed meeting (after voice profiles were added or deleted): the
         worker matches the stored speakers' voices to the profiles; speakers a clerk linked to a person keep them."""
-        options = self.pipeline_options()
+        options = self.pipeline_options(dictionary=False)
         kind = store.JobKind.IDENTIFY
         return self._queue_stored_job(meeting_id, kind, options, "発言者の特定", "identify_request", {})
 

@@ -5,7 +5,7 @@ Roles (役割) and what they may do:
 ==========  =====================================================================================
 管理者      everything below, plus users, settings and models, and the audit log
 書記        create meetings (upload recordings), edit, upload materials, finalize/reopen, export,
-            mark a meeting closed and choose who may see it
+            mark a meeting closed and choose who may see it, edit the assembly's 用語辞書
 編集者      read drafts, edit transcripts and meeting details, upload materials; not finalize, not export
 閲覧者      read finalized minutes only
 ==========  =====================================================================================
@@ -53,6 +53,7 @@ class Permission(StrEnum):
     MANAGE_SETTINGS = "manage_settings"  # settings and models
     MANAGE_ROSTER = "manage_roster"  # the assembly's roster (名簿): people and their titles; enrolling voices
     DELETE_VOICES = "delete_voices"  # voice profiles are personal data: only administrators delete them
+    MANAGE_DICTIONARY = "manage_dictionary"  # the assembly's 用語辞書 (reading it needs READ only)
 
 
 _CLERK = {
@@ -65,6 +66,7 @@ _CLERK = {
     Permission.EXPORT,
     Permission.MANAGE_ACCESS,
     Permission.MANAGE_ROSTER,
+    Permission.MANAGE_DICTIONARY,
 }
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.ADMIN: frozenset(Permission),
@@ -87,6 +89,7 @@ LABELS = {
     Permission.MANAGE_SETTINGS: "設定・モデル",
     Permission.MANAGE_ROSTER: "名簿の管理・声の登録",
     Permission.DELETE_VOICES: "声の登録の削除",
+    Permission.MANAGE_DICTIONARY: "用語辞書の編集",
 }
 
 

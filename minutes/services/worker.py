@@ -28,6 +28,7 @@ from minutes.pipeline import PipelineOptions, run_pipeline
 from minutes.pipeline.rediarize import REDIARIZE_WEIGHTS, separate_speakers
 from minutes.processes import pid_alive
 from minutes.progress import OverallProgress, ProgressCallback
+from minutes.services.dictionary import with_meeting_terms
 from minutes.services.identification import (
     add_meeting_voices,
     identification_inputs,
@@ -130,6 +131,10 @@ class Worker:
             model_override = Path(job.model) if job.model else None
             kind, requested_by = store.job_kind(job), str(job.options.get("requested_by") or "system")
             meeting_id = job.meeting_id
+            if kind == store.JobKind.TRANSCRIBE:  # the meeting's agenda and materials, as they are now; kept
+                options = with_meeting_terms(session, job.meeting_id, options)
+                store.set_job_options(session, job=job, options=job.options | options.to_dict())
+                session.commit()
         progress = _JobProgress(engine, job_id, self.worker_id, listener)
         heartbeat = threading.Thread(
             target=progress.beat, args=(self.heartbeat_interval,), name=f"job-{job_id}-heartbeat", daemon=True

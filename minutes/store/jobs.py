@@ -199,6 +199,12 @@ def save_result(
     session.add_all([recording, meeting])
 
 
+def set_job_options(session: Session, *, job: Job, options: dict) -> None:
+    """The options a job really runs with (the worker adds the meeting's terms when it starts the job)."""
+    job.options = options
+    session.add(job)
+
+
 def own_running_job(session: Session, *, job_id: int, worker_id: str, finalized_ok: bool = False) -> Job:
     """The job, while it is still this worker's to finish: raises JobCancelled when the user cancelled it, JobError
     when another worker took it over or the meeting was finalized meanwhile (nothing may be written then; a job

@@ -344,3 +344,19 @@ class VoiceSample(SQLModel, table=True):
     detail: str = Field(default="", max_length=300)
     created_by: str = Field(max_length=100)
     created_at: datetime = Field(default_factory=utcnow)
+
+
+# ---------------------------------------------------------------- the assembly's dictionary (migration 0007)
+
+
+class DictionaryTerm(SQLModel, table=True):
+    """A word of the assembly's 用語辞書, favoured in recognition (``minutes.pipeline.vocabulary``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    text: str = Field(max_length=60, unique=True)  # 表記: 山田 花子, 町営バス東循環線
+    reading: str = Field(default="", max_length=60)  # 読み (かな); may be empty
+    kind: str = Field(default="その他", max_length=16)  # 種別: minutes.pipeline.vocabulary.KINDS
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_by: str = Field(max_length=100)
+    updated_at: datetime = Field(default_factory=utcnow)

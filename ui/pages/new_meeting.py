@@ -44,12 +44,21 @@ with st.form("new_meeting", clear_on_submit=False):
     low = b.number_input("最小", min_value=1, max_value=50, value=2, help="「範囲を指定」のとき使います。")
     high = c.number_input("最大", min_value=1, max_value=50, value=10, help="「範囲を指定」のとき使います。")
     with st.expander("認識の詳細設定（省略可）"):
+        use_dictionary = st.checkbox(
+            "用語辞書と議会用語を使う",
+            value=True,
+            help="用語辞書の語、組み込みの議会用語、この会議の議事日程・出席者・資料名を優先して認識します。",
+        )
         prompt = st.text_input(
             "初期プロンプト",
             placeholder="令和７年第４回定例会。一般質問。",
             help="会議の冒頭に出てきそうな語や表記の例。固有名詞の表記がそろいやすくなります。",
         )
-        hotwords = st.text_input("優先する語（空白区切り）", placeholder="大磯町 補正予算")
+        hotwords = st.text_input(
+            "この会議だけで優先する語（空白区切り）",
+            placeholder="大磯町 補正予算",
+            help="用語辞書に加えて、この会議で優先する語。よく使う語は「用語辞書」ページに登録してください。",
+        )
     submitted = st.form_submit_button("登録して文字起こしを開始", type="primary")
 
 if submitted:
@@ -66,6 +75,7 @@ if submitted:
             max_speakers=int(high) if mode == "範囲を指定" else None,
             initial_prompt=prompt.strip() or None,
             hotwords=hotwords.strip() or None,
+            dictionary=use_dictionary,
         )
         with st.spinner("録音を保存しています…"):
             upload.seek(0)

@@ -1,7 +1,7 @@
 """the assembly's roster (person, persontitle), voice profiles (voicesample), speakers linked to persons
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 Create Date: 2026-11-29
 
 ``person`` is one person of the roster, ``persontitle`` a title held for a period (議長 from–to), ``voicesample`` one
@@ -16,7 +16,7 @@ import sqlmodel
 
 
 revision = '0008'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
