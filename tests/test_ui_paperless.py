@@ -131,7 +131,9 @@ def test_editor_opens_at_a_time_and_suggests_agenda_items(app_env):
     assert orders == [1, 1, 1, 1, 2, 2, 2, 2]
     # one utterance by hand
     line = editing.transcript.page(meeting_id).lines[3]
+    at.button(key=f"edit-{line.id}").click().run()
     at.selectbox(key=f"agenda-{line.id}-1").set_value(2).run()
+    assert at.selectbox(key=f"agenda-{line.id}-2").value == 2  # drawn again with the order now stored
     assert (
         editing.transcript.line(line.id).agenda_order == 2 and editing.transcript.line(line.id).version == line.version
     )
