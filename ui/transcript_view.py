@@ -102,6 +102,7 @@ def on_open(editing: Editing, line_id: int) -> None:
     else:
         opened.add(line_id)
         _refresh(editing, line_id)
+        st.session_state.editor_focus = line_id  # the cursor goes to the text, ready to type
     st.rerun(line_tools.line_key(line_id))
 
 
@@ -199,6 +200,15 @@ def _editing_widgets(editing: Editing, line: Line, speaker_col, text_col) -> Non
     )
     if editing.show_marks and any(low for _, low in line.low_confidence()):
         text_col.caption(f"要確認: {_marked(line)}")
+    if st.session_state.get("editor_focus") == line.id and not editing.locked:
+        del st.session_state.editor_focus
+        with text_col:
+            st.html(
+                "<script>let tries = 0; const put = () => { const el = document.querySelector("
+                f"'.st-key-{text_key} textarea'); if (el) {{ el.focus(); }} "
+                "if (document.activeElement !== el && tries++ < 10) { setTimeout(put, 100); } }; put();</script>",
+                unsafe_allow_javascript=True,
+            )
 
 
 def _conflict(editing: Editing, line: Line, column) -> None:
@@ -257,7 +267,7 @@ def _line(editing: Editing, line_id: int, following_id: int | None, focus_id: in
             return
         tools_open = line.id in st.session_state.get("editor_tools", ())
         tool_col.button(
-            "操作を閉じる" if tools_open else "操作",
+            "操作 ▲" if tools_open else "操作 ▼",
             key=f"tools-{line.id}",
             on_click=on_tools,
             args=(line.id,),
