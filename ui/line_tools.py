@@ -143,15 +143,20 @@ def on_revert(editing: Editing, line: Line, version: int) -> None:
 # ---------------------------------------------------------------- on the utterance itself
 
 
-def call_buttons(editing: Editing, line: Line, column) -> None:
-    """「『町長。』を議長の発言として分ける」 under an utterance that opens or closes with a chair's call, when the
-    chair is known and is not the utterance's speaker (else the tools offer it with a choice of speaker)."""
+def calls_offered(editing: Editing, line: Line) -> list[Call]:
+    """The chair's calls that open or close the utterance, offered as one-click splits when the chair is known and is
+    not the utterance's speaker (else the tools offer them with a choice of speaker)."""
     chair = editing.chair
     if editing.locked or chair is None or line.speaker_id == chair.id:
-        return
-    for call in find_calls(line.text):
+        return []
+    return find_calls(line.text)
+
+
+def call_buttons(editing: Editing, line: Line, column, calls: list[Call]) -> None:
+    """「『町長。』を議長の発言として分ける」 under the utterance, one per call in ``calls`` (:func:`calls_offered`)."""
+    for call in calls:
         column.button(
-            f"「{call.text}」を{chair.display}の発言として分ける",
+            f"「{call.text}」を{editing.chair.display}の発言として分ける",
             key=f"call-{line.id}-{call.position}",
             on_click=on_call,
             args=(editing, line, call, None),

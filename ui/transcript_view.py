@@ -226,45 +226,76 @@ def _line(editing: Editing, line_id: int, following_id: int | None, focus_id: in
     if line is None:
         return
     show_messages(editing.flash)
-    opened = editing.may_edit and line.id in st.session_state.get("editor_open", ())
+    if editing.may_edit and line.id in st.session_state.get("editor_open", ()):
+        _opened(editing, line, following_id, focus_id)
+    else:
+        _text(editing, line, focus_id)
+
+
+def _play_button(editing: Editing, line: Line, where) -> None:
+    where.button(
+        f"▶ {state.format_seconds(line.start)}",
+        key=f"play-{line.id}",
+        on_click=on_play,
+        args=(editing.meeting_id, line),
+        help="この発言から再生",
+    )
+
+
+def _open_button(editing: Editing, line: Line, where, *, opened: bool) -> None:
+    where.button(
+        "閉じる" if opened else ("詳細" if editing.locked else "編集"),
+        key=f"edit-{line.id}",
+        on_click=on_open,
+        args=(editing, line.id),
+        help="話者・修正履歴を見ます" if editing.locked else "この発言の本文・話者・議事日程を編集します",
+        width="stretch" if opened else "content",
+    )
+
+
+def _heading(editing: Editing, line: Line, focus_id: int | None) -> str:
+    """「**話者**　日程第1　修正済み」 as one line of markdown."""
+    notes = [note for note in (_agenda_caption(editing, line), "修正済み" if line.edited else None) if note]
+    heading = f"**{escape(editing.names.get(line.speaker_id, '?'))}**"
+    if notes:
+        heading += f"　:gray[{'　'.join(notes)}]"
+    if line.id == focus_id:
+        heading += "　:orange-background[検索結果]"
+    return heading
+
+
+def _text(editing: Editing, line: Line, focus_id: int | None) -> None:
+    """The utterance to read: few elements (a row of ▶, the text and 編集), since 50 of them are drawn per page."""
+    body = f"{_heading(editing, line, focus_id)}  \n{_marked(line) if editing.show_marks else escape(line.text)}"
+    calls = line_tools.calls_offered(editing, line) if editing.may_edit else []
+    with st.container(border=True, key=f"line-{line.id}", horizontal=True, gap="small"):
+        _play_button(editing, line, st)
+        if calls or line.id in editing.conflicts:
+            with st.container(width="stretch"):
+                st.markdown(body)
+                line_tools.call_buttons(editing, line, st, calls)
+                if line.id in editing.conflicts:
+                    _conflict(editing, line, st)
+        else:
+            st.markdown(body, width="stretch")
+        if editing.may_edit:
+            _open_button(editing, line, st, opened=False)
+
+
+def _opened(editing: Editing, line: Line, following_id: int | None, focus_id: int | None) -> None:
+    """The utterance opened with 編集: speaker, agenda item and text as widgets, saved at once, and its 操作."""
     with st.container(border=True, key=f"line-{line.id}"):
         time_col, speaker_col, text_col, tool_col = st.columns([1.5, 2.2, 8, 1.1])
-        time_col.button(
-            f"▶ {state.format_seconds(line.start)}",
-            key=f"play-{line.id}",
-            on_click=on_play,
-            args=(editing.meeting_id, line),
-            help="この発言から再生",
-        )
+        _play_button(editing, line, time_col)
         if line.edited:
             time_col.caption("修正済み")
         if line.id == focus_id:
             time_col.caption(":orange-background[検索結果]")
-        if opened:
-            _editing_widgets(editing, line, speaker_col, text_col)
-        else:
-            speaker_col.markdown(f"**{escape(editing.names.get(line.speaker_id, '?'))}**")
-            caption = _agenda_caption(editing, line)
-            if caption:
-                speaker_col.caption(caption)
-            text_col.markdown(_marked(line) if editing.show_marks else escape(line.text))
-        if editing.may_edit:
-            line_tools.call_buttons(editing, line, text_col)
+        _editing_widgets(editing, line, speaker_col, text_col)
+        line_tools.call_buttons(editing, line, text_col, line_tools.calls_offered(editing, line))
         if line.id in editing.conflicts:
             _conflict(editing, line, text_col)
-        if not editing.may_edit:
-            return
-        tool_col.button(
-            "閉じる" if opened else ("詳細" if editing.locked else "編集"),
-            key=f"edit-{line.id}",
-            on_click=on_open,
-            args=(editing, line.id),
-            help="この発言の本文・話者・議事日程を編集します" if not editing.locked else "話者・修正履歴を見ます",
-            type="secondary",
-            width="stretch",
-        )
-        if not opened:
-            return
+        _open_button(editing, line, tool_col, opened=True)
         tools_open = line.id in st.session_state.get("editor_tools", ())
         tool_col.button(
             "操作 ▲" if tools_open else "操作 ▼",
