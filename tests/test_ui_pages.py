@@ -270,6 +270,14 @@ def test_editor_shows_text_and_edits_one_line_at_a_time(app_env):
     assert at.selectbox(key=f"speaker-{first.id}-3").value == other
     at.button(key=f"edit-{first.id}").click().run()
     assert not at.text_area and at.button(key=f"edit-{first.id}").label == "編集"
+    # another clerk changes an utterance this page shows: opening it starts from the text stored now, not the page's
+    at.run()
+    sixth = lines[5]
+    _as(engine, app_env, "鈴木").transcript.edit_text(sixth.id, text="鈴木さんの修正です。", expected_version=1)
+    at.button(key=f"edit-{sixth.id}").click().run()
+    assert at.text_area(key=f"text-{sixth.id}-2").value == "鈴木さんの修正です。"
+    at.text_area(key=f"text-{sixth.id}-2").input("鈴木さんの修正に続けます。").run()
+    assert editing.transcript.line(sixth.id).text == "鈴木さんの修正に続けます。" and not at.error
     engine.dispose()
 
 
