@@ -107,11 +107,18 @@ def main() -> int:
     first_line = editing.transcript.page(meeting_id, 0, 50).lines[0]
     at.run()
 
+    def open_close() -> None:  # 編集 and 閉じる: each reruns that utterance's fragment alone
+        at.button(key=f"edit-{first_line.id}").click().run()
+
+    results.append(timed("page: 編集 / 閉じる one utterance (rerun)", open_close, repeat=4))
+
     def page_edit() -> None:
         current = editing.transcript.line(first_line.id)
         at.text_area(key=f"text-{current.id}-{current.version}").input(current.text + "。").run()
 
+    at.button(key=f"edit-{first_line.id}").click().run()
     results.append(timed("page: edit text (rerun)", page_edit, repeat=3))
+    at.run()
     pages = {"n": 1}
 
     def next_page() -> None:

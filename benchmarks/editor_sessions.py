@@ -5,10 +5,12 @@
 Starts the app as ./run.sh does (the app runs no jobs; with --during-job a transcription of a 10-minute recording
 runs meanwhile in a niced `minutes worker`), seeds a 2,000-utterance meeting, and lets N headless Chromium pages
 (niced, so the browsers' own drawing takes CPU only when the server leaves some) each open the editor, go to the next
-page, save an edit and preview a find and replace, several rounds. Each interaction is timed from the click until
-the page shows its result and Streamlit is idle again. Prints median and p95 per interaction; targets from the
-issue: median <= 1 s and p95 <= 2 s on 2 cores. (AppTest cannot do this: it builds and tears down Streamlit's global
-runtime on every run, so concurrent AppTests break each other.)
+page, open an utterance for editing (編集, where the editor has that step; clerk N takes the page's N-th utterance, as
+clerks who share the work do), save an edit and preview a find and replace, several rounds. Each interaction is timed
+from the click until the page shows its result and Streamlit is idle again. Each open is a new browser session, so it
+starts on page 1 again. Prints median and p95 per interaction; targets from the issue: median <= 1 s and p95 <= 2 s on
+2 cores. (AppTest cannot do this: it builds and tears down Streamlit's global runtime on every run, so concurrent
+AppTests break each other.)
 """
 
 from __future__ import annotations
@@ -99,21 +101,26 @@ def _clerk(n: int, url: str, meeting_id: int, rounds: int, timings: dict, lock, 
             page.get_by_label("利用者名").fill(f"clerk{n}")
             page.get_by_label("パスワード", exact=True).fill(PASSWORD)
             page.get_by_role("button", name="ログイン", exact=True).click()
-            expect(page.get_by_role("button", name="ログアウト", exact=True)).to_be_visible()
-            for round_ in range(rounds):
+            expect(page.get_by_role("button", name="ログアウト", exact=True)).to_be_visible(timeout=120_000)
+            for _ in range(rounds):
                 timed(
                     "open",
                     lambda: page.goto(f"{url}/editor?meeting={meeting_id}"),
-                    lambda: page.locator("textarea").first.wait_for(),
+                    lambda: page.locator("[class*='st-key-line-']").first.wait_for(),
                 )
                 number = page.get_by_label("ページ（全", exact=False).first
-                wanted = str(2 + round_)
+                wanted = str(int(number.input_value()) + 1)  # each open is a new session, back on page 1
                 timed(
                     "next page",
                     lambda: page.get_by_role("button", name="次 ▶").first.click(),
                     lambda number=number, wanted=wanted: expect(number).to_have_value(wanted, timeout=120_000),
                 )
-                area = page.locator("textarea").first
+                # each clerk edits an utterance of their own (five saving the same one would rightly conflict)
+                line = page.locator("[class*='st-key-line-']").nth(n)
+                area = line.locator("textarea")
+                edit = line.get_by_role("button", name="編集", exact=True)
+                if edit.count():  # the editor shows text, and the editing widgets of the line being edited
+                    timed("edit", lambda edit=edit: edit.click(), lambda area=area: area.wait_for())
                 timed(
                     "save",
                     lambda area=area: (area.fill(area.input_value() + "。"), area.press("Tab")),
@@ -165,7 +172,7 @@ def main() -> int:
         if worker is not None:
             time.sleep(20)  # the worker has loaded the model and is transcribing
         os.nice(10)  # the browsers started from here run below the server and the worker
-        timings: dict[str, list[float]] = {"open": [], "next page": [], "save": [], "preview": []}
+        timings: dict[str, list[float]] = {"open": [], "next page": [], "edit": [], "save": [], "preview": []}
         lock, failures = threading.Lock(), []
         threads = [
             threading.Thread(target=_clerk, args=(n, url, meeting_id, args.rounds, timings, lock, failures))
@@ -186,7 +193,7 @@ def main() -> int:
     for label, runs in timings.items():
         if not runs:
             print(f"{label:<10} no runs")
-            ok = False
+            ok &= label == "edit"  # the editor before issue 16 item 6 had no 編集 step
             continue
         runs.sort()
         median, p95 = statistics.median(runs), runs[max(0, round(0.95 * len(runs)) - 1)]

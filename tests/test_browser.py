@@ -181,7 +181,9 @@ def test_main_flow_in_chromium(server):
             " return a && a.readyState >= 1 && a.duration > 60 && a.currentTime > 0; }",
             timeout=20_000,
         )
+        page.get_by_role("button", name="編集", exact=True).first.click()  # the text, as a box with the cursor in it
         first = page.locator("textarea").first
+        expect(first).to_be_focused()
         first.fill("ただいまから本日の会議を開きます。ブラウザで修正しました。")
         page.get_by_role("heading", name="発言の編集").click()  # leaving the box saves it
         expect(page.get_by_text("保存しました").first).to_be_visible()
@@ -209,6 +211,9 @@ def test_main_flow_in_chromium(server):
         page.goto(f"{url}/editor?meeting={meeting_id}")
         page.reload()
         signed_in(page)
+        expect(page.get_by_text("ただいまから本日の会議を開きます。ブラウザで修正しました。")).to_be_visible()
+        expect(page.get_by_role("button", name="編集", exact=True)).to_have_count(0)
+        page.get_by_role("button", name="詳細", exact=True).first.click()
         expect(page.locator("textarea").first).to_have_value(
             "ただいまから本日の会議を開きます。ブラウザで修正しました。"
         )

@@ -93,7 +93,7 @@ def test_paperless_flow_in_chromium(seeded_server):
         expect(page.get_by_role("heading", name="発言の編集")).to_be_visible()
         assert f"at=u{target_id}" in page.url
         line = page.locator(f".st-key-line-{target_id}")
-        expect(line.locator("textarea")).to_have_value("河川改修の予算について伺います。")
+        expect(line.get_by_text("河川改修の予算について伺います。")).to_be_visible()
         expect(line.get_by_text("検索結果")).to_be_visible()
         expect(line).to_be_in_viewport()
         offset = target_start % 300

@@ -237,37 +237,89 @@ def test_meeting_page_details_finalize_and_reopen(app_env):
     engine.dispose()
 
 
-def test_editor_edits_plays_splits_and_shows_conflicts(app_env):
+def _keys(at: AppTest, prefix: str = "") -> set[str]:
+    """The keys of the buttons the last run drew (after a fragment's rerun, AppTest holds only what it drew)."""
+    return {b.key for b in at.button if (b.key or "").startswith(prefix)}
+
+
+def test_editor_shows_text_and_edits_one_line_at_a_time(app_env):
     meeting_id = _seeded(app_env, utterances=120)
     engine = _engine(app_env)
     editing = _as(engine, app_env)
     at = _app("ui/pages/editor.py", meeting_id)
     assert at.title[0].value == "発言の編集"
     lines = editing.transcript.page(meeting_id, 0, 50).lines
-    assert len([t for t in at.text_area if t.key.startswith("text-")]) == 50
+    # 50 utterances as text, each with ▶ and 編集; no editing widgets until one is opened
+    assert not [t for t in at.text_area if t.key.startswith("text-")]
+    assert len(_keys(at, "edit-")) == 50 and len(_keys(at, "play-")) == 50
+    assert any(lines[7].text in m.value for m in at.markdown)
     first = lines[0]
+    at.button(key=f"edit-{first.id}").click().run()
+    assert not at.exception, at.exception
+    # opening it drew that utterance alone (its fragment), now with its widgets; the other 49 were not rebuilt
+    assert _keys(at) == {f"play-{first.id}", f"edit-{first.id}", f"tools-{first.id}"}
+    assert at.button(key=f"edit-{first.id}").label == "閉じる"
+    assert at.selectbox(key=f"speaker-{first.id}-1").value == first.speaker_id
     at.text_area(key=f"text-{first.id}-1").input("ただいまから本日の会議を開会します。").run()
     assert editing.transcript.line(first.id).text == "ただいまから本日の会議を開会します。"
-    # play from an utterance: the sidebar gets a player positioned at it
+    assert _keys(at) == {f"play-{first.id}", f"edit-{first.id}", f"tools-{first.id}"}  # saving, too
+    assert [t.value for t in at.toast] == ["保存しました"]
+    assert at.text_area(key=f"text-{first.id}-2").value == "ただいまから本日の会議を開会します。"
+    # the speaker, saved at once, the new version's widgets drawn
+    other = next(s.id for s in editing.speakers.speakers(meeting_id) if s.id != first.speaker_id)
+    at.selectbox(key=f"speaker-{first.id}-2").set_value(other).run()
+    assert editing.transcript.line(first.id).speaker_id == other
+    assert at.selectbox(key=f"speaker-{first.id}-3").value == other
+    at.button(key=f"edit-{first.id}").click().run()
+    assert not at.text_area and at.button(key=f"edit-{first.id}").label == "編集"
+    # another clerk changes an utterance this page shows: opening it starts from the text stored now, not the page's
+    at.run()
+    sixth = lines[5]
+    _as(engine, app_env, "鈴木").transcript.edit_text(sixth.id, text="鈴木さんの修正です。", expected_version=1)
+    at.button(key=f"edit-{sixth.id}").click().run()
+    assert at.text_area(key=f"text-{sixth.id}-2").value == "鈴木さんの修正です。"
+    at.text_area(key=f"text-{sixth.id}-2").input("鈴木さんの修正に続けます。").run()
+    assert editing.transcript.line(sixth.id).text == "鈴木さんの修正に続けます。" and not at.error
+    engine.dispose()
+
+
+def test_editor_plays_splits_jumps_and_shows_conflicts(app_env):
+    meeting_id = _seeded(app_env, utterances=120)
+    engine = _engine(app_env)
+    editing = _as(engine, app_env)
+    at = _app("ui/pages/editor.py", meeting_id)
+    lines = editing.transcript.page(meeting_id, 0, 50).lines
+    # play from an utterance: only the sidebar's player runs again, positioned at it
     at.button(key=f"play-{lines[3].id}").click().run()
     assert not at.exception, at.exception
     assert any("から再生" in c.value for c in at.sidebar.caption)
-    # a stale edit: someone else changed line 2 after this page was drawn
+    assert not _keys(at, "edit-")  # the list was not drawn again
+    at.run()
+    # a stale edit: someone else changed line 2 after this clerk opened it
     second = lines[1]
+    at.button(key=f"edit-{second.id}").click().run()
     _as(engine, app_env, "鈴木").transcript.edit_text(second.id, text="別の人の修正です。", expected_version=1)
     at.text_area(key=f"text-{second.id}-1").input("私の修正").run()
     assert any("別の人の修正です。" in e.value for e in at.error)
     assert editing.transcript.line(second.id).text == "別の人の修正です。"
-    # split via the tools of a line
+    assert at.text_area(key=f"text-{second.id}-2").value == "別の人の修正です。"  # what is stored now, to edit
+    assert any("私の修正" in c.value for c in at.code)  # and what this clerk typed, to copy
+    at.button(key=f"ack-{second.id}").click().run()
+    assert not at.error
+    # split via the tools of a line: the list is drawn again with the new utterance
+    at.run()
     third = lines[2]
+    at.button(key=f"edit-{third.id}").click().run()
     at.button(key=f"tools-{third.id}").click().run()
     at.button(key=f"do-split-{third.id}").click().run()
     assert not at.exception, at.exception
     assert editing.transcript.page(meeting_id, 0, 500).total == 121
+    assert len(_keys(at, "edit-")) == 50 and any("121 発言中" in c.value for c in at.caption)
     # jump to a time on page 3
     target = editing.transcript.page(meeting_id, 2, 50).lines[5]
     at.text_input(key="jump_to").input(f"{int(target.start // 60)}:{target.start % 60:05.2f}").run()
     assert at.number_input(key=f"page-{meeting_id}").value == 3
+    assert f"edit-{target.id}" in _keys(at)
     engine.dispose()
 
 
@@ -283,10 +335,14 @@ def test_editor_find_and_replace_and_history_revert(app_env):
     at.button(key="apply_replace").click().run()
     texts = [line.text for line in editing.transcript.page(meeting_id).lines]
     assert sum(t.count("補正予算案") for t in texts) == 2
+    assert sum("補正予算案" in m.value for m in at.markdown) == 2  # the list shows the new text at once
     line = next(x for x in editing.transcript.page(meeting_id).lines if "補正予算案" in x.text)
+    at.run()
+    at.button(key=f"edit-{line.id}").click().run()
     at.button(key=f"tools-{line.id}").click().run()
     at.button(key=f"revert-{line.id}-1").click().run()
     assert "補正予算案" not in editing.transcript.line(line.id).text
+    assert "補正予算案" not in at.text_area(key=f"text-{line.id}-3").value
     engine.dispose()
 
 
@@ -294,11 +350,15 @@ def test_editor_is_read_only_when_finalized(app_env):
     meeting_id = _seeded(app_env)
     engine = _engine(app_env)
     _as(engine, app_env, "課長").details.finalize(meeting_id, expected_version=1)
+    line = _as(engine, app_env).transcript.page(meeting_id).lines[0]
     engine.dispose()
     at = _app("ui/pages/editor.py", meeting_id)
+    assert any("確定済み" in i.value for i in at.info)
+    assert not at.text_area and at.button(key=f"edit-{line.id}").label == "詳細"
+    at.button(key=f"edit-{line.id}").click().run()
     areas = [t for t in at.text_area if t.key.startswith("text-")]
     assert areas and all(t.disabled for t in areas)
-    assert any("確定済み" in i.value for i in at.info)
+    assert at.selectbox(key=f"speaker-{line.id}-1").disabled
 
 
 def test_speakers_page_rename_and_merge(app_env):
@@ -323,7 +383,7 @@ def test_speakers_page_rename_and_merge(app_env):
     assert (renamed.display, renamed.kind, renamed.seat) == ("議長 大磯一郎", "議員", 14)
     # the new name shows in the editor at once
     at.switch_page("ui/pages/editor.py").run()
-    assert "議長 大磯一郎" in at.selectbox(key=f"speaker-{editing.transcript.page(meeting_id).lines[0].id}-1").options
+    assert any(m.value.startswith("**議長 大磯一郎**") for m in at.markdown)
     at.switch_page("ui/pages/speakers.py").run()
     others = [s for s in editing.speakers.speakers(meeting_id) if s.id != chair.id]
     at.selectbox(key="merge_source").set_value(others[0].id)
@@ -372,15 +432,22 @@ def test_editor_speaker_tools(app_env, monkeypatch):
     editing = _as(engine, app_env)
     at = _app("ui/pages/editor.py", meeting_id)
     lines = editing.transcript.page(meeting_id).lines
+    at.button(key=f"edit-{lines[0].id}").click().run()
     box = at.selectbox(key=f"speaker-{lines[0].id}-1")
     assert box.options == ["話者１", "話者２"] and box.value == lines[0].speaker_id  # never SPEAKER_00
+    at.run()  # the whole page (opening drew that utterance alone)
 
     # 1. a new speaker, in every drop-down at once
     at.text_input(key="add_speaker-role").input("町長")
     next(b for b in at.button if b.label == "話者を追加").click().run()
     assert not at.exception, at.exception
     mayor = next(s for s in editing.speakers.speakers(meeting_id) if s.role == "町長")
+    assert "町長" in at.selectbox(key=f"speaker-{lines[0].id}-1").options  # the utterance still open
+    at.button(key=f"edit-{lines[2].id}").click().run()
     assert "町長" in at.selectbox(key=f"speaker-{lines[2].id}-1").options
+    at.button(key=f"edit-{lines[2].id}").click().run()  # closed again
+    assert at.button(key=f"edit-{lines[2].id}").label == "編集"
+    at.run()
 
     # 2. the chair's call closing 5番's utterance: one click, the chair's own utterance
     chair = editing.speakers.speakers(meeting_id)[0]
@@ -396,6 +463,7 @@ def test_editor_speaker_tools(app_env, monkeypatch):
 
     # 3. from here on: this and 5番's later utterances are the mayor's
     answer = now[3]
+    at.button(key=f"edit-{answer.id}").click().run()
     at.button(key=f"tools-{answer.id}").click().run()
     at.selectbox(key=f"re-speaker-{answer.id}-1").set_value(mayor.id).run()
     at.radio(key=f"re-scope-{answer.id}-1").set_value("until").run()
@@ -409,6 +477,7 @@ def test_editor_speaker_tools(app_env, monkeypatch):
 
     # 4. split where the typed second part begins, the second part another speaker's
     member_line = now[1]
+    at.button(key=f"edit-{member_line.id}").click().run()
     at.button(key=f"tools-{member_line.id}").click().run()
     at.selectbox(key=f"split-at-{member_line.id}-2").set_value(-1).run()
     assert at.text_input(key=f"split-text-{member_line.id}-2").value == "防災について伺います。"  # suggested
@@ -425,6 +494,7 @@ def test_editor_speaker_tools(app_env, monkeypatch):
 
     # 5. 話者の分け直し with 3 speakers: queued, run by the worker (the separation faked), progress, then done
     turns = tuple(SpeakerTurn(x.start, x.end, f"V{x.speaker_id}") for x in editing.transcript.page(meeting_id).lines)
+    at.run()  # the whole page (the split drew the list alone)
     monkeypatch.setattr(
         "minutes.services.worker.separate_speakers",
         lambda source, work_dir, options, progress, max_duration=None: SeparationResult(30.0, turns, {}),

@@ -108,7 +108,7 @@ def test_search_page_finds_and_opens_the_editor_at_the_utterance(app_env):
     assert not at.exception, at.exception
     assert at.title[0].value == "発言の編集"
     assert at.number_input(key=f"page-{meeting_id}").value == 3
-    assert any("検索結果" in c.value for c in at.caption)
+    assert any(":orange-background[検索結果]" in m.value for m in at.markdown)  # marked on the utterance
     assert any("から再生" in c.value and str(target.id) in c.value for c in at.sidebar.caption)
 
 
@@ -123,7 +123,7 @@ def test_editor_opens_at_a_time_and_suggests_agenda_items(app_env):
     editing.transcript.edit_text(lines[4].id, text="次に、日程第二、一般質問を行います。", expected_version=1)
     editing.speakers.update_speaker(chair, role="議長")
     at = _app_at("ui/pages/editor.py", meeting=str(meeting_id), at=f"{lines[5].start + 0.1:.1f}")
-    assert any("検索結果" in c.value for c in at.caption)
+    assert any(":orange-background[検索結果]" in m.value for m in at.markdown)  # marked on the utterance
     assert any("から再生" in c.value for c in at.sidebar.caption)
     at.button(key="apply_suggestions").click().run()
     assert not at.exception, at.exception
@@ -131,7 +131,9 @@ def test_editor_opens_at_a_time_and_suggests_agenda_items(app_env):
     assert orders == [1, 1, 1, 1, 2, 2, 2, 2]
     # one utterance by hand
     line = editing.transcript.page(meeting_id).lines[3]
+    at.button(key=f"edit-{line.id}").click().run()
     at.selectbox(key=f"agenda-{line.id}-1").set_value(2).run()
+    assert at.selectbox(key=f"agenda-{line.id}-2").value == 2  # drawn again with the order now stored
     assert (
         editing.transcript.line(line.id).agenda_order == 2 and editing.transcript.line(line.id).version == line.version
     )

@@ -170,10 +170,13 @@ def test_retry_and_cancel_only_for_those_who_create_meetings(app_env, role):
 def test_editor_on_a_draft_is_editable_by_every_role_that_edits(app_env, role):
     meeting_id = _seeded(app_env)
     at = _as(role, "ui/pages/editor.py", meeting_id)
+    assert "find" in _keys(at, "text_input")
+    edit = sorted(_keys(at, "button", "edit-"))[0]
+    assert at.button(key=edit).label == "編集"
+    at.button(key=edit).click().run()
     areas = [t for t in at.text_area if t.key.startswith("text-")]
     assert areas and not any(t.disabled for t in areas)
     assert _keys(at, "selectbox", "speaker-") and _keys(at, "button", "tools-")
-    assert "find" in _keys(at, "text_input")
 
 
 @pytest.mark.parametrize("role", USERS)
@@ -190,10 +193,13 @@ def test_editor_on_a_finalized_meeting(app_env, role):
     if role == "閲覧者":
         # the transcript as text: no inputs, no tools, no find and replace
         assert not at.text_area and not _keys(at, "selectbox", "speaker-") and not _keys(at, "button", "tools-")
+        assert not _keys(at, "button", "edit-")
         assert "find" not in _keys(at, "text_input") and "show_marks" not in _keys(at, "toggle")
         assert any(lines[0].text in m.value for m in at.markdown)
         assert "解除" not in notice
     else:
+        assert not at.text_area and at.button(key=f"edit-{lines[0].id}").label == "詳細"
+        at.button(key=f"edit-{lines[0].id}").click().run()
         areas = [t for t in at.text_area if t.key.startswith("text-")]
         assert areas and all(t.disabled for t in areas)
         assert _keys(at, "button", "tools-")

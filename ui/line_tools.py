@@ -3,7 +3,8 @@ for the second part, set a chair's short call apart, change the speaker of many 
 next one, and the edit history with revert. Kept apart from the page, which would otherwise outgrow a module.
 
 Every action is one click and is saved at once; each names the versions it was made against, so a change someone
-else made meanwhile is refused and shown (``EditConflict``)."""
+else made meanwhile is refused and shown (``EditConflict``). An action that changes which utterances the page holds
+(split, merge, a speaker for many) reruns the page's list (the fragment ``lines``); a revert reruns its utterance."""
 
 from __future__ import annotations
 
@@ -19,11 +20,18 @@ from minutes.services.views import Line, SpeakerInfo
 from ui import state
 
 FREE = -1  # the split place "typed": the clerk gives the second part's first characters
+LINES = "lines"  # the fragment key of the editor's list of utterances (``ui/transcript_view.py``)
+
+
+def line_key(line_id: int) -> str:
+    """The fragment key of one utterance on the editor page."""
+    return f"line-{line_id}"
 
 
 @dataclass
 class Editing:
-    """What the tools of every utterance share on one run of the editor page."""
+    """What the utterances and their tools share on one run of the editor page (kept by its fragments until the next
+    full run: the speakers, the agenda and the chair change only with a full run)."""
 
     services: Services
     meeting_id: int
@@ -32,10 +40,18 @@ class Editing:
     flash: list  # (kind, message) shown once at the top of the next run
     conflicts: dict  # utterance id → (message, the text the clerk tried to save)
     chair: SpeakerInfo | None = None
+    may_edit: bool = True
+    agenda: dict = field(default_factory=dict)  # agenda order → AgendaItem
+    cache: dict = field(default_factory=dict)  # utterance id → Line: the page's utterances, kept in the session
     names: dict[int, str] = field(init=False)
 
     def __post_init__(self) -> None:
         self.names = {s.id: s.display for s in self.speakers}
+
+    @property
+    def show_marks(self) -> bool:
+        """Low-confidence words marked (the toggle above the list)."""
+        return self.may_edit and st.session_state.get("show_marks", True)
 
     @property
     def ids(self) -> list[int]:
@@ -77,6 +93,7 @@ def on_split(editing: Editing, line: Line, keys: dict[str, str]) -> None:
         editing.flash.append(("saved", "発言を分割しました"))
     except MinutesError as error:
         editing.report(error, line.id)
+    st.rerun(LINES)
 
 
 def on_call(editing: Editing, line: Line, call: Call, speaker_key: str | None) -> None:
@@ -88,6 +105,7 @@ def on_call(editing: Editing, line: Line, call: Call, speaker_key: str | None) -
         editing.flash.append(("saved", f"「{call.text}」を{editing.names.get(speaker_id, '')}の発言として分けました"))
     except MinutesError as error:
         editing.report(error, line.id)
+    st.rerun(LINES)
 
 
 def on_reassign(editing: Editing, preview: ReassignPreview) -> None:
@@ -96,6 +114,7 @@ def on_reassign(editing: Editing, preview: ReassignPreview) -> None:
         editing.flash.append(("saved", f"{count} 発言の話者を「{editing.names.get(preview.speaker_id)}」にしました"))
     except MinutesError as error:
         editing.report(error, preview.utterance_id)
+    st.rerun(LINES)
 
 
 def on_merge(editing: Editing, line: Line, following: Line | None) -> None:
@@ -106,28 +125,38 @@ def on_merge(editing: Editing, line: Line, following: Line | None) -> None:
         editing.flash.append(("saved", "次の発言と結合しました"))
     except MinutesError as error:
         editing.report(error, line.id)
+    st.rerun(LINES)
 
 
 def on_revert(editing: Editing, line: Line, version: int) -> None:
     try:
-        editing.services.transcript.revert(line.id, to_version=version, expected_version=line.version)
+        editing.cache[line.id] = editing.services.transcript.revert(
+            line.id, to_version=version, expected_version=line.version
+        )
         editing.flash.append(("saved", f"第{version}版に戻しました"))
     except MinutesError as error:
         editing.report(error, line.id)
+        st.rerun(LINES)  # the page as stored now
+    st.rerun(line_key(line.id))
 
 
 # ---------------------------------------------------------------- on the utterance itself
 
 
-def call_buttons(editing: Editing, line: Line, column) -> None:
-    """「『町長。』を議長の発言として分ける」 under an utterance that opens or closes with a chair's call, when the
-    chair is known and is not the utterance's speaker (else the tools offer it with a choice of speaker)."""
+def calls_offered(editing: Editing, line: Line) -> list[Call]:
+    """The chair's calls that open or close the utterance, offered as one-click splits when the chair is known and is
+    not the utterance's speaker (else the tools offer them with a choice of speaker)."""
     chair = editing.chair
     if editing.locked or chair is None or line.speaker_id == chair.id:
-        return
-    for call in find_calls(line.text):
+        return []
+    return find_calls(line.text)
+
+
+def call_buttons(editing: Editing, line: Line, column, calls: list[Call]) -> None:
+    """「『町長。』を議長の発言として分ける」 under the utterance, one per call in ``calls`` (:func:`calls_offered`)."""
+    for call in calls:
         column.button(
-            f"「{call.text}」を{chair.display}の発言として分ける",
+            f"「{call.text}」を{editing.chair.display}の発言として分ける",
             key=f"call-{line.id}-{call.position}",
             on_click=on_call,
             args=(editing, line, call, None),

@@ -1,32 +1,22 @@
-"""発言の編集: the transcript, 50 utterances a page, with playback from any utterance, text and speaker edits, split at
-a place in the text, the chair's calls set apart in one click, a speaker for many utterances at once, merge, edit
-history with revert (``ui/line_tools.py``), speakers added and separated again (``ui/speaker_tools.py``),
-low-confidence marks, find & replace, and the agenda item (日程第N) of each utterance with suggestions from the chair's
-announcements. Every change is saved at once.
+"""発言の編集: the transcript, 50 utterances a page, shown as text; 編集 on an utterance opens its editing widgets
+(``ui/transcript_view.py``): text, speaker and agenda item (日程第N), with the tools of split at a place in the text,
+the chair's calls set apart in one click, a speaker for many utterances at once, merge, edit history with revert
+(``ui/line_tools.py``). Playback from any utterance, speakers added and separated again (``ui/speaker_tools.py``),
+low-confidence marks, find & replace, and agenda suggestions from the chair's announcements. Every change is saved
+at once. The list, each utterance, the player and find & replace are fragments: a click reruns only its part.
 
 ``?meeting=M&at=u123`` opens the page of utterance 123, marked, scrolled to, with the player ready at its start;
 ``?meeting=M&at=1:02:03`` (or seconds) does the same for the utterance spoken then (links from the search page)."""
 
 from __future__ import annotations
 
-import re
-
 import streamlit as st
 
-from minutes.errors import EditConflict, MinutesError
+from minutes.errors import MinutesError
 from minutes.services import Permission, who_can
-from minutes.services.agenda import agenda_label
-from minutes.services.views import Line, SpeakerInfo
-from ui import line_tools, speaker_tools, state
-
-PER_PAGE = 50
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>$:])")
-
-
-def _escape(text: str) -> str:
-    """User text as literal markdown (no emphasis, links or HTML)."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-
+from minutes.services.views import SpeakerInfo
+from ui import line_tools, speaker_tools, state, transcript_view
+from ui.transcript_view import PER_PAGE, escape, page_key
 
 meeting_id, services, info = state.open_meeting()
 
@@ -39,7 +29,7 @@ if info.utterance_count == 0:
         st.info("この会議には発言がありません。", icon=":material/info:")
     st.stop()
 
-# Those who may not edit (閲覧者) get the transcript as text; a finalized meeting keeps the editor's widgets, disabled.
+# Those who may not edit (閲覧者) get the transcript as text; on a finalized meeting 詳細 shows the widgets, disabled.
 may_edit = state.can(Permission.EDIT)
 locked = info.finalized or not may_edit
 if info.finalized:
@@ -58,13 +48,9 @@ elif not may_edit:
     st.caption(f"発言の編集は{who_can(Permission.EDIT)}が行います。")
 
 speakers: list[SpeakerInfo] = services.speakers.speakers(meeting_id)
-speaker_names = {s.id: s.display for s in speakers}
-speaker_ids = [s.id for s in speakers]
 flash = st.session_state.setdefault("flash", [])  # messages from callbacks, shown once
 conflicts: dict[int, tuple[str, str]] = st.session_state.setdefault("conflicts", {})
-page_key = f"page-{meeting_id}"
 agenda = {a.order: a for a in info.details.agenda if a.order is not None}
-agenda_orders = [None, *sorted(agenda)]
 
 
 def _open_at(target: str) -> int | None:
@@ -78,14 +64,14 @@ def _open_at(target: str) -> int | None:
             return None
         if found_meeting != meeting_id:
             return None
-        st.session_state[page_key] = index // PER_PAGE + 1
+        st.session_state[page_key(meeting_id)] = index // PER_PAGE + 1
         st.session_state.play = (meeting_id, start, int(target[1:]))
         return int(target[1:])
     seconds = state.parse_seconds(target)
     if seconds is None:
         return None
     page_number = services.transcript.page_at(meeting_id, seconds, PER_PAGE)
-    st.session_state[page_key] = page_number + 1
+    st.session_state[page_key(meeting_id)] = page_number + 1
     lines_there = services.transcript.page(meeting_id, page_number, PER_PAGE).lines
     line = next((x for x in lines_there if x.end > seconds), lines_there[-1] if lines_there else None)
     st.session_state.play = (meeting_id, seconds, line.id if line else 0)
@@ -103,57 +89,6 @@ focus_id = focus[1] if focus and focus[0] == meeting_id else None
 # ---------------------------------------------------------------- callbacks (run before the page is drawn again)
 
 
-def _report(error: MinutesError, line_id: int | None = None, attempted: str = "") -> None:
-    if isinstance(error, EditConflict) and line_id is not None:
-        conflicts[line_id] = (error.message, attempted)
-    else:
-        flash.append(("error", error.message))
-
-
-def on_text(line: Line, key: str) -> None:
-    text = st.session_state[key]
-    try:
-        services.transcript.edit_text(line.id, text=text, expected_version=line.version)
-        conflicts.pop(line.id, None)
-        flash.append(("saved", "保存しました"))
-    except MinutesError as error:
-        _report(error, line.id, text)
-
-
-def on_speaker(line: Line, key: str) -> None:
-    try:
-        services.transcript.change_speaker(line.id, speaker_id=st.session_state[key], expected_version=line.version)
-        flash.append(("saved", "話者を変更しました"))
-    except MinutesError as error:
-        _report(error, line.id)
-
-
-def on_play(line: Line) -> None:
-    st.session_state.play = (meeting_id, line.start, line.id)
-
-
-def on_tools(line: Line) -> None:
-    st.session_state.tools = None if st.session_state.get("tools") == line.id else line.id
-
-
-def on_jump() -> None:
-    seconds = state.parse_seconds(st.session_state.get("jump_to", ""))
-    if seconds is None:
-        flash.append(("error", "時刻は「1:02:03」や「62:03」の形で入力してください。"))
-        return
-    st.session_state[page_key] = (
-        services.transcript.page_at(meeting_id, seconds, PER_PAGE, st.session_state.get("speaker_filter")) + 1
-    )
-
-
-def on_agenda(line: Line, key: str) -> None:
-    try:
-        services.details.assign_agenda(meeting_id, [line.id], agenda_order=st.session_state[key])
-        flash.append(("saved", "議事日程を設定しました"))
-    except MinutesError as error:
-        _report(error, line.id)
-
-
 def on_suggestion(suggestions) -> None:
     try:
         for suggestion in suggestions:
@@ -163,22 +98,16 @@ def on_suggestion(suggestions) -> None:
         flash.append(("error", error.message))
 
 
-def on_step(delta: int, pages: int) -> None:
-    st.session_state[page_key] = min(max(1, st.session_state.get(page_key, 1) + delta), pages)
-
-
 # ---------------------------------------------------------------- messages and player
 
-for kind, message in flash:
-    if kind == "error":
-        st.error(message, icon=":material/warning:")
-    else:
-        st.toast(message, icon=":material/save:")
-flash.clear()
+transcript_view.show_messages(flash)
 
-play = st.session_state.get("play")
-with st.sidebar:
+
+@st.fragment(key=transcript_view.PLAYER)
+def player() -> None:
+    """The sidebar's player (a fragment: ▶ on an utterance reruns only this)."""
     st.markdown("**再生**")
+    play = st.session_state.get("play")
     if info.recording is None or not info.recording.path.exists():
         st.caption("録音ファイルが見つからないため再生できません。")
     elif play is None or play[0] != meeting_id:
@@ -193,10 +122,23 @@ with st.sidebar:
             st.warning(f"再生用の音声を作れませんでした（{type(error).__name__}）。")
 
 
+with st.sidebar:
+    player()
+
+
 # ---------------------------------------------------------------- speakers of the whole meeting
 
 editing = line_tools.Editing(
-    services, meeting_id, speakers, locked, flash, conflicts, services.speakers.chair(meeting_id) if may_edit else None
+    services,
+    meeting_id,
+    speakers,
+    locked,
+    flash,
+    conflicts,
+    services.speakers.chair(meeting_id) if may_edit else None,
+    may_edit=may_edit,
+    agenda=agenda,
+    cache=st.session_state.setdefault("editor_lines", {}),
 )
 if may_edit:
     speaker_tools.separation_status(services, meeting_id, may_run=not locked)
@@ -217,48 +159,70 @@ if may_edit:
 
 # ---------------------------------------------------------------- find and replace
 
+
+def on_replace(preview) -> None:
+    try:
+        count = services.transcript.apply_replace(meeting_id, preview)
+        st.session_state.preview = None
+        flash.append(("saved", f"{count} 箇所を置換しました"))
+    except MinutesError as error:
+        flash.append(("error", error.message))
+    st.rerun(["replace", line_tools.LINES])  # the replaced text shows in the list
+
+
+def on_clear_preview() -> None:
+    st.session_state.preview = None
+    st.rerun("replace")
+
+
+@st.fragment(key="replace")
+def find_and_replace() -> None:
+    """検索・置換 (a fragment: a preview reruns only this; applying it reruns the list too)."""
+    transcript_view.show_messages(flash)
+    with st.form("replace"):
+        a, b = st.columns(2)
+        find = a.text_input("検索する語", key="find")
+        replacement = b.text_input("置き換える語", key="replacement")
+        previewed = st.form_submit_button("プレビュー")
+    if previewed:
+        try:
+            st.session_state.preview = services.transcript.preview_replace(meeting_id, find, replacement)
+        except MinutesError as error:
+            state.show_error(error)
+    preview = st.session_state.get("preview")
+    if preview is None:
+        return
+    if not preview.matches:
+        st.info(f"「{escape(preview.find)}」は見つかりませんでした。")
+        return
+    st.markdown(
+        f"「{escape(preview.find)}」→「{escape(preview.replace)}」: "
+        f"**{len(preview.matches)} 発言で {preview.count} 箇所**"
+    )
+    st.dataframe(
+        [
+            {"時刻": state.format_seconds(m.start), "件数": m.count, "変更前": m.before, "変更後": m.after}
+            for m in preview.matches
+        ],
+        hide_index=True,
+        width="stretch",
+        height=min(400, 38 + 35 * len(preview.matches)),
+    )
+    a, b, _ = st.columns([1, 1, 3])
+    a.button(
+        f"{preview.count} 箇所をすべて置換",
+        type="primary",
+        disabled=locked,
+        key="apply_replace",
+        on_click=on_replace,
+        args=(preview,),
+    )
+    b.button("取り消す", key="clear_preview", on_click=on_clear_preview)
+
+
 if may_edit:
     with st.expander("検索・置換", icon=":material/search:"):
-        with st.form("replace"):
-            a, b = st.columns(2)
-            find = a.text_input("検索する語", key="find")
-            replacement = b.text_input("置き換える語", key="replacement")
-            previewed = st.form_submit_button("プレビュー")
-        if previewed:
-            try:
-                st.session_state.preview = services.transcript.preview_replace(meeting_id, find, replacement)
-            except MinutesError as error:
-                state.show_error(error)
-        preview = st.session_state.get("preview")
-        if preview is not None:
-            if not preview.matches:
-                st.info(f"「{_escape(preview.find)}」は見つかりませんでした。")
-            else:
-                st.markdown(
-                    f"「{_escape(preview.find)}」→「{_escape(preview.replace)}」: "
-                    f"**{len(preview.matches)} 発言で {preview.count} 箇所**"
-                )
-                st.dataframe(
-                    [
-                        {"時刻": state.format_seconds(m.start), "件数": m.count, "変更前": m.before, "変更後": m.after}
-                        for m in preview.matches
-                    ],
-                    hide_index=True,
-                    width="stretch",
-                    height=min(400, 38 + 35 * len(preview.matches)),
-                )
-                a, b, _ = st.columns([1, 1, 3])
-                if a.button(f"{preview.count} 箇所をすべて置換", type="primary", disabled=locked, key="apply_replace"):
-                    try:
-                        count = services.transcript.apply_replace(meeting_id, preview)
-                        st.session_state.preview = None
-                        flash.append(("saved", f"{count} 箇所を置換しました"))
-                        st.rerun()
-                    except MinutesError as error:
-                        state.show_error(error)
-                if b.button("取り消す", key="clear_preview"):
-                    st.session_state.preview = None
-                    st.rerun()
+        find_and_replace()
 
 
 # ---------------------------------------------------------------- agenda suggestions
@@ -272,7 +236,7 @@ if agenda and not locked:
                 text_col, button_col = st.columns([6, 1], vertical_alignment="center")
                 text_col.markdown(
                     f"**{suggestion.label}**　発言 {suggestion.first_seq + 1}〜{suggestion.last_seq + 1}"
-                    f"（{len(suggestion.utterance_ids)} 発言）  \n「{_escape(suggestion.quote)}」"
+                    f"（{len(suggestion.utterance_ids)} 発言）  \n「{escape(suggestion.quote)}」"
                 )
                 button_col.button(
                     "適用", key=f"suggestion-{n}", on_click=on_suggestion, args=([suggestion],), width="stretch"
@@ -282,144 +246,6 @@ if agenda and not locked:
             )
 
 
-# ---------------------------------------------------------------- navigation
-
-a, b, c, d, e = st.columns([2, 1.2, 2.2, 1, 1], vertical_alignment="bottom")
-speaker_filter = a.selectbox(
-    "話者で絞り込み",
-    [None, *speaker_ids],
-    format_func=lambda i: "すべての話者" if i is None else speaker_names[i],
-    placeholder="すべての話者",  # Streamlit shows the placeholder for None (its own is English)
-    key="speaker_filter",
-)
-first = services.transcript.page(meeting_id, 0, PER_PAGE, speaker_filter)
-pages = first.pages
-if st.session_state.get(page_key, 1) > pages:
-    st.session_state[page_key] = pages
-page_number = b.number_input(f"ページ（全 {pages}）", min_value=1, max_value=pages, step=1, key=page_key)
-c.text_input("時刻へ移動", key="jump_to", placeholder="例: 1:02:03", on_change=on_jump)
-d.button("◀ 前", on_click=on_step, args=(-1, pages), disabled=page_number <= 1, width="stretch")
-e.button("次 ▶", on_click=on_step, args=(1, pages), disabled=page_number >= pages, width="stretch")
-
-show_marks = may_edit and st.toggle("確信度の低い語に色を付けて表示", value=True, key="show_marks")
-page = first if page_number == 1 else services.transcript.page(meeting_id, page_number - 1, PER_PAGE, speaker_filter)
-st.caption(
-    f"{page.total} 発言中 {page.page * PER_PAGE + 1}〜{page.page * PER_PAGE + len(page.lines)} 件目。"
-    + ("" if locked else "本文は欄の外をクリックすると保存されます。")
-    + (":orange-background[色付き]の語は認識の確信度が低い箇所です。" if show_marks else "")
-)
-
-
 # ---------------------------------------------------------------- the utterances
 
-
-def _marked(line: Line) -> str | None:
-    pieces = line.low_confidence()
-    if not any(low for _, low in pieces):
-        return None
-    return "".join(f":orange-background[{_escape(text)}]" if low else _escape(text) for text, low in pieces)
-
-
-lines = page.lines
-for index, line in enumerate(lines):
-    following = lines[index + 1] if index + 1 < len(lines) else None
-    with st.container(border=True, key=f"line-{line.id}"):
-        time_col, speaker_col, text_col, tool_col = st.columns([1.5, 2.2, 8, 1.1])
-        time_col.button(
-            f"▶ {state.format_seconds(line.start)}",
-            key=f"play-{line.id}",
-            on_click=on_play,
-            args=(line,),
-            help="この発言から再生",
-        )
-        if line.edited:
-            time_col.caption("修正済み")
-        if line.id == focus_id:
-            time_col.caption(":orange-background[検索結果]")
-        if not may_edit:
-            speaker_col.markdown(f"**{_escape(speaker_names.get(line.speaker_id, '?'))}**")
-            if line.agenda_order is not None:
-                item = agenda.get(line.agenda_order)
-                speaker_col.caption(_escape(agenda_label(item)) if item else f"日程第{line.agenda_order}")
-            text_col.markdown(_escape(line.text))
-            continue
-        speaker_key = f"speaker-{line.id}-{line.version}"
-        speaker_col.selectbox(
-            "話者",
-            speaker_ids,
-            index=speaker_ids.index(line.speaker_id) if line.speaker_id in speaker_ids else 0,
-            format_func=speaker_names.get,
-            key=speaker_key,
-            on_change=on_speaker,
-            args=(line, speaker_key),
-            label_visibility="collapsed",
-            disabled=locked,
-        )
-        if agenda:
-            agenda_key = f"agenda-{line.id}-{line.agenda_order}"
-            speaker_col.selectbox(
-                "議事日程",
-                agenda_orders,
-                index=agenda_orders.index(line.agenda_order) if line.agenda_order in agenda_orders else 0,
-                format_func=lambda o: "日程の割り当てなし" if o is None else f"日程第{o}",
-                placeholder="日程の割り当てなし",
-                key=agenda_key,
-                on_change=on_agenda,
-                args=(line, agenda_key),
-                label_visibility="collapsed",
-                disabled=locked,
-                help=None if line.agenda_order not in agenda else agenda_label(agenda[line.agenda_order]),
-            )
-        text_key = f"text-{line.id}-{line.version}"
-        text_col.text_area(
-            "本文",
-            value=line.text,
-            key=text_key,
-            on_change=on_text,
-            args=(line, text_key),
-            label_visibility="collapsed",
-            height=max(68, 26 * (len(line.text) // 60 + 2)),
-            disabled=locked,
-        )
-        marked = _marked(line) if show_marks else None
-        if marked:
-            text_col.caption(f"要確認: {marked}")
-        line_tools.call_buttons(editing, line, text_col)
-        if line.id in conflicts:
-            message, attempted = conflicts[line.id]
-            text_col.error(message, icon=":material/warning:")
-            if attempted:
-                text_col.caption("あなたが入力した内容（保存されていません。必要ならコピーしてください）:")
-                text_col.code(attempted, language=None, wrap_lines=True)
-            if text_col.button("確認しました", key=f"ack-{line.id}"):
-                conflicts.pop(line.id, None)
-                st.rerun()
-        tool_col.button(
-            "閉じる" if st.session_state.get("tools") == line.id else "操作",
-            key=f"tools-{line.id}",
-            on_click=on_tools,
-            args=(line,),
-            help="分割・話者をまとめて変更・結合・修正履歴",
-            width="stretch",
-        )
-        if st.session_state.get("tools") == line.id:
-            line_tools.tools(editing, line, following)
-
-a, b, _ = st.columns([1, 1, 6])
-a.button("◀ 前", on_click=on_step, args=(-1, pages), disabled=page_number <= 1, key="prev-bottom", width="stretch")
-b.button("次 ▶", on_click=on_step, args=(1, pages), disabled=page_number >= pages, key="next-bottom", width="stretch")
-
-if focus_id is not None and any(line.id == focus_id for line in lines):
-    # Mark the utterance opened from a search result and bring it into view (a script in a same-origin frame).
-    st.markdown(
-        f"<style>.st-key-line-{focus_id} {{ border: 2px solid #e8a33d; background: #fff7e8; }}</style>",
-        unsafe_allow_html=True,
-    )
-    from streamlit.components.v1 import html
-
-    html(
-        "<script>let tries = 0; const look = () => { const el = window.parent.document.querySelector("
-        f"'.st-key-line-{focus_id}'); if (el) {{ el.scrollIntoView({{block: 'center'}}); }} else if (tries++ < 20) "
-        "{ setTimeout(look, 100); } }; look();</script>",
-        height=0,
-    )
+transcript_view.transcript(editing, focus_id)
