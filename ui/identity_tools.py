@@ -14,8 +14,6 @@ from minutes.services.people import PersonView
 from minutes.services.views import SpeakerInfo
 from ui import state
 
-SURE = 0.8  # an automatic name scoring below this is marked for the clerk to check
-
 
 def score_text(score: float | None) -> str:
     return "" if score is None else f"声の一致度 {score:.2f}"
@@ -23,11 +21,7 @@ def score_text(score: float | None) -> str:
 
 def unsure(speaker: SpeakerInfo) -> bool:
     """A name the voices gave that the clerk should check: automatic, not confirmed, and not clearly sure."""
-    return (
-        speaker.person_id is not None
-        and not speaker.person_confirmed
-        and (speaker.person_score is None or speaker.person_score < SURE)
-    )
+    return speaker.unsure
 
 
 def voice_line(speaker: SpeakerInfo, roster: dict[int, PersonView]) -> str:

@@ -46,7 +46,8 @@ class Editing:
     names: dict[int, str] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.names = {s.id: s.display for s in self.speakers}
+        # a name from the voice profiles that is not sure is marked wherever the editor shows it
+        self.names = {s.id: s.display + ("（要確認）" if s.unsure else "") for s in self.speakers}
 
     @property
     def show_marks(self) -> bool:

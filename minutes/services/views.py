@@ -276,6 +276,9 @@ def unnamed_speaker(number: int) -> str:
     return f"話者{str(number).translate(_FULL_WIDTH_DIGITS)}" if number else "話者"
 
 
+SURE_SCORE = 0.8  # an automatic name scoring below this is marked 要確認
+
+
 @dataclass(frozen=True)
 class SpeakerInfo:
     id: int
@@ -299,6 +302,11 @@ class SpeakerInfo:
     def display(self) -> str:
         """「議長 大磯一郎」, 「町長」, or 話者１ … for a speaker nobody has named."""
         return " ".join(part for part in (self.role, self.name) if part) or unnamed_speaker(self.number)
+
+    @property
+    def unsure(self) -> bool:
+        """Named from the voice profiles without a clerk's confirmation and with a score under 0.8: to be checked."""
+        return self.person_id is not None and not self.person_confirmed and (self.person_score or 0.0) < SURE_SCORE
 
     @property
     def detected(self) -> bool:
