@@ -134,3 +134,43 @@ def test_meeting_header_filled_from_the_roster_is_saved_only_by_the_clerk(app_en
     assert saved.assembly == "大磯町議会"
     assert dt.date(2025, 12, 2) == services.details.meeting(meeting_id).held_at.date()
     engine.dispose()
+
+
+def _identified(engine, meeting_id: int, label: str, **fields) -> None:
+    """What a transcription job stores for a speaker it identified by voice (``store.save_result`` speaker fields)."""
+    from sqlmodel import Session, select
+
+    from minutes.store.tables import Speaker
+
+    with Session(engine) as session:
+        speaker = session.exec(select(Speaker).where(Speaker.meeting_id == meeting_id, Speaker.label == label)).one()
+        for name, value in fields.items():
+            setattr(speaker, name, value)
+        session.add(speaker)
+        session.commit()
+
+
+def test_speakers_page_shows_names_from_the_voices_and_accepts_them(app_env):
+    meeting_id = _seeded(app_env)
+    engine = _engine(app_env)
+    services = _as(engine, app_env)
+    services.people.import_csv(ROSTER.encode())
+    takahashi, suzuki = services.people.find("高橋一郎"), services.people.find("鈴木健二")
+    chair = {"person_id": takahashi.id, "person_score": 0.71, "name": "高橋一郎", "role": "議長"}
+    _identified(engine, meeting_id, "SPEAKER_00", **chair)
+    _identified(engine, meeting_id, "SPEAKER_01", suggested_person_id=suzuki.id, person_score=0.35)
+    at = _app("ui/pages/speakers.py", meeting_id)
+    assert not at.exception, at.exception
+    assert any("声から特定（声の一致度 0.71、要確認）" in w.value.replace("\\", "") for w in at.warning)
+    assert any("声から推定: 町長 鈴木健二（声の一致度 0.35" in c.value.replace("\\", "") for c in at.caption)
+    # the unsure name is marked in the editor too
+    editor = _app("ui/pages/editor.py", meeting_id)
+    assert any("議長 高橋一郎（要確認）" in m.value for m in editor.markdown)
+    _button(at, "推定の人にする").click().run()
+    _button(at, "自動で付いた名前をすべて確認済みにする（1 人）").click().run()
+    assert not at.exception, at.exception
+    speakers = {s.label: s for s in services.speakers.speakers(meeting_id)}
+    assert (speakers["SPEAKER_00"].person_id, speakers["SPEAKER_00"].person_confirmed) == (takahashi.id, True)
+    assert (speakers["SPEAKER_01"].person_id, speakers["SPEAKER_01"].display) == (suzuki.id, "町長 鈴木健二")
+    assert not speakers["SPEAKER_00"].unsure
+    engine.dispose()
