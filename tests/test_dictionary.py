@@ -196,7 +196,7 @@ def test_a_job_favours_the_meetings_words_then_the_dictionary_then_the_builtins(
 def test_the_worker_adds_the_agenda_entered_after_queueing_and_stores_what_it_ran_with(runtime, tmp_path, monkeypatch):
     seen = []
 
-    def pipeline(source, work_dir, model_path, options, progress, max_duration=None):
+    def pipeline(source, work_dir, model_path, options, progress, max_duration=None, **identification):
         seen.append(options)
         return fake_pipeline(source, work_dir, model_path, options, progress, max_duration)
 

@@ -98,3 +98,12 @@ def test_when_the_header_lists_people_only_they_and_the_chair_are_candidates(run
         )  # nobody listed: everyone in office
         meeting.details = {"attendees": [{"name": "山田　太郎君", "seat": 3, "role": ""}]}
         assert sorted(p.person for p in profiles_for(session, meeting)) == sorted(str(p.id) for p in (chair, member))
+
+
+def test_the_rosters_people_in_office_are_recognition_terms(runtime, people):
+    services = _services(runtime, None)
+    services.people.add("小林恵子", yomi="こばやしけいこ", kind="説明員")
+    services.people.retire(services.people.find("小林恵子").id)
+    terms = services.dictionary.recognition_terms()
+    names = {t.text: t for t in terms if t.kind == "人名"}
+    assert {"高橋一郎", "鈴木健二"} <= set(names) and "小林恵子" not in names

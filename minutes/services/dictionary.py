@@ -91,7 +91,12 @@ def recognition_terms(
     議会用語. Ranking and the prompt limit are the pipeline's business (``minutes.pipeline.vocabulary``)."""
     own = meeting_terms(session, meeting_id) if meeting_id is not None else []
     extra = [replace(term, source="meeting") for term in extra]
-    return (*own, *extra, *dictionary_terms(session), *(builtin_terms() if builtin else ()))
+    return (*own, *extra, *dictionary_terms(session), *roster_terms(session), *(builtin_terms() if builtin else ()))
+
+
+def roster_terms(session: Session) -> list[Term]:
+    """The names of the roster's people in office (名簿), with their readings, as the assembly's 人名."""
+    return [Term(person.name, person.yomi or "", "人名", "dictionary") for person in store.people(session)]
 
 
 def with_meeting_terms(session: Session, meeting_id: int, options: PipelineOptions) -> PipelineOptions:
