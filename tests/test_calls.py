@@ -71,3 +71,17 @@ def test_a_piece_that_sounds_like_its_own_speaker_stays():
     candidates = cut_candidates(heard)
     assert voice_cuts(candidates, [(0.45, 0.44)] * len(candidates)) == []  # closer to the chair, but not by enough
     assert voice_cuts(candidates, [(0.35, 0.20)] * len(candidates)) == []  # not close enough to the chair at all
+
+
+def test_a_call_run_into_the_speech_without_a_pause_needs_a_clearer_voice():
+    # 「教育長放課後…」: no pause, no punctuation after the call; cut only when the voice is clearly the chair's
+    run_on = _utterance("S5", [("教育長", 40.0, 40.6), ("放課後", 40.6, 41.2), ("児童クラブについて", 41.2, 43.5)])
+    candidates = cut_candidates(run_on)
+    first = next(c for c in candidates if c.position == "start" and c.at == 3)
+    assert not first.marked
+    unsure = [(0.55, 0.45) if c == first else (0.2, 0.8) for c in candidates]
+    assert voice_cuts(candidates, unsure) == []
+    clear = [(0.70, 0.40) if c == first else (0.2, 0.8) for c in candidates]
+    assert voice_cuts(candidates, clear) == [first]
+    out = separate_calls([run_on], "S0", {0: [first]})
+    assert [(u.speaker, u.text) for u in out] == [("S0", "教育長。"), ("S5", "放課後児童クラブについて")]

@@ -142,6 +142,7 @@ class Cut:
     at: int
     start: float
     end: float
+    marked: bool = True  # the boundary is a pause or a punctuation mark (else a closer voice is asked for)
 
 
 def chair_label(utterances: Sequence[Utterance]) -> str | None:
@@ -180,8 +181,9 @@ def _split_words(words: Sequence[Word], at: int) -> tuple[tuple[Word, ...], tupl
 
 
 def cut_candidates(u: Utterance) -> list[Cut]:
-    """The word boundaries near either end of ``u`` where a call by someone else could end (or begin): after a
-    pause or a punctuation mark, the piece at most MAX_CALL_SECONDS long and at least MIN_REST_SECONDS left."""
+    """The word boundaries near either end of ``u`` where a call by someone else could end (or begin): the piece at
+    most MAX_CALL_SECONDS long and at least MIN_REST_SECONDS left; ``marked`` where a pause or a punctuation mark is
+    (a call run into the next words without either is recognised only when the voice says so more clearly)."""
     words = u.words
     if len(words) < 2 or "".join(w.text.strip() for w in words) != u.text:
         return []
@@ -189,17 +191,21 @@ def cut_candidates(u: Utterance) -> list[Cut]:
     cuts = []
     for i in range(1, len(words)):
         before, after = words[i - 1], words[i]
-        if after.start - before.end < MIN_PAUSE and before.text.strip()[-1:] not in PUNCTUATION:
-            continue
+        marked = after.start - before.end >= MIN_PAUSE or before.text.strip()[-1:] in PUNCTUATION
         if before.end - u.start <= MAX_CALL_SECONDS and u.end - after.start >= MIN_REST_SECONDS:
-            cuts.append(Cut("start", offsets[i - 1], u.start, before.end))
+            cuts.append(Cut("start", offsets[i - 1], u.start, before.end, marked))
         if u.end - after.start <= MAX_CALL_SECONDS and before.end - u.start >= MIN_REST_SECONDS:
-            cuts.append(Cut("end", offsets[i - 1], after.start, u.end))
+            cuts.append(Cut("end", offsets[i - 1], after.start, u.end, marked))
     return cuts
 
 
 def voice_cuts(
-    candidates: Sequence[Cut], similarities: Sequence[tuple[float, float]], *, margin: float = 0.04, floor: float = 0.4
+    candidates: Sequence[Cut],
+    similarities: Sequence[tuple[float, float]],
+    *,
+    margin: float = 0.04,
+    floor: float = 0.4,
+    unmarked_margin: float = 0.15,
 ) -> list[Cut]:
     """The cuts (at most one at each end) whose piece sounds like the chair: ``similarities`` holds, for each
     candidate, the cosine of its voice to the chair's and to the utterance speaker's own. The piece must be closer to
@@ -209,7 +215,9 @@ def voice_cuts(
         scored = [
             (chair - own, cut)
             for cut, (chair, own) in zip(candidates, similarities, strict=True)
-            if cut.position == position and chair - own >= margin and chair >= floor
+            if cut.position == position
+            and chair - own >= (margin if cut.marked else unmarked_margin)
+            and chair >= floor
         ]
         if scored:
             chosen.append(max(scored, key=lambda pair: pair[0])[1])
@@ -234,8 +242,10 @@ def _split(u: Utterance, call: Call | Cut, chair: str) -> list[Utterance]:
 
 
 def _closed(text: str) -> str:
-    """A call set apart ends as a sentence: 「３番、山田議員、」 → 「３番、山田議員。」."""
-    return text[:-1] + "。" if text[-1:] in "、，," else text
+    """A call set apart ends as a sentence: 「３番、山田議員、」 or 「教育長」 → 「…。」."""
+    if not text or text[-1] in SENTENCE_ENDS:
+        return text
+    return text.rstrip("、，,") + "。"
 
 
 def _joined(utterances: list[Utterance], chair: str) -> list[Utterance]:
