@@ -158,7 +158,7 @@ def chair_label(utterances: Sequence[Utterance]) -> str | None:
     return ranked[0][0]
 
 
-def _split_words(words: Sequence[Word], at: int) -> tuple[tuple[Word, ...], tuple[Word, ...]]:
+def split_word_records(words: Sequence[Word], at: int) -> tuple[tuple[Word, ...], tuple[Word, ...]]:
     """Words before and after character ``at`` of their joined (space-free) text; a word cut in two gets a time in
     proportion to its characters."""
     first: list[Word] = []
@@ -228,7 +228,7 @@ def _split(u: Utterance, call: Call | Cut, chair: str) -> list[Utterance]:
     """``u`` as the call (the chair's) and the rest (its own speaker), in time order."""
     if "".join(w.text.strip() for w in u.words) != u.text or not u.words:
         return [u]  # text and words disagree (not a fresh draft): leave it to the clerk
-    first_words, second_words = _split_words(u.words, call.at)
+    first_words, second_words = split_word_records(u.words, call.at)
     if not first_words or not second_words:
         return [u]
     first_speaker, second_speaker = (chair, u.speaker) if call.position == "start" else (u.speaker, chair)

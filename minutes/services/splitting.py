@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import asdict
 
 from minutes.errors import InputError
-from minutes.pipeline.calls import Call, find_calls, is_call, split_points
+from minutes.pipeline.calls import Call, find_calls, is_call, split_points, split_word_records
+from minutes.records import Word
 
 __all__ = ["Call", "find_calls", "is_call", "locate_split", "split_points", "split_words", "suggest_split"]
 
@@ -61,19 +63,9 @@ def split_words(
     first: list[dict] = []
     second: list[dict] = []
     if words and "".join(stripped) == text:
-        position = 0
-        for word, word_text in zip(words, stripped, strict=True):
-            n = len(word_text)
-            if position + n <= at:
-                first.append(dict(word, text=word_text))
-            elif position >= at:
-                second.append(dict(word, text=word_text))
-            else:
-                k = at - position
-                cut = word["start"] + (word["end"] - word["start"]) * k / n
-                first.append(dict(word, text=word_text[:k], end=cut))
-                second.append(dict(word, text=word_text[k:], start=cut))
-            position += n
+        records = [Word(w["start"], w["end"], str(w.get("text", "")), w.get("probability", 1.0)) for w in words]
+        first_records, second_records = split_word_records(records, at)
+        first, second = [asdict(w) for w in first_records], [asdict(w) for w in second_records]
         if first:
             split_time = first[-1]["end"]
         elif second:
