@@ -99,7 +99,7 @@ def embed_spans(
                 continue
             parts = []
             for a, b in _pieces(first, last, piece):
-                chunk = torch.from_numpy(np.ascontiguousarray(waveform[a:b], dtype=np.float32))[None, None]
+                chunk = torch.from_numpy(np.array(waveform[a:b], dtype=np.float32))[None, None]  # a copy: writable
                 vector = model(chunk)[0].numpy()
                 parts.append(Voice(unit(vector), (b - a) / SAMPLE_RATE))
             voices.append(average(parts))
