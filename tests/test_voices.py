@@ -107,3 +107,25 @@ def test_the_rosters_people_in_office_are_recognition_terms(runtime, people):
     terms = services.dictionary.recognition_terms()
     names = {t.text: t for t in terms if t.kind == "人名"}
     assert {"高橋一郎", "鈴木健二"} <= set(names) and "小林恵子" not in names
+
+
+def test_finalizing_a_meeting_adds_its_named_speakers_voices_to_their_profiles(runtime, people):
+    import shutil
+
+    from minutes.services.worker import Worker
+    from tests.seeding import seed_meeting
+
+    chair, _ = people
+    meeting_id = seed_meeting(runtime.engine)
+    (runtime.settings.data_dir / "recordings").mkdir(parents=True, exist_ok=True)
+    shutil.copy(SAMPLE, runtime.settings.data_dir / "recordings" / "sample.wav")
+    clerk = _services(runtime, Role.CLERK)
+    speaker = clerk.speakers.speakers(meeting_id)[0]
+    clerk.speakers.link_person(speaker.id, chair.id)
+    info = clerk.details.meeting(meeting_id)
+    assert clerk.details.finalize(meeting_id, expected_version=info.edit_version).finalized
+    assert Worker(runtime).run_once() is not None  # the voices job the finalization queued
+    profile = clerk.voices.profile(chair.id)
+    assert [s.source for s in profile.samples] == ["会議"] and profile.samples[0].seconds > 0
+    assert "令和７年第４回定例会" in profile.samples[0].detail
+    assert any(e.action == "voice.from_meeting" for e in _services(runtime, None).audit.events())

@@ -131,6 +131,8 @@ MAX_CALL_SECONDS = 2.5  # a longer piece at an utterance's edge is speech, not a
 MIN_REST_SECONDS = 1.0  # what remains of the utterance after the call
 MIN_PAUSE = 0.15  # seconds between two words where a call may end
 PUNCTUATION = "、。，,？！?!"
+MIN_UNMARKED, MAX_UNMARKED = 0.4, 2.0  # seconds: a call run into the speech (「町長」 … 「５番、佐藤議員」)
+MAX_CUTS_PER_EDGE = 8
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,8 @@ def cut_candidates(u: Utterance) -> list[Cut]:
             cuts.append(Cut("start", offsets[i - 1], u.start, before.end, marked))
         if u.end - after.start <= MAX_CALL_SECONDS and before.end - u.start >= MIN_REST_SECONDS:
             cuts.append(Cut("end", offsets[i - 1], after.start, u.end, marked))
-    return cuts
+    # each piece's voice is computed: keep the marked places and a few unmarked ones of a call's length
+    return [c for c in cuts if c.marked or MIN_UNMARKED <= c.end - c.start <= MAX_UNMARKED][: 2 * MAX_CUTS_PER_EDGE]
 
 
 def voice_cuts(

@@ -22,6 +22,7 @@ from minutes.records import Utterance
 
 STAGE = "identify"
 CENTROID_UTTERANCES = 20  # the longest utterances of a speaker that make its voice when no profile needs them all
+CENTROID_SECONDS = 10.0  # of each of them (the middle)
 
 
 class VoiceStage:
@@ -86,7 +87,8 @@ class VoiceStage:
                 if len(longest[utterances[index].speaker]) < CENTROID_UTTERANCES:
                     longest[utterances[index].speaker].append(index)
             chosen = sorted(i for found in longest.values() for i in found)
-            computed = dict(zip(chosen, self.voices([utterances[i] for i in chosen]), strict=True))
+            spans = [_middle(utterances[i], CENTROID_SECONDS) for i in chosen]
+            computed = dict(zip(chosen, embed_spans(self.model, self.samples, spans), strict=True))
             voices = [computed.get(i) for i in range(len(utterances))]
         grouped: dict[str, list[Voice]] = defaultdict(list)
         for u, voice in zip(utterances, voices, strict=True):
@@ -121,3 +123,9 @@ class VoiceStage:
             if chosen := voice_cuts(found, similarities):
                 cuts[index] = chosen
         return cuts
+
+
+def _middle(u: Utterance, seconds: float) -> tuple[float, float]:
+    """The middle ``seconds`` of an utterance's span (all of it when shorter)."""
+    extra = max(0.0, (u.end - u.start) - seconds) / 2
+    return u.start + extra, u.end - extra

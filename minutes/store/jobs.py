@@ -41,7 +41,7 @@ def _kind_of_row():
 
 def enqueue_job(session: Session, *, meeting_id: int, recording_id: int, options: dict, model: str = "") -> Job:
     meeting = get_meeting(session, meeting_id=meeting_id)
-    if meeting.finalized_at is not None:
+    if meeting.finalized_at is not None and options.get("kind") != JobKind.VOICES:  # voices only read a final record
         raise JobError(
             "この会議録は確定済みのため、文字起こしをやり直せません。先に確定を解除してください。", "meeting finalized"
         )
