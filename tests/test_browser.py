@@ -221,7 +221,7 @@ def test_main_flow_in_chromium(server):
         shows = (
             "(t) => [...document.querySelectorAll('[role=combobox]')].some(e => (e.value || e.textContent).includes(t))"
         )
-        page.wait_for_function(shows, arg="議長 大磯一郎")
+        expect(page.get_by_text("議長 大磯一郎").first).to_be_visible()  # the named speaker, on the read-only line
         shot(page, "7_editor_finalized")
         page.goto(url)
         signed_in(page)

@@ -60,7 +60,7 @@ def test_roster_flow_in_chromium(roster_server):
         page.get_by_role("textbox", name="就任日", exact=True).first.fill("令和5年5月1日")
         page.get_by_role("button", name="名簿に追加").click()
         expect(page.get_by_text("木村三郎 さんを名簿に追加しました")).to_be_visible()
-        page.locator("input[type=file]").set_input_files(str(bad))
+        page.get_by_role("region", name="名簿の CSV").locator("input[type=file]").set_input_files(str(bad))
         expect(page.get_by_text("2 行目: 区分「町長」は")).to_be_visible()
         expect(page.get_by_text("3 行目: 議席番号 5 が 佐藤花子・木村三郎 の 2 人以上になります。")).to_be_visible()
         shot(page, "roster_1_people")
