@@ -90,6 +90,11 @@ def run_pipeline(
         with _timed(timings, "transcribe"):
             model = load_model(model_path, options.transcription)
             transcript = transcribe(model, samples, options.transcription, progress)
+            if not transcript.segments and options.transcription.terms:
+                # the terms' prompt can make Whisper give up on speech far from them (another language, say):
+                # nothing heard with terms is tried once more without them before the job says so
+                plain = replace(options.transcription, terms=())
+                transcript = transcribe(model, samples, plain, progress)
             # Free Whisper before diarizing: with both loaded, diarization ran 30–60 % slower on the CPU.
             del model
             gc.collect()
