@@ -126,7 +126,6 @@ CHAIR_FORMULAS = (
     "討論を終わります",
     "日程第",
 )
-MERGE_GAP = 1.5  # seconds: a call set apart joins the chair's own utterance right next to it
 MAX_CALL_SECONDS = 2.5  # a longer piece at an utterance's edge is speech, not a call
 MIN_REST_SECONDS = 1.0  # what remains of the utterance after the call
 MIN_PAUSE = 0.15  # seconds between two words where a call may end
@@ -251,23 +250,6 @@ def _closed(text: str) -> str:
     return text.rstrip("、，,") + "。"
 
 
-def _joined(utterances: list[Utterance], chair: str) -> list[Utterance]:
-    """A call set apart joins the chair's own utterance right before or after it."""
-    out: list[Utterance] = []
-    for u in utterances:
-        previous = out[-1] if out else None
-        if (
-            previous is not None
-            and previous.speaker == chair == u.speaker
-            and u.start - previous.end <= MERGE_GAP
-            and (is_call(u.text) or is_call(previous.text))
-        ):
-            out[-1] = Utterance(chair, previous.start, u.end, previous.text + u.text, previous.words + u.words)
-        else:
-            out.append(u)
-    return out
-
-
 def separate_calls(
     utterances: Sequence[Utterance], chair: str | None, cuts: Mapping[int, Sequence[Cut]] | None = None
 ) -> list[Utterance]:
@@ -292,4 +274,4 @@ def separate_calls(
                 head = pieces[0]
                 pieces = _split(head, call, chair) + pieces[1:]
             out.extend(pieces)
-    return _joined(out, chair)
+    return out
