@@ -234,7 +234,7 @@ def store_meeting_voices(session: Session, meeting: Meeting, voices: dict[int, V
     """Replace the samples this meeting gave (a meeting finalized again gives its voices anew) and keep each person's
     newest ``MAX_MEETING_SAMPLES`` meeting samples."""
     store.delete_meeting_voice_samples(session, meeting_id=meeting.id)
-    utterances = {}
+    seconds: dict[int, float] = {}
     added = store.add_voice_samples(
         session,
         samples=[
@@ -255,14 +255,14 @@ def store_meeting_voices(session: Session, meeting: Meeting, voices: dict[int, V
         old = [s for s in store.voice_samples_of(session, person_id=person_id) if s.source == "meeting"]
         for sample in old[:-MAX_MEETING_SAMPLES]:
             store.delete_voice_samples(session, person_id=person_id, meeting_id=sample.meeting_id)
-        utterances[person_id] = round(voices[person_id].seconds, 1)
+        seconds[person_id] = round(voices[person_id].seconds, 1)
     store.audit.record(
         session,
         actor=actor,
         action="voice.from_meeting",
         target_type="meeting",
         target_id=meeting.id,
-        after={"people": {str(k): v for k, v in utterances.items()}},
+        after={"people": {str(k): v for k, v in seconds.items()}},
     )
     return len(added)
 
