@@ -71,6 +71,8 @@ def _decoded(container, chunk_seconds: float) -> Iterator[np.ndarray]:
             break
         except av.error.InvalidDataError:
             continue  # a damaged packet in a stream: skip it, as a player would
+        except av.error.FFmpegError as error:
+            raise InputError("入力が途切れました。", f"decode: {error}") from None
         for out in resampler.resample(frame):
             pending.append(out.to_ndarray().reshape(-1))
             count += out.samples

@@ -241,6 +241,8 @@ def stream_captions(
     if not live:
         pending = 0.0
         for chunk in chunks:
+            if stop is not None and stop.is_set():
+                break
             transcriber.insert(chunk)
             pending += len(chunk) / SAMPLE_RATE
             if pending >= options.min_chunk_seconds:
