@@ -65,3 +65,18 @@ class Term:
     reading: str = ""
     kind: str = "その他"
     source: str = "dictionary"
+
+
+@dataclass(frozen=True)
+class Caption:
+    """One event of live transcription: the text heard between ``start`` and ``end`` (seconds of the stream).
+
+    Provisional text (``final`` False) may still change: the next event replaces it. Committed text (``final`` True)
+    is kept and never repeated; it replaces the provisional text it covers. ``heard`` is how many seconds of audio
+    had arrived when the event was made (its latency is ``heard - end``, less for the processing itself)."""
+
+    start: float
+    end: float
+    text: str
+    final: bool
+    heard: float = 0.0

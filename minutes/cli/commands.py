@@ -18,6 +18,7 @@ from diarize import verify_weights
 from minutes import clock
 from minutes.cli import people, voices
 from minutes.cli.dictionary import run_dictionary
+from minutes.cli.live import run_live
 from minutes.errors import InputError, MinutesError, NotFoundError
 from minutes.pipeline.models import describe_model
 from minutes.progress import STAGE_LABELS_JA
@@ -133,6 +134,11 @@ def cmd_transcribe(args) -> int:
     )
     _run_with_bar(runtime, job_id, args.quiet)
     return _finish(services, job_id, args.json)
+
+
+def cmd_live(args) -> int:
+    runtime = Runtime()
+    return run_live(args, runtime, runtime.operator(os_user()), lambda job: _run_with_bar(runtime, job, args.quiet))
 
 
 def cmd_worker(args) -> int:
@@ -472,6 +478,7 @@ def _database_errors(command):
 
 COMMANDS = {
     "transcribe": cmd_transcribe,
+    "live": cmd_live,
     "worker": cmd_worker,
     "models": cmd_models,
     "show": cmd_show,

@@ -21,7 +21,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minutes", description="会議録作成（完全ローカル）")
     parser.add_argument("-v", "--verbose", action="store_true", help="詳細なログを表示する")
     commands = parser.add_subparsers(dest="command", required=True)
-    for add in (_transcribe, _jobs, _voices, _export, _search, _archive, _users, _people, _maintenance, _dictionary):
+    for add in (
+        _transcribe,
+        _live,
+        _jobs,
+        _voices,
+        _export,
+        _search,
+        _archive,
+        _users,
+        _people,
+        _maintenance,
+        _dictionary,
+    ):
         add(commands)
     return parser
 
@@ -49,6 +61,25 @@ def _transcribe(commands) -> None:
     )
     transcribe.add_argument("--json", action="store_true", help="結果を JSON で標準出力に出す")
     transcribe.add_argument("--quiet", action="store_true", help="進捗バーを表示しない")
+
+
+def _live(commands) -> None:
+    """live INPUT …"""
+    live = commands.add_parser(
+        "live",
+        help="会議を即時に文字起こしする（字幕を 1 行 1 件の JSON で出力。入力の終わりか Ctrl+C で散会）",
+    )
+    live.add_argument(
+        "input", help="録音ファイル、ストリームの URL（rtsp:// http(s):// srt:// …）、録音デバイス（alsa:default など）"
+    )
+    live.add_argument("--title", help="会議名（省略時は「ライブ 日時」）")
+    live.add_argument("--realtime", action="store_true", help="ファイルを実時間の速さで読む（リハーサル・試験用）")
+    live.add_argument("--language", help="言語コード（既定 ja）")
+    live.add_argument("--model", type=Path, help="faster-whisper モデルフォルダ（既定: 同梱の base）")
+    live.add_argument(
+        "--queue-only", action="store_true", help="散会後の文字起こし（一括処理）をワーカーに任せ、ここでは待たない"
+    )
+    live.add_argument("--quiet", action="store_true", help="散会後の処理の進捗バーを表示しない")
 
 
 def _jobs(commands) -> None:

@@ -126,7 +126,7 @@ def transcribe(
     language = None if options.language in (None, "", "auto") else options.language
     language_probability = 1.0
     batched = BatchedInferencePipeline(model) if options.batch_size > 0 else None
-    hints = WindowHints(options, _token_counter(model))
+    hints = WindowHints(options, token_counter(model))
     segments: list[Segment] = []
     progress("transcribe", 0.0, total)
     for start, end in _windows(samples, int(hints.window_seconds * SAMPLE_RATE)):
@@ -153,7 +153,7 @@ def transcribe(
             # Fix the detected language for the remaining windows so one meeting stays in one language.
             language, language_probability = info.language, info.language_probability
         for piece in pieces:
-            segments.append(_segment(piece, offset))
+            segments.append(segment_record(piece, offset))
             progress("transcribe", min(offset + piece.end, total), total)
         del window
         gc.collect()
@@ -161,7 +161,7 @@ def transcribe(
     return TranscriptionResult(language or "ja", language_probability, tuple(clean_segments(segments)))
 
 
-def _token_counter(model):
+def token_counter(model):
     """Counts tokens as the model's tokenizer does (faster-whisper's ``hf_tokenizer``)."""
     tokenizer = model.hf_tokenizer
     return lambda text: len(tokenizer.encode(text, add_special_tokens=False).ids)
@@ -203,7 +203,8 @@ class WindowHints:
         return prompt or None, hotwords or None
 
 
-def _segment(piece, offset: float) -> Segment:
+def segment_record(piece, offset: float) -> Segment:
+    """A faster-whisper segment as a record, its times shifted by ``offset`` seconds."""
     words = tuple(
         Word(
             start=round(offset + word.start, 3),

@@ -3,6 +3,7 @@ cancel and retry, and the stored transcript as the CLI prints it."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -16,7 +17,7 @@ from minutes.pipeline import PipelineOptions
 from minutes.pipeline.decode import probe
 from minutes.pipeline.identify import IdentifyOptions
 from minutes.pipeline.transcribe import TranscriptionOptions
-from minutes.records import Term
+from minutes.records import Caption, Term
 from minutes.services.base import Service
 from minutes.services.dictionary import recognition_terms
 from minutes.services.permissions import Permission, check, hidden_meetings, require
@@ -115,9 +116,11 @@ class MeetingsService(Service):
         place: str = "",
         options: PipelineOptions | None = None,
         model: Path | None = None,
+        live_captions: Sequence[Caption] = (),
     ) -> tuple[int, int]:
         """Store the recording and queue its job; returns (meeting id, job id). Nothing is stored for a file that is
-        not a usable recording at all (empty, not media, no audio track)."""
+        not a usable recording at all (empty, not media, no audio track). A meeting transcribed live keeps its
+        committed ``live_captions`` (to compare with the batch draft)."""
         require(self.user, Permission.CREATE_MEETING)
         title = title.strip()
         if not title:
@@ -127,6 +130,16 @@ class MeetingsService(Service):
         try:
             with Session(self.engine) as session:
                 meeting_id, job_id = self._add(session, stored, name, options, model, title, kind, held_at, place)
+                if live_captions:
+                    count = store.add_live_captions(session, meeting_id=meeting_id, captions=live_captions)
+                    store.audit.record(
+                        session,
+                        actor=self.actor,
+                        action="live_captions",
+                        target_type="meeting",
+                        target_id=meeting_id,
+                        after={"captions": count},
+                    )
                 session.commit()
                 return meeting_id, job_id
         except Exception:
@@ -188,6 +201,12 @@ class MeetingsService(Service):
             after={"meeting": meeting.id, "name": name, "bytes": stored.size_bytes, "sha256": stored.sha256},
         )
         return meeting.id, job.id
+
+    def live_captions(self, meeting_id: int) -> list[Caption]:
+        """The committed captions of a meeting transcribed live, in order (none for a recording uploaded)."""
+        with Session(self.engine) as session:
+            self._readable(session, meeting_id)
+            return store.live_captions_of(session, meeting_id=meeting_id)
 
     def job(self, job_id: int) -> JobView:
         with Session(self.engine) as session:

@@ -54,6 +54,7 @@ from minutes.store.jobs import (
     save_result,
     set_job_options,
 )
+from minutes.store.live import add_live_captions, live_captions_of
 from minutes.store.materials import (
     add_material,
     delete_material,
@@ -154,6 +155,7 @@ __all__ = [
     "active_names",
     "add_archive",
     "add_event",
+    "add_live_captions",
     "add_material",
     "add_person",
     "add_recording",
@@ -209,6 +211,7 @@ __all__ = [
     "latest_job",
     "list_meetings",
     "list_meetings_with_jobs",
+    "live_captions_of",
     "longest_utterance_of",
     "mark_succeeded",
     "material_pages",

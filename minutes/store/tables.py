@@ -360,3 +360,18 @@ class DictionaryTerm(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     updated_by: str = Field(max_length=100)
     updated_at: datetime = Field(default_factory=utcnow)
+
+
+class LiveCaption(SQLModel, table=True):
+    """A committed caption of live transcription (``minutes live``), kept after 散会 to compare with the batch draft
+    that replaces it. ``heard`` is how much audio had arrived when it was committed (its latency is heard - end)."""
+
+    __table_args__ = (Index("ix_livecaption_meeting_position", "meeting_id", "position"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    meeting_id: int = Field(sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False))
+    position: int  # order within the meeting, from 0
+    start: float
+    end: float
+    text: str
+    heard: float = 0.0
