@@ -17,7 +17,7 @@ from tqdm import tqdm
 from diarize import verify_weights
 from minutes import clock
 from minutes.cli import people, voices
-from minutes.cli.dictionary import run_dictionary
+from minutes.cli.dictionary import run_corrections, run_dictionary
 from minutes.errors import InputError, MinutesError, NotFoundError
 from minutes.pipeline.models import describe_model
 from minutes.progress import STAGE_LABELS_JA
@@ -55,7 +55,8 @@ def _run_with_bar(runtime: Runtime, job_id: int, quiet: bool) -> str:
         bar.close()
 
 
-def _print_result(services: Services, meeting_id: int, as_json: bool) -> None:
+def _print_result(services: Services, meeting_id: int, as_json: bool, layer: str = "seibun") -> None:
+    """The transcript (JSON: ``text`` = 整文, ``raw`` = 素起こし); ``layer``: what the text output prints."""
     transcript = services.meetings.transcript(meeting_id)
     if as_json:
         payload = {
@@ -72,6 +73,7 @@ def _print_result(services: Services, meeting_id: int, as_json: bool) -> None:
                     "start": u.start,
                     "end": u.end,
                     "text": u.text,
+                    "raw": u.raw,
                 }
                 for u in transcript.utterances
             ],
@@ -83,7 +85,8 @@ def _print_result(services: Services, meeting_id: int, as_json: bool) -> None:
         f"{len(transcript.speakers)} 人、{len(transcript.utterances)} 発言）"
     )
     for u in transcript.utterances:
-        print(f"[{_timestamp(u.start)} - {_timestamp(u.end)}] {transcript.speaker(u).display}: {u.text}")
+        text = {"raw": u.raw, "kebatori": u.kebatori}.get(layer, u.text)
+        print(f"[{_timestamp(u.start)} - {_timestamp(u.end)}] {transcript.speaker(u).display}: {text}")
 
 
 def _person(speaker: SpeakerInfo) -> str | None:
@@ -91,10 +94,10 @@ def _person(speaker: SpeakerInfo) -> str | None:
     return speaker.name if speaker.person_id is not None else None
 
 
-def _finish(services: Services, job_id: int, as_json: bool) -> int:
+def _finish(services: Services, job_id: int, as_json: bool, layer: str = "seibun") -> int:
     job = services.meetings.job(job_id)
     if job.status == "succeeded":
-        _print_result(services, job.meeting_id, as_json)
+        _print_result(services, job.meeting_id, as_json, layer)
         return 0
     if job.status == "cancelled":
         print(f"処理を取り消しました（ジョブ {job_id}）。", file=sys.stderr)
@@ -132,7 +135,7 @@ def cmd_transcribe(args) -> int:
         model=model,
     )
     _run_with_bar(runtime, job_id, args.quiet)
-    return _finish(services, job_id, args.json)
+    return _finish(services, job_id, args.json, args.layer)
 
 
 def cmd_worker(args) -> int:
@@ -174,7 +177,7 @@ def cmd_models(args) -> int:
 
 
 def cmd_show(args) -> int:
-    _print_result(Runtime().operator(os_user()), args.meeting_id, args.json)
+    _print_result(Runtime().operator(os_user()), args.meeting_id, args.json, args.layer)
     return 0
 
 
@@ -449,7 +452,8 @@ def cmd_db(args) -> int:
 
 
 def cmd_dictionary(args) -> int:
-    return run_dictionary(Runtime().operator(os_user()), args)
+    run = run_corrections if args.command == "corrections" else run_dictionary
+    return run(Runtime().operator(os_user()), args)
 
 
 def _database_errors(command):
@@ -489,5 +493,6 @@ COMMANDS = {
     "restore": cmd_restore,
     "db": cmd_db,
     "dictionary": cmd_dictionary,
+    "corrections": cmd_dictionary,
 }
 COMMANDS = {name: _database_errors(command) for name, command in COMMANDS.items()}
