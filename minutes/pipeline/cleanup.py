@@ -35,7 +35,7 @@ DEFAULT_FILLERS: tuple[str, ...] = parse_fillers(settings.DEFAULT_FILLERS)
 _BREAK = "、。，．？！?!\u3000 "
 _AFTER = r"(?:[、，,\u3000 ]+|(?=[。？！?!])|$)"
 _SPACE_BETWEEN = re.compile(r"(?<=[^\x00-\x7f])[ \u3000]+(?=[^\x00-\x7f])")
-_COMMA = re.compile(r"(?<![0-9０-９])[,，](?![0-9０-９])")
+_COMMA = re.compile(r"(?<![0-9０-９])[,，]")
 _PERIOD = re.compile(r"(?<![0-9０-９A-Za-z])[.．](?![0-9０-９])")
 _FALSE_START = re.compile(r"(?:^|(?<=[、。\u3000 ]))([^、。？！\u3000 ]{2,8})、(?=\1)")
 _JAPANESE_END = re.compile(r"[\u3040-\u30ff\u3400-\u9fff々〆ヵヶ）」』]$")
@@ -93,7 +93,8 @@ def kebatori(text: str, fillers: Sequence[str] = DEFAULT_FILLERS) -> str:
         if result == before:
             break
     result = result.strip(" \u3000、，,")
-    return result or text.strip()  # a line that was nothing but fillers keeps them: a line is never emptied
+    # a line that was nothing but fillers keeps them: a line is never emptied
+    return text.strip() if _NOT_A_WORD.match(result) else result
 
 
 def punctuate(text: str) -> str:
@@ -201,3 +202,27 @@ def edit_replacements(before: str, after: str, *, longest: int = 20) -> list[tup
             continue
         found.append((old, new))
     return found
+
+
+def mark_words(text: str, words: Sequence[tuple[str, bool]], *, reach: int = 8) -> list[tuple[str, bool]]:
+    """``text`` in pieces, marked True where a flagged word is: each word is looked for in order, at most ``reach``
+    characters after the previous one (fillers the 整文 dropped are skipped), so a word is never matched far off."""
+    marked: list[tuple[str, bool]] = []
+    at = 0
+    for word, flagged in words:
+        found = text.find(word, at, at + reach + len(word)) if word else -1
+        if found < 0:
+            continue
+        if found > at:
+            marked.append((text[at:found], False))
+        marked.append((word, flagged))
+        at = found + len(word)
+    if at < len(text):
+        marked.append((text[at:], False))
+    merged: list[tuple[str, bool]] = []
+    for piece, flagged in marked:
+        if merged and merged[-1][1] == flagged:
+            merged[-1] = (merged[-1][0] + piece, flagged)
+        else:
+            merged.append((piece, flagged))
+    return merged

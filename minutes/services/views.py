@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from minutes.pipeline.cleanup import mark_words
 from minutes.store.tables import JobStatus, Meeting, Speaker, Utterance, UtteranceRevision, utcnow
 from minutes.store.tables import MaterialKind as MaterialKind  # the stored enums the pages compare with
 
@@ -335,18 +336,12 @@ class Line:
     corrections: tuple[dict, ...] = ()  # the rules the draft applied: {"wrong", "right", "context", "id"}
 
     def low_confidence(self, threshold: float = LOW_CONFIDENCE) -> list[tuple[str, bool]]:
-        """The text in pieces, each marked True when recognised with low confidence. Marks only while the text still
-        matches the recognised words (after an edit, nothing is marked)."""
+        """The text in pieces, each marked True when recognised with low confidence: the words as found in the text
+        in order (the 整文 drops fillers and adds punctuation). After a clerk's edit, nothing is marked."""
         pieces = [(str(w.get("text", "")).strip(), float(w.get("probability", 1.0)) < threshold) for w in self.words]
-        if not pieces or "".join(text for text, _ in pieces) != self.text:
+        if not pieces or (self.edited and "".join(text for text, _ in pieces) != self.text):
             return [(self.text, False)]
-        merged: list[tuple[str, bool]] = []
-        for text, low in pieces:
-            if merged and merged[-1][1] == low:
-                merged[-1] = (merged[-1][0] + text, low)
-            elif text:
-                merged.append((text, low))
-        return merged
+        return mark_words(self.text, pieces)
 
 
 @dataclass(frozen=True)
