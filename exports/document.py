@@ -86,6 +86,7 @@ class Speech:
     yomi: str = ""  # reading of the name in katakana or hiragana, when known
     group: str = ""  # 会派
     words: tuple[WordTiming, ...] = ()  # optional word timings used to time caption cues
+    raw: str = ""  # 素起こし (as recognized); ``text`` is the 整文 that is printed. "": the same as ``text``
 
 
 @dataclass(frozen=True)

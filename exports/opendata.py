@@ -94,6 +94,8 @@ def speech_record(speech: Speech, order: int, notation: NotationOptions) -> dict
         "seatNumber": speech.seat,
         "speakerLabel": speech.label or None,
         "speech": speech_text(speech, notation),
+        "text": speech.text,
+        "raw": speech.raw or speech.text,
         "startTime": _seconds(speech.start),
         "endTime": _seconds(speech.end),
     }

@@ -52,6 +52,23 @@ class Utterance:
     end: float
     text: str
     words: tuple[Word, ...] = field(default_factory=tuple)
+    # The layers (``minutes.pipeline.cleanup``): ``text`` is the 整文 layer once the cleanup stage ran; ``raw`` is
+    # what was recognized (素起こし) and ``kebatori`` the text with fillers removed; "" means the same as ``text``.
+    raw: str = ""
+    kebatori: str = ""
+    corrections: tuple[CorrectionRule, ...] = ()  # the accepted rules that changed this utterance's text
+
+
+@dataclass(frozen=True)
+class CorrectionRule:
+    """An accepted correction (誤→正): ``wrong`` is written ``right`` in the 整文 layer. With a ``context``, only
+    there: an occurrence of ``wrong`` inside ``context`` when ``context`` contains it (長栄 in 長栄バス), else an
+    utterance whose text contains ``context``. ``id`` is the stored rule's, when it has one."""
+
+    wrong: str
+    right: str
+    context: str = ""
+    id: int | None = None
 
 
 @dataclass(frozen=True)

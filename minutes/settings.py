@@ -33,8 +33,13 @@ ENVIRONMENT = {
     "MINUTES_LOCKOUT_MINUTES": "Minutes an account stays locked after too many failed sign-ins.",
     "MINUTES_SESSION_IDLE_MINUTES": "Minutes without activity after which a signed-in session ends.",
     "MINUTES_SESSION_MAX_HOURS": "Hours after sign-in after which a session ends whatever the activity.",
+    "MINUTES_FILLERS": "The ケバ取り words removed from the draft (separated by 、 commas or spaces).",
     "MINUTES_APP_WORKER": "1: the app runs jobs in a thread of its own process; 0: a separate `minutes worker` does.",
 }
+
+
+# The fillers (ケバ取り) removed from drafts unless an administrator sets others (minutes.pipeline.cleanup).
+DEFAULT_FILLERS = "えー、えーと、えっと、ええと、あのー、あの、まあ、その、うーん、んー"
 
 
 def pinned() -> frozenset[str]:
@@ -87,6 +92,7 @@ class Settings:
     app_worker: bool = True  # run.sh sets 0 and starts `minutes worker` as its own, lower-priority process
     max_material_mb: int = 200
     archive_recording: bool = False
+    fillers: str = DEFAULT_FILLERS  # the ケバ取り words (minutes.pipeline.cleanup.parse_fillers reads them)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -111,6 +117,7 @@ class Settings:
             app_worker=_env("MINUTES_APP_WORKER", "1").lower() not in ("0", "false", "no", "off"),
             max_material_mb=_int("MINUTES_MAX_MATERIAL_MB", 200),
             archive_recording=_env("MINUTES_ARCHIVE_RECORDING", "0").lower() in ("1", "true", "yes", "on"),
+            fillers=_env("MINUTES_FILLERS", DEFAULT_FILLERS),
         )
 
     # The data folder's layout: every other module asks here.

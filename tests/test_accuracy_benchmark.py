@@ -41,3 +41,18 @@ def test_the_table_weights_totals_by_reference_length():
     table = accuracy.table(rows, ["none", "small"])
     assert "| a | council | 0.2000 | 0.1000 |" in table
     assert "| **total** | unrelated | 0.0750 | 0.2000 |" in table
+
+
+def test_the_sample_rules_read_and_make_the_seibun_layer():
+    rules = accuracy.sample_rules()
+    assert ("長栄バス", "町営バス", "") in {(r.wrong, r.right, r.context) for r in rules}
+    reference = (ROOT / "samples_audio" / "council_ja.txt").read_text(encoding="utf-8")
+    assert not [r.wrong for r in rules if r.wrong in reference]  # written from mishearings, not the reference
+
+    class Segment:
+        def __init__(self, text: str) -> None:
+            self.text = text
+
+    assert (
+        accuracy.seibun([Segment(" えー、長長の答弁"), Segment("長栄バスです")], rules) == "町長の答弁。町営バスです。"
+    )

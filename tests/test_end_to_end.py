@@ -87,7 +87,8 @@ def test_japanese_sample_utterances_follow_the_speakers(japanese):
 def test_json_and_progress_bar_and_stored_meeting(japanese):
     settings, payload, stderr = japanese
     assert set(payload) == {"meeting_id", "language", "duration", "speakers", "people", "utterances"}
-    assert set(payload["utterances"][0]) == {"speaker", "person", "person_score", "start", "end", "text"}
+    assert set(payload["utterances"][0]) == {"speaker", "person", "person_score", "start", "end", "text", "raw"}
+    assert all(u["raw"] and u["text"] for u in payload["utterances"])  # the 素起こし kept beside the 整文
     assert all(u["person"] is None for u in payload["utterances"])  # no voice profiles: nobody is named
     assert "100%" in stderr and "話者の識別" in stderr  # a progress bar on stderr, with the stage named
     shown = run_cli(settings, "show", str(payload["meeting_id"]), "--json")

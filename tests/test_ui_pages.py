@@ -19,8 +19,9 @@ from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
 from minutes.pipeline import PipelineResult
+from minutes.pipeline.cleanup import CleanupOptions, clean_utterances
 from minutes.pipeline.rediarize import SeparationResult
-from minutes.records import SpeakerTurn, Utterance, Word
+from minutes.records import CorrectionRule, SpeakerTurn, Utterance, Word
 from minutes.services import Principal, Services
 from minutes.settings import Settings
 from minutes.store.engine import make_engine
@@ -513,3 +514,20 @@ def test_editor_speaker_tools(app_env, monkeypatch):
     assert any("話者の分け直し" in c.value and "完了" in c.value for c in at.caption)
     assert editing.transcript.page(meeting_id).lines[2].text == "防災について伺います。"
     engine.dispose()
+
+
+def test_editor_shows_the_raw_and_kebatori_layers_in_one_click(app_env):
+
+    _app()
+    engine = _engine(app_env)
+    rules = CleanupOptions(rules=(CorrectionRule("一観質問", "一般質問"),))
+    records = clean_utterances([Utterance("SPEAKER_00", 0.0, 2.0, "えー、一観質問を行います")], rules)
+    meeting_id = store_meeting(engine, title="定例会", utterances=records, duration=3.0)
+    engine.dispose()
+    at = _app("ui/pages/editor.py", meeting_id)
+    assert any("一般質問を行います。" in m.value for m in at.markdown)
+    assert not any("素起こし" in m.value for m in at.markdown)
+    at.toggle(key="show_layers").set_value(True).run()
+    shown = "\n".join(m.value for m in at.markdown)
+    assert "素起こし" in shown and "えー、一観質問を行います" in shown
+    assert "ケバ取り" in shown and "補正ルール　一観質問→一般質問" in shown

@@ -17,7 +17,7 @@ import streamlit as st
 
 from minutes.errors import MinutesError
 from minutes.services.agenda import agenda_label
-from minutes.services.views import Line, Page
+from minutes.services.views import LOW_CONFIDENCE, Line, Page
 from ui import line_tools, state
 from ui.line_tools import LINES, Editing
 
@@ -150,6 +150,27 @@ def _marked(line: Line) -> str:
     )
 
 
+def _raw_marked(line: Line) -> str:
+    """The 素起こし, its low-confidence words marked while its words spell it."""
+    pieces = [(str(w.get("text", "")).strip(), float(w.get("probability", 1.0)) < LOW_CONFIDENCE) for w in line.words]
+    if not pieces or "".join(text for text, _ in pieces) != line.raw:
+        return escape(line.raw)
+    return "".join(f":orange-background[{escape(text)}]" if low else escape(text) for text, low in pieces if text)
+
+
+def _layers(line: Line) -> str:
+    """The other layers under the 整文 text (the toggle 「素起こし・ケバ取りも表示」), and the rules applied."""
+    rows = [f":gray[素起こし]　{_raw_marked(line)}", f":gray[ケバ取り]　{escape(line.kebatori)}"]
+    if line.corrections:
+        applied = "、".join(f"{c.get('wrong', '')}→{c.get('right', '')}" for c in line.corrections)
+        rows.append(f":gray[補正ルール　{escape(applied)}]")
+    return "  \n".join(rows)
+
+
+def show_layers() -> bool:
+    return bool(st.session_state.get("show_layers", False))
+
+
 def _agenda_caption(editing: Editing, line: Line) -> str | None:
     if line.agenda_order is None:
         return None
@@ -267,6 +288,8 @@ def _heading(editing: Editing, line: Line, focus_id: int | None) -> str:
 def _text(editing: Editing, line: Line, focus_id: int | None) -> None:
     """The utterance to read: few elements (a row of ▶, the text and 編集), since 50 of them are drawn per page."""
     body = f"{_heading(editing, line, focus_id)}  \n{_marked(line) if editing.show_marks else escape(line.text)}"
+    if show_layers():
+        body += f"  \n{_layers(line)}"
     calls = line_tools.calls_offered(editing, line) if editing.may_edit else []
     with st.container(border=True, key=f"line-{line.id}", horizontal=True, gap="small"):
         _play_button(editing, line, st)
@@ -292,6 +315,8 @@ def _opened(editing: Editing, line: Line, following_id: int | None, focus_id: in
         if line.id == focus_id:
             time_col.caption(":orange-background[検索結果]")
         _editing_widgets(editing, line, speaker_col, text_col)
+        if show_layers():
+            text_col.markdown(_layers(line))
         line_tools.call_buttons(editing, line, text_col, line_tools.calls_offered(editing, line))
         if line.id in editing.conflicts:
             _conflict(editing, line, text_col)
@@ -339,8 +364,15 @@ def transcript(editing: Editing, focus_id: int | None) -> None:
     """The page of utterances with its navigation (a fragment: turning the page reruns only this)."""
     show_messages(editing.flash)
     page = _navigation(editing)
+    marks, layers, _ = st.columns([2, 2, 3])
     if editing.may_edit:
-        st.toggle("確信度の低い語に色を付けて表示", value=True, key="show_marks")
+        marks.toggle("確信度の低い語に色を付けて表示", value=True, key="show_marks")
+    layers.toggle(
+        "素起こし・ケバ取りも表示",
+        value=False,
+        key="show_layers",
+        help="本文は整文です。認識したままの文と、つなぎ言葉を除いた文を並べます。",
+    )
     editing.cache.clear()
     editing.cache.update((line.id, line) for line in page.lines)
     how = (

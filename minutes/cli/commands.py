@@ -17,24 +17,19 @@ from tqdm import tqdm
 from diarize import verify_weights
 from minutes import clock
 from minutes.cli import people, voices
-from minutes.cli.dictionary import run_dictionary
+from minutes.cli.dictionary import run_corrections, run_dictionary
 from minutes.cli.live import run_live
+from minutes.cli.search import run_search, timestamp
 from minutes.errors import InputError, MinutesError, NotFoundError
 from minutes.pipeline.models import describe_model
 from minutes.progress import STAGE_LABELS_JA
 from minutes.services import Runtime, Services, backup
 from minutes.services.audit import to_csv
 from minutes.services.database import check_database, database_failure
-from minutes.services.search import SearchQuery, SearchResults, parse_date
+from minutes.services.search import parse_date
 from minutes.services.views import SpeakerInfo
 from minutes.services.worker import Worker
 from minutes.settings import Settings
-
-
-def _timestamp(seconds: float) -> str:
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{int(hours):02d}:{int(minutes):02d}:{secs:04.1f}"
 
 
 def _run_with_bar(runtime: Runtime, job_id: int, quiet: bool) -> str:
@@ -56,7 +51,8 @@ def _run_with_bar(runtime: Runtime, job_id: int, quiet: bool) -> str:
         bar.close()
 
 
-def _print_result(services: Services, meeting_id: int, as_json: bool) -> None:
+def _print_result(services: Services, meeting_id: int, as_json: bool, layer: str = "seibun") -> None:
+    """The transcript (JSON: ``text`` = 整文, ``raw`` = 素起こし); ``layer``: what the text output prints."""
     transcript = services.meetings.transcript(meeting_id)
     if as_json:
         payload = {
@@ -73,6 +69,7 @@ def _print_result(services: Services, meeting_id: int, as_json: bool) -> None:
                     "start": u.start,
                     "end": u.end,
                     "text": u.text,
+                    "raw": u.raw,
                 }
                 for u in transcript.utterances
             ],
@@ -84,7 +81,8 @@ def _print_result(services: Services, meeting_id: int, as_json: bool) -> None:
         f"{len(transcript.speakers)} 人、{len(transcript.utterances)} 発言）"
     )
     for u in transcript.utterances:
-        print(f"[{_timestamp(u.start)} - {_timestamp(u.end)}] {transcript.speaker(u).display}: {u.text}")
+        text = {"raw": u.raw, "kebatori": u.kebatori}.get(layer, u.text)
+        print(f"[{timestamp(u.start)} - {timestamp(u.end)}] {transcript.speaker(u).display}: {text}")
 
 
 def _person(speaker: SpeakerInfo) -> str | None:
@@ -92,10 +90,10 @@ def _person(speaker: SpeakerInfo) -> str | None:
     return speaker.name if speaker.person_id is not None else None
 
 
-def _finish(services: Services, job_id: int, as_json: bool) -> int:
+def _finish(services: Services, job_id: int, as_json: bool, layer: str = "seibun") -> int:
     job = services.meetings.job(job_id)
     if job.status == "succeeded":
-        _print_result(services, job.meeting_id, as_json)
+        _print_result(services, job.meeting_id, as_json, layer)
         return 0
     if job.status == "cancelled":
         print(f"処理を取り消しました（ジョブ {job_id}）。", file=sys.stderr)
@@ -133,7 +131,7 @@ def cmd_transcribe(args) -> int:
         model=model,
     )
     _run_with_bar(runtime, job_id, args.quiet)
-    return _finish(services, job_id, args.json)
+    return _finish(services, job_id, args.json, args.layer)
 
 
 def cmd_live(args) -> int:
@@ -180,7 +178,7 @@ def cmd_models(args) -> int:
 
 
 def cmd_show(args) -> int:
-    _print_result(Runtime().operator(os_user()), args.meeting_id, args.json)
+    _print_result(Runtime().operator(os_user()), args.meeting_id, args.json, args.layer)
     return 0
 
 
@@ -216,83 +214,7 @@ def cmd_export(args) -> int:
 
 
 def cmd_search(args) -> int:
-    query = SearchQuery(
-        args.query,
-        date_from=parse_date(args.date_from) if args.date_from else None,
-        date_to=parse_date(args.date_to) if args.date_to else None,
-        kind=args.kind,
-        speaker=args.speaker,
-        meeting_id=args.meeting,
-        scope=args.scope,
-        order=args.sort,
-        limit=args.limit,
-    )
-    results = Runtime().operator(os_user()).search.search(query)
-    if args.json:
-        print(json.dumps(_search_payload(args.query, results), ensure_ascii=False))
-        return 0
-    if not results.utterances and not results.materials:
-        print(f"「{args.query}」は見つかりませんでした。")
-        return 0
-    if query.scope != "materials":
-        print(f"発言 {results.total_label}（{results.elapsed_ms:.0f} ms）")
-    for h in results.utterances:
-        day = f"{h.held_at:%Y-%m-%d}" if h.held_at else "日付なし"
-        print(f"[{day} {h.meeting_title}] {_timestamp(h.start)} {h.speaker}: {h.snippet.marked()}")
-        print(f"    会議 {h.meeting_id}・発言 {h.utterance_id}  → {h.link}")
-    if results.materials:
-        print(f"資料 {len(results.materials)} 件")
-    for h in results.materials:
-        day = f"{h.held_at:%Y-%m-%d}" if h.held_at else "日付なし"
-        print(f"[{day} {h.meeting_title}] 資料「{h.title}」{h.label}: {h.snippet.marked()}")
-    return 0
-
-
-def _search_payload(text: str, results: SearchResults) -> dict:
-    """``search --json``: the query, the counts and every hit (utterances, then materials)."""
-    return {
-        "query": text,
-        "terms": list(results.terms),
-        "total": results.utterance_total,
-        "total_is_lower_bound": results.total_is_lower_bound,
-        "elapsed_ms": round(results.elapsed_ms, 1),
-        "results": [
-            {
-                "type": "utterance",
-                "meeting_id": h.meeting_id,
-                "meeting_title": h.meeting_title,
-                "meeting_kind": h.meeting_kind,
-                "held_at": h.held_at.isoformat() if h.held_at else None,
-                "utterance_id": h.utterance_id,
-                "seq": h.seq,
-                "start": h.start,
-                "end": h.end,
-                "speaker": h.speaker,
-                "agenda_order": h.agenda_order,
-                "snippet": h.snippet.text,
-                "marks": h.snippet.marks(),
-                "matches": h.matches,
-                "link": h.link,
-            }
-            for h in results.utterances
-        ]
-        + [
-            {
-                "type": "material",
-                "meeting_id": h.meeting_id,
-                "meeting_title": h.meeting_title,
-                "held_at": h.held_at.isoformat() if h.held_at else None,
-                "material_id": h.material_id,
-                "title": h.title,
-                "page": h.page,
-                "label": h.label,
-                "snippet": h.snippet.text,
-                "marks": h.snippet.marks(),
-                "link": h.link,
-            }
-            for h in results.materials
-        ],
-    }
+    return run_search(args, Runtime().operator(os_user()))
 
 
 def cmd_archive(args) -> int:
@@ -455,7 +377,8 @@ def cmd_db(args) -> int:
 
 
 def cmd_dictionary(args) -> int:
-    return run_dictionary(Runtime().operator(os_user()), args)
+    run = run_corrections if args.command == "corrections" else run_dictionary
+    return run(Runtime().operator(os_user()), args)
 
 
 def _database_errors(command):
@@ -496,5 +419,6 @@ COMMANDS = {
     "restore": cmd_restore,
     "db": cmd_db,
     "dictionary": cmd_dictionary,
+    "corrections": cmd_dictionary,
 }
 COMMANDS = {name: _database_errors(command) for name, command in COMMANDS.items()}

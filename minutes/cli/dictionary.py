@@ -1,4 +1,5 @@
-"""``minutes dictionary``: the assembly's 用語辞書 from the command line (list, add, delete, import, export)."""
+"""``minutes dictionary``: the assembly's 用語辞書 from the command line (list, add, delete, import, export), and
+``minutes corrections``: its correction rules (add, list, delete)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,30 @@ def run_dictionary(services: Services, args) -> int:
         else:
             args.output.write_bytes(data)
             print(f"書き出しました: {args.output}（{dictionary.count()} 語）", file=sys.stderr)
+    return 0
+
+
+def run_corrections(services: Services, args) -> int:
+    corrections = services.corrections
+    command = args.corrections_command
+    if command == "add":
+        rule = corrections.add(args.wrong, args.right, context=args.context or "")
+        where = f"（文脈: {rule.context}）" if rule.context else ""
+        print(f"補正ルールを追加しました: {rule.wrong} → {rule.right}{where}")
+    elif command == "list":
+        rules = corrections.rules()
+        if args.json:
+            print(json.dumps([r.to_dict() for r in rules], ensure_ascii=False, indent=1))
+        else:
+            for rule in rules:
+                print(
+                    f"{rule.id:>5}  {rule.wrong} → {rule.right}"
+                    + (f"  （文脈: {rule.context}）" if rule.context else "")
+                )
+            print(f"{len(rules)} 件", file=sys.stderr)
+    elif command == "delete":
+        count = corrections.delete_like(args.wrong, args.right, context=args.context)
+        print(f"補正ルールを {count} 件削除しました: {args.wrong}")
     return 0
 
 

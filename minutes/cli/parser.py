@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         _people,
         _maintenance,
         _dictionary,
+        _corrections,
     ):
         add(commands)
     return parser
@@ -60,6 +61,7 @@ def _transcribe(commands) -> None:
         "--no-identify", action="store_true", help="声の登録と照合せず、話者を名簿の人と結び付けない"
     )
     transcribe.add_argument("--json", action="store_true", help="結果を JSON で標準出力に出す")
+    transcribe.add_argument("--layer", choices=LAYERS, default="seibun", help=LAYER_HELP)
     transcribe.add_argument("--quiet", action="store_true", help="進捗バーを表示しない")
 
 
@@ -90,6 +92,7 @@ def _jobs(commands) -> None:
     show = commands.add_parser("show", help="保存済みの会議の発言を表示する")
     show.add_argument("meeting_id", type=int)
     show.add_argument("--json", action="store_true")
+    show.add_argument("--layer", choices=LAYERS, default="seibun", help=LAYER_HELP)
 
     retry = commands.add_parser("retry", help="失敗・取消した処理をやり直す")
     retry.add_argument("job_id", type=int)
@@ -248,6 +251,28 @@ def _maintenance(commands) -> None:
     db_commands = db.add_subparsers(dest="db_command", required=True)
     check = db_commands.add_parser("check", help="データベースが壊れていないか検査する（問題があれば終了コード 1）")
     check.add_argument("--quick", action="store_true", help="速い簡易検査（quick_check）にする")
+
+
+LAYERS = ("raw", "kebatori", "seibun")
+LAYER_HELP = (
+    "表示する層: raw（素起こし）、kebatori（ケバ取り）、seibun（整文、既定）。JSON は text（整文）と raw を持つ"
+)
+
+
+def _corrections(commands) -> None:
+    """corrections add|list|delete"""
+    corrections = commands.add_parser("corrections", help="補正ルール（誤→正、文字起こしの整文に適用）を管理する")
+    sub = corrections.add_subparsers(dest="corrections_command", required=True)
+    add = sub.add_parser("add", help="ルールを追加する")
+    add.add_argument("wrong", help="誤（認識結果の表記。例: 長栄バス）")
+    add.add_argument("right", help="正（会議録の表記。例: 町営バス）")
+    add.add_argument("--context", default="", help="この文脈の中だけで直す（例: 長栄バス の 長栄）")
+    listing = sub.add_parser("list", help="ルールを一覧する")
+    listing.add_argument("--json", action="store_true")
+    delete = sub.add_parser("delete", help="ルールを削除する（誤が同じルールすべて。正・文脈で絞れる）")
+    delete.add_argument("wrong")
+    delete.add_argument("right", nargs="?")
+    delete.add_argument("--context")
 
 
 def _dictionary(commands) -> None:

@@ -1,4 +1,5 @@
-"""The whole run for one recording: decode → transcribe → diarize → assign, with one progress signal."""
+"""The whole run for one recording: decode → transcribe → diarize → assign → identify → cleanup (the 整文 layer),
+with one progress signal."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from diarize import DiarizationOptions, diarize
 from minutes.errors import InputError
 from minutes.pipeline.assign import UNKNOWN_SPEAKER, AssignOptions, build_utterances
+from minutes.pipeline.cleanup import CleanupOptions, clean_utterances
 from minutes.pipeline.decode import decode_to_file
 from minutes.pipeline.identify import Identification, IdentifyOptions, Match, Profile, identify
 from minutes.pipeline.memory import limit_heap_fragmentation, release_free_memory
@@ -28,6 +30,7 @@ class PipelineOptions:
     assign: AssignOptions = field(default_factory=AssignOptions)
     identify: IdentifyOptions = field(default_factory=IdentifyOptions)
     separate_calls: bool = True  # the chair's short calls as utterances of their own (Japanese drafts)
+    cleanup: CleanupOptions = field(default_factory=CleanupOptions)  # 素起こし → ケバ取り → 整文
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -40,6 +43,7 @@ class PipelineOptions:
             assign=AssignOptions(**data.get("assign", {})),
             identify=IdentifyOptions(**data.get("identify", {})),
             separate_calls=data.get("separate_calls", True),
+            cleanup=CleanupOptions.from_dict(data.get("cleanup", {})),
         )
 
 
@@ -116,6 +120,8 @@ def run_pipeline(
             calls = options.separate_calls and transcript.language == "ja"
             stage = VoiceStage(samples, options.identify, options.diarization.device, progress)
             utterances, people = stage.run(utterances, profiles, chairs, separate_calls=calls)
+        with _timed(timings, "cleanup"):
+            utterances = clean_utterances(utterances, options.cleanup, language=transcript.language)
         speakers = tuple(dict.fromkeys(u.speaker for u in utterances))
         people = {label: people.get(label, Match(None, 0.0)) for label in speakers} if profiles else {}
         return PipelineResult(transcript.language, decoded.duration, speakers, tuple(utterances), timings, people)

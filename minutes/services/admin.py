@@ -42,7 +42,7 @@ class SettingSpec:
     field: str
     env: str
     label: str
-    kind: str  # int, float, bool, choice, model
+    kind: str  # int, float, bool, choice, model, text
     help: str = ""
     unit: str = ""
     minimum: float | None = None
@@ -61,6 +61,11 @@ class SettingSpec:
                 labels = "・".join(label for _, label in self.choices)
                 raise InputError(f"「{self.label}」は {labels} から選んでください。", f"{self.field}={value!r}")
             return value
+        if self.kind == "text":
+            text = "、".join(word for word in re.split(r"[、,，\s]+", str(value or "")) if word)
+            if len(text) > (self.maximum or 1000):
+                raise InputError(f"「{self.label}」が長すぎます。", f"{self.field} too long")
+            return text
         if self.kind == "model":
             name = str(value or "")
             if name and not re.fullmatch(r"[\w.\-]{1,100}", name):
@@ -95,6 +100,14 @@ SPECS: tuple[SettingSpec, ...] = (
         "文字起こしモデル",
         "model",
         "次に始まる文字起こしから使われます。",
+    ),
+    SettingSpec(
+        "fillers",
+        "MINUTES_FILLERS",
+        "ケバ取りで除く言葉",
+        "text",
+        "新しい文字起こしの下書き（整文）から除くつなぎ言葉。「、」で区切ります。素起こしはそのまま残ります。",
+        maximum=1000,
     ),
     SettingSpec(
         "max_upload_mb", "MINUTES_MAX_UPLOAD_MB", "録音の最大サイズ", "int", unit=" MB", minimum=1, maximum=102_400

@@ -79,6 +79,10 @@ LABELS = {
     "term_update": "用語辞書の変更",
     "term_delete": "用語辞書から削除",
     "dictionary_import": "用語辞書の取り込み",
+    "rule_add": "補正ルールの追加",
+    "rule_delete": "補正ルールの削除",
+    "proposal_accept": "補正の提案を採用",
+    "proposal_dismiss": "補正の提案を見送り",
 }
 KINDS = {APP: "アプリ", CLI: "コマンド", SYSTEM: "システム"}
 

@@ -89,6 +89,7 @@ def build_document(session: Session, *, meeting_id: int) -> exports.MinutesDocum
         speech = exports.Speech(
             name=speaker_label(speaker, numbers[speaker.id]),
             text=utterance.text,
+            raw=utterance.raw if utterance.raw is not None else utterance.text,
             role=speaker.role or "",
             seat=speaker.seat,
             kind=_speaker_kind(speaker.kind),

@@ -22,6 +22,7 @@ from minutes.services.admin import AdminService
 from minutes.services.agenda import AgendaService
 from minutes.services.archive import ArchiveService
 from minutes.services.audit import AuditService
+from minutes.services.corrections import CorrectionsService
 from minutes.services.details import MeetingDetailsService
 from minutes.services.dictionary import DictionaryService
 from minutes.services.documents import ExportService
@@ -122,6 +123,10 @@ class Services:
     @cached_property
     def dictionary(self) -> DictionaryService:
         return self._make(DictionaryService)
+
+    @cached_property
+    def corrections(self) -> CorrectionsService:
+        return self._make(CorrectionsService)
 
     @cached_property
     def audit(self) -> AuditService:

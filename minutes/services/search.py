@@ -154,6 +154,14 @@ def fts_group(term: str) -> str:
     return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
 
 
+def _layer_snippet(u, terms: tuple[str, ...]) -> tuple[Snippet, int]:
+    """The snippet and count of a hit from its text, or from its 素起こし when only that layer matched."""
+    count = count_matches(u.text, terms)
+    if count or not u.raw:
+        return make_snippet(u.text, terms), count
+    return make_snippet(f"（素起こし）{u.raw}", terms), count_matches(u.raw, terms)
+
+
 def make_snippet(text: str, terms: tuple[str, ...], width: int = 80) -> Snippet:
     """About ``width`` characters of ``text`` around the first match, every match marked."""
     folded = text.lower()
@@ -313,8 +321,7 @@ class SearchService(Service):
                     u.end,
                     name,
                     u.agenda_order,
-                    make_snippet(u.text, terms),
-                    count_matches(u.text, terms),
+                    *_layer_snippet(u, terms),
                     score,
                 )
             )

@@ -15,7 +15,9 @@ from sqlmodel import Session
 
 from minutes import clock, store
 from minutes.errors import EditConflict, InputError
+from minutes.pipeline.cleanup import kebatori, parse_fillers
 from minutes.services.base import Service
+from minutes.services.corrections import learn_from_edit, learn_from_replace
 from minutes.services.splitting import find_calls, locate_split, split_words, suggest_split
 from minutes.services.views import (
     NO_SPACE_LANGUAGES,
@@ -174,6 +176,8 @@ class TranscriptService(Service):
             raise InputError("分割する位置は発言の途中を選んでください。", f"split at {at} of {len(u.text)}")
         first_words, second_words, cut = split_words(u.words, u.text, at, u.start, u.end)
         first_text, second_text = u.text[:at].strip(), u.text[at:].strip()
+        fillers = parse_fillers(self.settings.fillers)
+        first_layers, second_layers = split_layers(u, (first_words, first_text), (second_words, second_text), fillers)
         if not first_text or not second_text:
             raise InputError("分割すると空の発言ができてしまいます。位置を変えてください。", "empty part")
         self._snapshot(session, u)
@@ -191,9 +195,10 @@ class TranscriptService(Service):
                 words=second_words,
                 edited=True,
                 agenda_order=u.agenda_order,
+                **second_layers,
             ),
         )
-        self._save(session, u, expected_version, "split", text=first_text, end=cut, words=first_words)
+        self._save(session, u, expected_version, "split", text=first_text, end=cut, words=first_words, **first_layers)
         store.add_revision(
             session,
             revision=UtteranceRevision(
@@ -242,8 +247,9 @@ class TranscriptService(Service):
             text = u.text + glue + following.text
             words = list(u.words) + list(following.words)
             end = max(u.end, following.end)
+            layers = merged_layers(u, following, glue)
             store.delete_utterance(session, utterance_id=following.id)
-            self._save(session, u, expected_version, "merge", text=text, end=end, words=words)
+            self._save(session, u, expected_version, "merge", text=text, end=end, words=words, **layers)
             session.commit()
         return self.line(utterance_id)
 
@@ -306,6 +312,7 @@ class TranscriptService(Service):
                     "conditional update matched fewer rows than previewed",
                 )
             store.add_revisions(session, rows=revisions)
+            learn_from_replace(session, meeting_id, preview, self.actor)
             store.audit.record_many(
                 session, actor=self.actor, action="utterance_replace", target_type="utterance", changes=trail
             )
@@ -370,11 +377,49 @@ class TranscriptService(Service):
             u = self._current(session, utterance_id, expected_version)
             if all(getattr(u, key) == value for key, value in values.items()):
                 return line_view(u)  # nothing changed: no new version
+            before = u.text
             self._snapshot(session, u)
             self._save(session, u, expected_version, action, **values)
+            if action == "edit":
+                learn_from_edit(
+                    session,
+                    meeting_id=u.meeting_id,
+                    utterance_id=u.id,
+                    before=before,
+                    after=values["text"],
+                    actor=self.actor,
+                )
             store.touch_meeting(session, meeting_id=u.meeting_id)
             session.commit()
         return self.line(utterance_id)
+
+
+def split_layers(
+    u: Utterance, first: tuple[list[dict], str], second: tuple[list[dict], str], fillers: Sequence[str]
+) -> tuple[dict, dict]:
+    """The 素起こし and ケバ取り of the two parts (words, text) of a split: the raw text as the part's words spell it
+    (the words are what was recognized), the ケバ取り layer made from it again."""
+    if u.raw is None:  # stored before the layers: each part is its own text
+        return {}, {}
+    parts = []
+    for words, text in (first, second):
+        raw = "".join(str(w.get("text", "")).strip() for w in words) or text
+        corrections = [c for c in u.corrections or () if c.get("right", "") in text]
+        parts.append({"raw": raw, "kebatori": kebatori(raw, fillers), "corrections": corrections})
+    return parts[0], parts[1]
+
+
+def merged_layers(u: Utterance, following: Utterance, glue: str) -> dict:
+    """The layers of two utterances joined into one."""
+    if u.raw is None and following.raw is None:
+        return {}
+    return {
+        "raw": (u.raw if u.raw is not None else u.text)
+        + glue
+        + (following.raw if following.raw is not None else following.text),
+        "kebatori": (u.kebatori or u.text) + glue + (following.kebatori or following.text),
+        "corrections": [*(u.corrections or ()), *(following.corrections or ())],
+    }
 
 
 def first_revision(u: Utterance) -> dict:

@@ -9,11 +9,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from minutes.pipeline.cleanup import mark_words
 from minutes.store.tables import JobStatus, Meeting, Speaker, Utterance, UtteranceRevision, utcnow
 from minutes.store.tables import MaterialKind as MaterialKind  # the stored enums the pages compare with
 
 __all__ = ["JobStatus", "MaterialKind"]  # and every class below
-
 LOW_CONFIDENCE = 0.5  # words recognised with a lower probability are marked for checking
 SPEAKER_KINDS = ("議員", "説明員", "職員", "その他")  # exports.SpeakerKind values
 RECOGNIZER = "自動認識"  # shown as the author of version 1
@@ -331,20 +331,17 @@ class Line:
     edited: bool
     version: int
     agenda_order: int | None = None  # 日程第N
+    raw: str = ""  # 素起こし (as recognized; the text for meetings stored before the layers)
+    kebatori: str = ""  # ケバ取り (fillers removed)
+    corrections: tuple[dict, ...] = ()  # the rules the draft applied: {"wrong", "right", "context", "id"}
 
     def low_confidence(self, threshold: float = LOW_CONFIDENCE) -> list[tuple[str, bool]]:
-        """The text in pieces, each marked True when recognised with low confidence. Marks only while the text still
-        matches the recognised words (after an edit, nothing is marked)."""
+        """The text in pieces, each marked True when recognised with low confidence: the words as found in the text
+        in order (the 整文 drops fillers and adds punctuation). After a clerk's edit, nothing is marked."""
         pieces = [(str(w.get("text", "")).strip(), float(w.get("probability", 1.0)) < threshold) for w in self.words]
-        if not pieces or "".join(text for text, _ in pieces) != self.text:
+        if not pieces or (self.edited and "".join(text for text, _ in pieces) != self.text):
             return [(self.text, False)]
-        merged: list[tuple[str, bool]] = []
-        for text, low in pieces:
-            if merged and merged[-1][1] == low:
-                merged[-1] = (merged[-1][0] + text, low)
-            elif text:
-                merged.append((text, low))
-        return merged
+        return mark_words(self.text, pieces)
 
 
 @dataclass(frozen=True)
@@ -409,7 +406,9 @@ class Event:
 
 
 def line_view(u: Utterance) -> Line:
-    return Line(u.id, u.seq, u.speaker_id, u.start, u.end, u.text, tuple(u.words), u.edited, u.version, u.agenda_order)
+    layers = (u.raw if u.raw is not None else u.text, u.kebatori if u.kebatori is not None else u.text)
+    fields = (u.id, u.seq, u.speaker_id, u.start, u.end, u.text, tuple(u.words), u.edited, u.version, u.agenda_order)
+    return Line(*fields, *layers, tuple(u.corrections or ()))
 
 
 def job_state(job) -> JobState | None:

@@ -28,6 +28,7 @@ from minutes.pipeline import PipelineOptions, run_pipeline
 from minutes.pipeline.rediarize import REDIARIZE_WEIGHTS, separate_speakers
 from minutes.processes import pid_alive
 from minutes.progress import OverallProgress, ProgressCallback
+from minutes.services.corrections import with_cleanup
 from minutes.services.dictionary import with_meeting_terms
 from minutes.services.identification import (
     add_meeting_voices,
@@ -133,6 +134,7 @@ class Worker:
             meeting_id = job.meeting_id
             if kind == store.JobKind.TRANSCRIBE:  # the meeting's agenda and materials, as they are now; kept
                 options = with_meeting_terms(session, job.meeting_id, options)
+                options = with_cleanup(session, settings, options)  # the rules and ケバ取り words in force
                 store.set_job_options(session, job=job, options=job.options | options.to_dict())
                 session.commit()
         progress = _JobProgress(engine, job_id, self.worker_id, listener)

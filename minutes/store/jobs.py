@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, update
@@ -189,6 +190,9 @@ def save_result(
                     {"start": w.start, "end": w.end, "text": w.text, "probability": w.probability}
                     for w in utterance.words
                 ],
+                raw=utterance.raw or utterance.text,
+                kebatori=utterance.kebatori or utterance.text,
+                corrections=[asdict(rule) for rule in utterance.corrections],
             )
         )
     recording = get_recording(session, recording_id=job.recording_id)

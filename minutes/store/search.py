@@ -120,7 +120,7 @@ def search_utterance_ids(
         if match is not None:  # the index's own copy of the text is compact; the utterance row is not
             clauses.append(_any_of("utterance_fts.text", f"short{i}", group, params, instr=True))
         else:
-            clauses.append(_any_of("u.text", f"short{i}", group, params))
+            clauses.append(_any_of(_LAYERS, f"short{i}", group, params))
     if speaker:
         clauses.append(_speaker_clause(speaker, params))
     if match is not None:
@@ -188,6 +188,10 @@ def search_meetings_in_order(
     return [int(row[0]) for row in session.exec(statement, params=params)]
 
 
+# the 整文 text and, where it differs, the 素起こし (two U+E000 between them, so no word spans both; as in the index)
+_LAYERS = "(u.text || char(57344, 57344) || coalesce(u.raw, ''))"
+
+
 def scan_utterance_ids(
     session: Session, *, meeting_ids: Sequence[int], terms: Sequence[Sequence[str]], speaker: str | None = None
 ) -> list[int]:
@@ -196,7 +200,7 @@ def scan_utterance_ids(
     if not meeting_ids:
         return []
     params: dict = {}
-    clauses = [_any_of("u.text", f"t{i}", group, params) for i, group in enumerate(terms)]
+    clauses = [_any_of(_LAYERS, f"t{i}", group, params) for i, group in enumerate(terms)]
     if speaker:
         clauses.append(_speaker_clause(speaker, params))
     ids = ", ".join(str(int(i)) for i in meeting_ids)

@@ -127,6 +127,13 @@ class Utterance(SQLModel, table=True):
     version: int = 1  # raised by every edit; for detecting stale edits
     # The 議事日程 item this utterance belongs to, by its number (日程第N = ``AgendaEntry.order``); None: unassigned.
     agenda_order: int | None = None
+    # The layers (``minutes.pipeline.cleanup``): ``text`` is the 整文 layer, edited by clerks; ``raw`` (素起こし, as
+    # recognized, never edited) and ``kebatori`` (fillers removed) are kept beside it. None (meetings stored before
+    # migration 0009): the same as ``text``.
+    raw: str | None = None
+    kebatori: str | None = None
+    # The correction rules the draft applied: [{"wrong", "right", "context", "id"}]
+    corrections: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False, server_default="[]"))
 
 
 class UtteranceRevision(SQLModel, table=True):
@@ -375,3 +382,34 @@ class LiveCaption(SQLModel, table=True):
     end: float
     text: str
     heard: float = 0.0
+
+
+# ---------------------------------------------------------------- correction rules and proposals (migration 0009)
+
+
+class Correction(SQLModel, table=True):
+    """An accepted correction rule (誤→正), applied to every new draft's 整文 layer (``minutes.pipeline.cleanup``)."""
+
+    __table_args__ = (UniqueConstraint("wrong", "right", "context"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    wrong: str = Field(max_length=60)  # 誤: 長栄バス
+    right: str = Field(max_length=60)  # 正: 町営バス
+    context: str = Field(default="", max_length=60)  # only there ("" = everywhere)
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class CorrectionProposal(SQLModel, table=True):
+    """The same replacement seen in clerks' edits: proposed as a rule once seen in two places. ``status``: open,
+    accepted, dismissed (a dismissed one is not proposed again)."""
+
+    __table_args__ = (UniqueConstraint("wrong", "right"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    wrong: str = Field(max_length=60)
+    right: str = Field(max_length=60)
+    # where it was seen: [{"meeting": id, "utterance": id, "by": name}], one entry per utterance
+    places: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    status: str = Field(default="open", max_length=16)
+    updated_at: datetime = Field(default_factory=utcnow)

@@ -54,6 +54,8 @@ def _input(view: SettingView, column=st):
         return column.selectbox(
             label, values, index=current, format_func=labels.get, disabled=view.fixed, help=_help(view), key=key
         )
+    if spec.kind == "text":
+        return column.text_area(label, value=str(view.value), disabled=view.fixed, help=_help(view), key=key)
     if spec.kind == "model":
         usable = [c for c in choices if not c.problem]
         names = [c.name for c in usable]
@@ -86,7 +88,7 @@ def _input(view: SettingView, column=st):
 
 
 GROUPS = {
-    "文字起こし": ("language", "whisper_model"),
+    "文字起こし": ("language", "whisper_model", "fillers"),
     "受け付けるファイル": ("max_upload_mb", "max_duration_hours", "max_material_mb"),
     "確定時の保存": ("archive_recording",),
     "ログイン": ("lockout_attempts", "lockout_minutes", "session_idle_minutes", "session_max_hours"),

@@ -1,5 +1,6 @@
 """用語辞書: the assembly's words favoured in recognition (list and search for everyone who reads minutes; add, edit,
-delete and CSV import for clerks and administrators; CSV export for all)."""
+delete and CSV import for clerks and administrators; CSV export for all), and the 補正ルール applied to drafts with the
+proposals learnt from clerks' edits (``ui/corrections_tools.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import streamlit as st
 from minutes.errors import MinutesError
 from minutes.services import Permission, who_can
 from ui import state
+from ui.corrections_tools import correction_rules
 
 NO_KIND = "（すべて）"
 NOTICE = "dictionary_notice"  # a change's message, shown after the rerun that lists the change
@@ -52,6 +54,7 @@ st.download_button(
 
 if not editable:
     st.info(f"用語の登録・変更は{who_can(Permission.MANAGE_DICTIONARY)}が行います。", icon=":material/lock:")
+    correction_rules(editable=False)
     st.stop()
 
 st.subheader("用語の追加")
@@ -108,3 +111,5 @@ if upload is not None and st.button("取り込む", type="primary", key="diction
         st.rerun()
     except MinutesError as error:
         state.show_error(error)
+
+correction_rules(editable=True)

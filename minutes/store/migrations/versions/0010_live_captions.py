@@ -1,7 +1,7 @@
 """live captions
 
 Revision ID: 0010
-Revises: 0008
+Revises: 0009
 Create Date: 2026-12-01
 
 ``livecaption``: the committed text of a meeting transcribed live (``minutes live``), in order, kept after 散会 to
@@ -14,7 +14,7 @@ import sqlmodel
 
 
 revision = '0010'
-down_revision = '0008'
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,77 @@
+"""Correction rules (誤→正) and the proposals learnt from clerks' edits."""
+
+from __future__ import annotations
+
+from sqlmodel import Session, col, select
+
+from minutes.errors import NotFoundError
+from minutes.store.tables import Correction, CorrectionProposal, utcnow
+
+
+def corrections(session: Session) -> list[Correction]:
+    """The accepted rules, by 誤 then context."""
+    return list(session.exec(select(Correction).order_by(col(Correction.wrong), col(Correction.context))))
+
+
+def get_correction(session: Session, *, correction_id: int) -> Correction:
+    row = session.get(Correction, correction_id)
+    if row is None:
+        raise NotFoundError(
+            "指定された補正ルールが見つかりません（削除された可能性があります）。", f"rule {correction_id}"
+        )
+    return row
+
+
+def correction_like(session: Session, *, wrong: str, right: str, context: str) -> Correction | None:
+    statement = select(Correction).where(
+        Correction.wrong == wrong, Correction.right == right, Correction.context == context
+    )
+    return session.exec(statement).first()
+
+
+def add_correction(session: Session, *, wrong: str, right: str, context: str, actor: str) -> Correction:
+    row = Correction(wrong=wrong, right=right, context=context, created_by=actor)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def delete_correction(session: Session, *, row: Correction) -> None:
+    session.delete(row)
+    session.flush()
+
+
+def proposals(session: Session, *, status: str = "open") -> list[CorrectionProposal]:
+    statement = select(CorrectionProposal).where(CorrectionProposal.status == status)
+    return list(session.exec(statement.order_by(col(CorrectionProposal.updated_at).desc())))
+
+
+def get_proposal(session: Session, *, proposal_id: int) -> CorrectionProposal:
+    row = session.get(CorrectionProposal, proposal_id)
+    if row is None:
+        raise NotFoundError("指定された提案が見つかりません。", f"proposal {proposal_id}")
+    return row
+
+
+def proposal_for(session: Session, *, wrong: str, right: str) -> CorrectionProposal | None:
+    statement = select(CorrectionProposal).where(CorrectionProposal.wrong == wrong, CorrectionProposal.right == right)
+    return session.exec(statement).first()
+
+
+def note_replacement(session: Session, *, wrong: str, right: str, place: dict) -> CorrectionProposal:
+    """Count a replacement seen at ``place`` ({"meeting", "utterance", "by"}); one place per utterance."""
+    row = proposal_for(session, wrong=wrong, right=right)
+    if row is None:
+        row = CorrectionProposal(wrong=wrong, right=right, places=[])
+    if all(seen.get("utterance") != place.get("utterance") for seen in row.places):
+        row.places = [*row.places, place]  # a new list: the JSON column notices only assignments
+        row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+    return row
+
+
+def set_proposal_status(session: Session, *, row: CorrectionProposal, status: str) -> None:
+    row.status, row.updated_at = status, utcnow()
+    session.add(row)
+    session.flush()
