@@ -112,6 +112,8 @@ def _mark_form(live: LiveView) -> None:
                 )
             except MinutesError as error:
                 state.show_error(error)
+                return
+            st.rerun()  # the transcript above shows the new mark
 
 
 def _display_links(live: LiveView) -> None:
@@ -126,7 +128,8 @@ def _display_links(live: LiveView) -> None:
                 state.show_error(error)
         token = st.session_state.get("issued_token")
         if token:
-            st.code(f"{st.context.url.split('?')[0].rsplit('/', 1)[0]}/captions?display={token}", language=None)
+            base = (st.context.url or "").split("?")[0].rsplit("/", 1)[0]  # the server as this browser reached it
+            st.code(f"{base}/?display={token}", language=None)
             st.caption("このリンクは今だけ表示されます。控えてください。")
         for link in services.live.display_links(live.meeting_id):
             row = st.columns([3, 1])
