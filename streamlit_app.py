@@ -16,11 +16,16 @@ st.html("<style>[data-testid='InputInstructions'] { display: none; }</style>")
 
 # A damaged or unreadable database: a Japanese page saying what to do, not Streamlit's English error page.
 with state.database_guard():
+    if "display" in st.query_params:
+        # 字幕表示 (gallery screen): the link's token is all it needs; no sign-in, no navigation, nothing else
+        st.navigation([st.Page("ui/pages/captions.py", title="字幕表示", default=True)], position="hidden").run()
+        st.stop()
     user = state.setup()
     pages = [
         st.Page("ui/pages/meetings.py", title="会議一覧", default=True),
         st.Page("ui/pages/search.py", title="検索"),
         st.Page("ui/pages/new_meeting.py", title="新しい会議"),
+        st.Page("ui/pages/live.py", title="ライブ"),
         st.Page("ui/pages/meeting.py", title="会議の情報・確定"),
         st.Page(
             "ui/pages/editor.py",
@@ -46,6 +51,7 @@ with state.database_guard():
         st.stop()
     hidden = {
         "新しい会議": not user.can(Permission.CREATE_MEETING),
+        "ライブ": not user.can(Permission.READ_DRAFT),
         "利用者": not user.can(Permission.MANAGE_USERS),
         "監査ログ": not user.can(Permission.VIEW_AUDIT),
         "管理（設定・モデル）": not user.can(Permission.MANAGE_SETTINGS),

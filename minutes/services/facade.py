@@ -26,6 +26,7 @@ from minutes.services.corrections import CorrectionsService
 from minutes.services.details import MeetingDetailsService
 from minutes.services.dictionary import DictionaryService
 from minutes.services.documents import ExportService
+from minutes.services.live import LiveService
 from minutes.services.materials import MaterialService
 from minutes.services.meetings import MeetingsService
 from minutes.services.people import PeopleService
@@ -91,6 +92,11 @@ class Services:
     def people(self) -> PeopleService:
         """The assembly's roster (名簿)."""
         return self._make(PeopleService)
+
+    @cached_property
+    def live(self) -> LiveService:
+        """Meetings transcribed live (開会・休憩・再開・散会), their marks and 字幕表示 links."""
+        return self._make(LiveService)
 
     @cached_property
     def agenda(self) -> AgendaService:

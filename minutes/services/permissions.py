@@ -54,6 +54,7 @@ class Permission(StrEnum):
     MANAGE_ROSTER = "manage_roster"  # the assembly's roster (名簿): people and their titles; enrolling voices
     DELETE_VOICES = "delete_voices"  # voice profiles are personal data: only administrators delete them
     MANAGE_DICTIONARY = "manage_dictionary"  # the assembly's 用語辞書 (reading it needs READ only)
+    ISSUE_DISPLAY_LINK = "issue_display_link"  # 字幕表示 links (captions without an account): administrators only
 
 
 _CLERK = {
@@ -90,6 +91,7 @@ LABELS = {
     Permission.MANAGE_ROSTER: "名簿の管理・声の登録",
     Permission.DELETE_VOICES: "声の登録の削除",
     Permission.MANAGE_DICTIONARY: "用語辞書の編集",
+    Permission.ISSUE_DISPLAY_LINK: "字幕表示リンクの発行",
 }
 
 

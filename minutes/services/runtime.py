@@ -13,6 +13,7 @@ from minutes.services import admin
 from minutes.services.accounts import SignInService
 from minutes.services.archive_writer import sweep_staging
 from minutes.services.facade import Services
+from minutes.services.live import CaptionDisplay, caption_display
 from minutes.services.permissions import Principal
 from minutes.settings import Settings, pinned
 from minutes.store.engine import make_engine, migrate
@@ -46,6 +47,10 @@ class Runtime:
     def operator(self, name: str) -> Services:
         """Every service, acting for the operating-system user ``name`` (the CLI, the worker)."""
         return self.services(Principal.operator(name))
+
+    def caption_display(self, token: str | None) -> CaptionDisplay:
+        """What a 字幕表示 link shows, with no account (``minutes.services.live.caption_display``)."""
+        return caption_display(self.engine, token)
 
     def whisper_model_path(self, override: Path | None = None) -> Path:
         """The Whisper model folder (assembled and verified once per process)."""

@@ -36,6 +36,7 @@ from minutes.services.identification import (
     identify_stored,
     speaker_fields,
 )
+from minutes.services.live_job import LiveRun, apply_live_marks
 from minutes.services.rediarization import apply_rediarization
 from minutes.store.engine import write_lock
 from minutes.store.files import remove_tree
@@ -144,6 +145,10 @@ class Worker:
         heartbeat.start()
         work_dir = settings.work_dir / f"job-{job_id}-{self.worker_id.rsplit(':', 1)[-1]}"
         try:
+            if kind == store.JobKind.LIVE:  # runs until 散会; then the meeting's transcription is queued
+                LiveRun(engine, settings, job_id, self.runtime.whisper_model_path(model_override), progress).run()
+                store.finish_job(engine, job_id=job_id, worker_id=self.worker_id, status=JobStatus.SUCCEEDED)
+                return
             if kind != store.JobKind.TRANSCRIBE:  # work on a stored meeting: no transcription
                 self._stored_meeting_job(kind, job_id, source, work_dir, options, requested_by, progress)
                 if listener is not None:
@@ -176,6 +181,7 @@ class Worker:
                     model=str(model_path),
                     speaker_fields=speaker_fields(session, meeting, result.people),
                 )
+                apply_live_marks(session, meeting_id)  # a meeting transcribed live: the clerk's marks
                 session.commit()
             if listener is not None:
                 listener("done", 100.0, 100.0)

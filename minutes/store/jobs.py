@@ -30,6 +30,7 @@ class JobKind:
     REDIARIZE = "rediarize"  # decode → diarize, then new speakers for the stored (possibly edited) utterances
     IDENTIFY = "identify"  # decode → the stored speakers' voices matched to the voice profiles again
     VOICES = "voices"  # decode → the voices of a finalized meeting's named speakers added to their profiles
+    LIVE = "live"  # a meeting transcribed as it happens (minutes.services.live_job); at 散会 a transcription follows
 
 
 def job_kind(job: Job) -> str:
