@@ -22,6 +22,8 @@ from minutes.store import audit
 from minutes.store.engine import alembic_config, make_engine, migrate
 from minutes.store.tables import AuditEvent
 
+pytestmark = pytest.mark.both_backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 def _record(engine, count: int, actor: str = "佐藤") -> None:
     with Session(engine) as session:

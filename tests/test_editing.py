@@ -21,6 +21,8 @@ from minutes.store.tables import Meeting, UtteranceRevision
 from minutes.store.tables import Utterance as UtteranceRow
 from tests.seeding import seed_meeting
 
+pytestmark = pytest.mark.both_backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 @pytest.fixture
 def as_(engine: Engine, tmp_path: Path) -> Callable[[str], Services]:

@@ -18,6 +18,8 @@ from minutes.services.views import ReplacePreview
 from minutes.settings import Settings
 from tests.seeding import seed_transcript
 
+pytestmark = pytest.mark.both_backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 def as_(engine: Engine, data_dir: Path = Path("."), name: str = "佐藤") -> Services:
     """The services acting for the operating-system user ``name``."""
