@@ -67,10 +67,11 @@ def database_url(request, backend: str, tmp_path: Path):
     made: list[str] = []
     server = request.getfixturevalue("postgres") if backend == "postgres" else None
 
-    def make(path: Path) -> str:
+    def make(path: Path, *, migrated: bool = True) -> str:
+        """The URL of a database (``migrated``: at the newest schema; else empty, for migration tests)."""
         if server is None:
             return f"sqlite:///{path}"
-        made.append(server.create_database(template="minutes_template"))
+        made.append(server.create_database(template="minutes_template" if migrated else None))
         return server.url(made[-1])
 
     yield make

@@ -14,6 +14,7 @@ from sqlmodel import create_engine
 from minutes.redact import protect_sql_logs
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+WRITE_LOCK_KEY = 0x6D696E75  # "minu": the advisory lock that stands for SQLite's write lock on PostgreSQL
 
 
 def make_engine(url: str) -> Engine:
@@ -60,7 +61,12 @@ def write_lock(connection: Connection) -> None:
     """Make the transaction of ``connection`` hold the database's write lock from now on (SQLite: ``BEGIN
     IMMEDIATE`` unless a write already began it), so that what it reads next stays current until it commits: no
     other writer can come in between (the audit trail's hash chain, finalize's re-check). Waits up to the busy
-    timeout for another writer to finish."""
+    timeout for another writer to finish. PostgreSQL: a transaction-level advisory lock that every caller of this
+    function takes (held until commit or rollback); under READ COMMITTED each later statement then sees what the
+    previous holder committed."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+        return
     if connection.dialect.name != "sqlite":
         return
     raw = connection.connection.dbapi_connection
