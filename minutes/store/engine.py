@@ -18,7 +18,8 @@ WRITE_LOCK_KEY = 0x6D696E75  # "minu": the advisory lock that stands for SQLite'
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a generous busy timeout (several processes share it)."""
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a generous busy timeout (several processes share it);
+    PostgreSQL (``postgresql+psycopg://…``) sessions run in UTC."""
     protect_sql_logs()
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -34,6 +35,11 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
+    if url.startswith("postgresql"):
+        # UTC sessions: a meeting's day (date(held_at)) is the same as SQLite's, which stores UTC text
+        return create_engine(
+            url, pool_pre_ping=True, hide_parameters=True, connect_args={"options": "-c TimeZone=UTC"}
+        )
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 

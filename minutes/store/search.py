@@ -1,4 +1,5 @@
-"""Full-text search over utterances and materials (FTS5 trigram tables and their vocabulary)."""
+"""Full-text search over utterances and materials (FTS5 trigram tables and their vocabulary; on PostgreSQL the same
+functions hand over to ``search_pg``, pg_trgm)."""
 
 from __future__ import annotations
 
@@ -24,12 +25,29 @@ _ORDER = {
 }
 
 
+def _postgres(session: Session) -> bool:
+    """PostgreSQL has no FTS5: its searches (pg_trgm) are in ``search_pg``."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _fts_match(long_terms: Sequence[Sequence[str]]) -> str | None:
+    """The FTS5 query: every word (as any of its alternatives) as a phrase; None without long words."""
+    groups = []
+    for group in long_terms:
+        phrases = ['"' + term.replace('"', '""') + '"' for term in group]
+        groups.append(phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")")
+    return " AND ".join(groups) or None
+
+
 def _like(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _any_of(column: str, name: str, group: Sequence[str], params: dict, *, instr: bool = False) -> str:
-    """A clause true when ``column`` contains any of the alternatives in ``group`` (case-insensitive for ASCII)."""
+def _any_of(
+    column: str, name: str, group: Sequence[str], params: dict, *, instr: bool = False, like: str = "LIKE"
+) -> str:
+    """A clause true when ``column`` contains any of the alternatives in ``group`` (case-insensitive for ASCII;
+    ``like``: ``ILIKE`` on PostgreSQL, whose LIKE is case-sensitive)."""
     clauses = []
     for j, term in enumerate(group):
         key = f"{name}_{j}"
@@ -37,20 +55,18 @@ def _any_of(column: str, name: str, group: Sequence[str], params: dict, *, instr
             clauses.append(f"instr(lower({column}), :{key}) > 0")
             params[key] = term.translate(_ASCII_LOWER)
         else:
-            clauses.append(f"{column} LIKE :{key} ESCAPE '\\'")
+            clauses.append(f"{column} {like} :{key} ESCAPE '\\'")
             params[key] = _like(term)
     return clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
 
 
-def _speaker_clause(speaker: str, params: dict) -> str:
+def _speaker_clause(speaker: str, params: dict, like: str = "LIKE") -> str:
     """Utterances of a speaker whose name, role, label or role and name together contain ``speaker`` (spaces
     ignored: 「議長 山田」 finds 議長山田)."""
     params["speaker"] = _like(speaker.replace(" ", "").replace("　", ""))
-    return (
-        "u.speaker_id IN (SELECT id FROM speaker WHERE name LIKE :speaker ESCAPE '\\' OR role LIKE :speaker "
-        "ESCAPE '\\' OR label LIKE :speaker ESCAPE '\\' OR coalesce(role, '') || coalesce(name, '') LIKE "
-        ":speaker ESCAPE '\\')"
-    )
+    fields = ("name", "role", "label", "coalesce(role, '') || coalesce(name, '')")
+    either = " OR ".join(f"{field} {like} :speaker ESCAPE '\\'" for field in fields)
+    return f"u.speaker_id IN (SELECT id FROM speaker WHERE {either})"
 
 
 def _vocab_where(ranges: Sequence[tuple[str, str]], params: dict) -> str:
@@ -91,7 +107,7 @@ def _meeting_filters(
 def search_utterance_ids(
     session: Session,
     *,
-    match: str | None,
+    long_terms: Sequence[Sequence[str]],
     short_terms: Sequence[Sequence[str]],
     vocab_ranges: Sequence[tuple[str, str]],
     order: str,
@@ -107,12 +123,21 @@ def search_utterance_ids(
 ) -> tuple[list[tuple[int, float]], int]:
     """Utterance ids matching a search, best first, with a score; and how many match (at most ``count_cap``).
 
-    ``match``: an FTS5 query over the trigram index (words of three or more characters). ``vocab_ranges``: instead of
-    ``match``, the documents whose trigrams start with the (lower-cased) short word ``lo`` (``lo <= term < hi``) or
+    ``long_terms``: words of three or more characters, each a group of alternatives (its widths), searched as an FTS5
+    query over the trigram index, ranked by bm25. ``vocab_ranges``: when there are no long terms, the documents whose trigrams start with the (lower-cased) short word ``lo`` (``lo <= term < hi``) or
     one of its other widths, with the number of occurrences as the score. ``short_terms``: further words every hit
     must contain, each a group of alternatives (its widths). ``order``: relevance (bm25 or occurrences), newest or
     oldest.
     """
+    if _postgres(session):
+        from minutes.store import search_pg
+
+        return search_pg.search_utterance_ids(
+            session, long_terms=long_terms, short_terms=short_terms, vocab_ranges=vocab_ranges, order=order,
+            limit=limit, offset=offset, count_cap=count_cap, date_from=date_from, date_to=date_to, kind=kind,
+            meeting_id=meeting_id, speaker=speaker, hidden=hidden,
+        )  # fmt: skip
+    match = _fts_match(long_terms)
     clauses, params = _meeting_filters(
         date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
     )
@@ -138,7 +163,7 @@ def search_utterance_ids(
         score = "hits.n"
         relevance = "score DESC, day DESC, meeting DESC, seq"
     ordering = {"newest": "day DESC, meeting DESC, seq", "oldest": "day, meeting, seq"}.get(order, relevance)
-    body = f"FROM {source} JOIN meeting m ON m.id = u.meeting_id WHERE {' AND '.join(clauses) or '1'}"
+    body = f"FROM {source} JOIN meeting m ON m.id = u.meeting_id WHERE {' AND '.join(clauses) or '1=1'}"
     found = (
         f"SELECT u.id AS id, {score} AS score, date(coalesce(m.held_at, m.created_at)) AS day, m.id AS meeting, "
         f"u.seq AS seq {body}"
@@ -162,7 +187,11 @@ def search_utterance_ids(
 
 def count_vocab(session: Session, *, ranges: Sequence[tuple[str, str]], cap: int) -> int:
     """How many trigram occurrences start with the short word (``lo <= term < hi`` for any of ``ranges``), counting
-    at most ``cap``."""
+    at most ``cap``. PostgreSQL: how many utterances contain it, at most ``cap``."""
+    if _postgres(session):
+        from minutes.store import search_pg
+
+        return search_pg.count_vocab(session, ranges=ranges, cap=cap)
     params: dict = {"cap": cap}
     where = _vocab_where(ranges, params)
     statement = text(f"SELECT count(*) FROM (SELECT 1 FROM utterance_fts_instance WHERE {where} LIMIT :cap)")
@@ -184,12 +213,13 @@ def search_meetings_in_order(
         date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
     )
     ordering = _ORDER["oldest" if order == "oldest" else "newest"].format(seq="1")
-    statement = text(f"SELECT m.id FROM meeting m WHERE {' AND '.join(clauses) or '1'} ORDER BY {ordering}")
+    statement = text(f"SELECT m.id FROM meeting m WHERE {' AND '.join(clauses) or '1=1'} ORDER BY {ordering}")
     return [int(row[0]) for row in session.exec(statement, params=params)]
 
 
 # the 整文 text and, where it differs, the 素起こし (two U+E000 between them, so no word spans both; as in the index)
 _LAYERS = "(u.text || char(57344, 57344) || coalesce(u.raw, ''))"
+_LAYERS_PG = "(u.text || chr(57344) || chr(57344) || coalesce(u.raw, ''))"
 
 
 def scan_utterance_ids(
@@ -200,9 +230,10 @@ def scan_utterance_ids(
     if not meeting_ids:
         return []
     params: dict = {}
-    clauses = [_any_of(_LAYERS, f"t{i}", group, params) for i, group in enumerate(terms)]
+    like, layers = ("ILIKE", _LAYERS_PG) if _postgres(session) else ("LIKE", _LAYERS)
+    clauses = [_any_of(layers, f"t{i}", group, params, like=like) for i, group in enumerate(terms)]
     if speaker:
-        clauses.append(_speaker_clause(speaker, params))
+        clauses.append(_speaker_clause(speaker, params, like))
     ids = ", ".join(str(int(i)) for i in meeting_ids)
     rank = " ".join(f"WHEN {int(i)} THEN {n}" for n, i in enumerate(meeting_ids))
     statement = text(
@@ -228,7 +259,7 @@ def utterance_hits(session: Session, *, utterance_ids: Sequence[int]) -> dict[in
 def search_material_pages(
     session: Session,
     *,
-    match: str | None,
+    long_terms: Sequence[Sequence[str]],
     short_terms: Sequence[Sequence[str]],
     order: str,
     limit: int,
@@ -239,6 +270,15 @@ def search_material_pages(
     hidden: Sequence[int] = (),
 ) -> list[tuple[MaterialText, Material, Meeting]]:
     """Pages of materials containing every word (FTS5 for long words, LIKE for short ones), best first."""
+    if _postgres(session):
+        from minutes.store import search_pg
+
+        ids = search_pg.material_page_ids(
+            session, long_terms=long_terms, short_terms=short_terms, order=order, limit=limit, date_from=date_from,
+            date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden,
+        )  # fmt: skip
+        return _material_pages(session, ids)
+    match = _fts_match(long_terms)
     clauses, params = _meeting_filters(
         date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
     )
@@ -255,9 +295,13 @@ def search_material_pages(
     ordering = (_ORDER.get(order) or relevance).format(seq="t.material_id, t.page")
     statement = text(
         f"SELECT t.id FROM {source} JOIN material a ON a.id = t.material_id JOIN meeting m ON m.id = a.meeting_id "
-        f"WHERE {' AND '.join(clauses) or '1'} ORDER BY {ordering} LIMIT :limit"
+        f"WHERE {' AND '.join(clauses) or '1=1'} ORDER BY {ordering} LIMIT :limit"
     )
-    ids = [int(row[0]) for row in session.exec(statement, params=params | {"limit": limit})]
+    return _material_pages(session, [int(row[0]) for row in session.exec(statement, params=params | {"limit": limit})])
+
+
+def _material_pages(session: Session, ids: list[int]) -> list[tuple[MaterialText, Material, Meeting]]:
+    """The pages ``ids`` with their material and meeting, in the order of ``ids``."""
     if not ids:
         return []
     rows = session.exec(

@@ -103,6 +103,11 @@ def upgrade() -> None:
     # ### end Alembic commands ###
     if op.get_bind().dialect.name != "sqlite":
         op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")  # a trusted extension: the database owner may create it
+        if not op.get_bind().exec_driver_sql("SELECT show_trgm('町営バス')").scalar():
+            raise RuntimeError(
+                "pg_trgm sees no Japanese characters under this database's locale (LC_CTYPE C?): create the database "
+                "with ENCODING 'UTF8' LC_CTYPE 'C.UTF-8' (or ja_JP.UTF-8, or an ICU locale); see README, PostgreSQL"
+            )
         op.execute("CREATE INDEX ix_utterance_text_trgm ON utterance USING gin (text gin_trgm_ops)")
         op.execute("CREATE INDEX ix_materialtext_text_trgm ON materialtext USING gin (text gin_trgm_ops)")
         return
