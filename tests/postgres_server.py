@@ -61,7 +61,7 @@ class Server:
             "initdb", "-D", str(self.data), "-U", self.role, "--auth=trust", "--encoding=UTF8",
             "--locale=C.UTF-8", "--no-sync",
         )  # fmt: skip
-        options = f"-c listen_addresses='' -k {self.root} -c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+        options = f"-c listen_addresses='' -k {self.root} -c fsync=off -c full_page_writes=off"
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-o", options, "-w", "start")
 
     def _run(self, program: str, *args: str) -> None:

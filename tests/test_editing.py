@@ -221,7 +221,9 @@ def test_replace_all_keeps_history_versions_and_audit_per_utterance(editing, eng
     assert [e.after for e in summary] == [{"find": "補正予算", "replace": "補正予算案", "count": 20}]
     with engine.connect() as connection:  # the search index follows the bulk update (FTS triggers; pg_trgm's GIN)
         if engine.dialect.name == "sqlite":
-            found = connection.exec_driver_sql("SELECT count(*) FROM utterance_fts WHERE utterance_fts MATCH '補正予算案'")
+            found = connection.exec_driver_sql(
+                "SELECT count(*) FROM utterance_fts WHERE utterance_fts MATCH '補正予算案'"
+            )
         else:
             found = connection.exec_driver_sql("SELECT count(*) FROM utterance WHERE text ILIKE '%%補正予算案%%'")
         assert found.scalar() == 20

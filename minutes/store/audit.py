@@ -9,8 +9,8 @@ variable that the app and the CLI set once per request or command, so services n
 The trail is hash-chained (migration 0006): each event stores the previous event's hash (``prev_hash``) and its own
 (``hash``, SHA-256 over that and its content, :func:`chain_hash`). Anyone with the database file can drop the
 triggers, but then a deleted or changed event breaks the chain, and :func:`verify` names the first broken link. The
-chain is extended under the database's write lock (``BEGIN IMMEDIATE``; an advisory lock on PostgreSQL), reading the last hash inside the same
-transaction as the insert, so two writers never fork it.
+chain is extended under the database's write lock (``BEGIN IMMEDIATE``; an advisory lock on PostgreSQL), reading the
+last hash inside the same transaction as the insert, so two writers never fork it.
 """
 
 from __future__ import annotations

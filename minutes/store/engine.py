@@ -37,9 +37,7 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql"):
         # UTC sessions: a meeting's day (date(held_at)) is the same as SQLite's, which stores UTC text
-        return create_engine(
-            url, pool_pre_ping=True, hide_parameters=True, connect_args={"options": "-c TimeZone=UTC"}
-        )
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args={"options": "-c TimeZone=UTC"})
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 

@@ -9,6 +9,8 @@ from datetime import date
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from minutes.store import search_pg
+from minutes.store.search_sql import any_of, meeting_filters, speaker_clause
 from minutes.store.tables import (
     Material,
     MaterialText,
@@ -16,8 +18,6 @@ from minutes.store.tables import (
     Speaker,
     Utterance,
 )
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 _ORDER = {
     "newest": "date(coalesce(m.held_at, m.created_at)) DESC, m.id DESC, {seq}",
@@ -39,69 +39,12 @@ def _fts_match(long_terms: Sequence[Sequence[str]]) -> str | None:
     return " AND ".join(groups) or None
 
 
-def _like(term: str) -> str:
-    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _any_of(
-    column: str, name: str, group: Sequence[str], params: dict, *, instr: bool = False, like: str = "LIKE"
-) -> str:
-    """A clause true when ``column`` contains any of the alternatives in ``group`` (case-insensitive for ASCII;
-    ``like``: ``ILIKE`` on PostgreSQL, whose LIKE is case-sensitive)."""
-    clauses = []
-    for j, term in enumerate(group):
-        key = f"{name}_{j}"
-        if instr:  # SQLite's lower() folds ASCII only: so does the needle
-            clauses.append(f"instr(lower({column}), :{key}) > 0")
-            params[key] = term.translate(_ASCII_LOWER)
-        else:
-            clauses.append(f"{column} {like} :{key} ESCAPE '\\'")
-            params[key] = _like(term)
-    return clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
-
-
-def _speaker_clause(speaker: str, params: dict, like: str = "LIKE") -> str:
-    """Utterances of a speaker whose name, role, label or role and name together contain ``speaker`` (spaces
-    ignored: 「議長 山田」 finds 議長山田)."""
-    params["speaker"] = _like(speaker.replace(" ", "").replace("　", ""))
-    fields = ("name", "role", "label", "coalesce(role, '') || coalesce(name, '')")
-    either = " OR ".join(f"{field} {like} :speaker ESCAPE '\\'" for field in fields)
-    return f"u.speaker_id IN (SELECT id FROM speaker WHERE {either})"
-
-
 def _vocab_where(ranges: Sequence[tuple[str, str]], params: dict) -> str:
     clauses = []
     for j, (lo, hi) in enumerate(ranges):
         params[f"lo{j}"], params[f"hi{j}"] = lo, hi
         clauses.append(f"(term >= :lo{j} AND term < :hi{j})")
     return " OR ".join(clauses)
-
-
-def _meeting_filters(
-    *,
-    date_from: date | None,
-    date_to: date | None,
-    kind: str | None,
-    meeting_id: int | None,
-    hidden: Sequence[int] = (),
-) -> tuple[list[str], dict]:
-    clauses, params = [], {}
-    if hidden:  # closed meetings of others, drafts for readers (ids are integers: safe to inline)
-        clauses.append(f"m.id NOT IN ({','.join(str(int(i)) for i in sorted(hidden))})")
-    day = "date(coalesce(m.held_at, m.created_at))"
-    if date_from is not None:
-        clauses.append(f"{day} >= :date_from")
-        params["date_from"] = date_from.isoformat()
-    if date_to is not None:
-        clauses.append(f"{day} <= :date_to")
-        params["date_to"] = date_to.isoformat()
-    if kind:
-        clauses.append("m.kind = :kind")
-        params["kind"] = kind
-    if meeting_id is not None:
-        clauses.append("m.id = :meeting_id")
-        params["meeting_id"] = meeting_id
-    return clauses, params
 
 
 def search_utterance_ids(
@@ -124,30 +67,28 @@ def search_utterance_ids(
     """Utterance ids matching a search, best first, with a score; and how many match (at most ``count_cap``).
 
     ``long_terms``: words of three or more characters, each a group of alternatives (its widths), searched as an FTS5
-    query over the trigram index, ranked by bm25. ``vocab_ranges``: when there are no long terms, the documents whose trigrams start with the (lower-cased) short word ``lo`` (``lo <= term < hi``) or
-    one of its other widths, with the number of occurrences as the score. ``short_terms``: further words every hit
-    must contain, each a group of alternatives (its widths). ``order``: relevance (bm25 or occurrences), newest or
-    oldest.
+    query over the trigram index, ranked by bm25. ``vocab_ranges``: when there are no long terms, the documents whose
+    trigrams start with the (lower-cased) short word ``lo`` (``lo <= term < hi``) or one of its other widths, with
+    the number of occurrences as the score. ``short_terms``: further words every hit must contain, each a group of
+    alternatives (its widths). ``order``: relevance (bm25 or occurrences), newest or oldest.
     """
     if _postgres(session):
-        from minutes.store import search_pg
-
         return search_pg.search_utterance_ids(
             session, long_terms=long_terms, short_terms=short_terms, vocab_ranges=vocab_ranges, order=order,
             limit=limit, offset=offset, count_cap=count_cap, date_from=date_from, date_to=date_to, kind=kind,
             meeting_id=meeting_id, speaker=speaker, hidden=hidden,
         )  # fmt: skip
     match = _fts_match(long_terms)
-    clauses, params = _meeting_filters(
+    clauses, params = meeting_filters(
         date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
     )
     for i, group in enumerate(short_terms):
         if match is not None:  # the index's own copy of the text is compact; the utterance row is not
-            clauses.append(_any_of("utterance_fts.text", f"short{i}", group, params, instr=True))
+            clauses.append(any_of("utterance_fts.text", f"short{i}", group, params, instr=True))
         else:
-            clauses.append(_any_of(_LAYERS, f"short{i}", group, params))
+            clauses.append(any_of(_LAYERS, f"short{i}", group, params))
     if speaker:
-        clauses.append(_speaker_clause(speaker, params))
+        clauses.append(speaker_clause(speaker, params))
     if match is not None:
         source = "utterance_fts JOIN utterance u INDEXED BY ix_utterance_search ON u.id = utterance_fts.rowid"
         clauses.insert(0, "utterance_fts MATCH :match")
@@ -189,8 +130,6 @@ def count_vocab(session: Session, *, ranges: Sequence[tuple[str, str]], cap: int
     """How many trigram occurrences start with the short word (``lo <= term < hi`` for any of ``ranges``), counting
     at most ``cap``. PostgreSQL: how many utterances contain it, at most ``cap``."""
     if _postgres(session):
-        from minutes.store import search_pg
-
         return search_pg.count_vocab(session, ranges=ranges, cap=cap)
     params: dict = {"cap": cap}
     where = _vocab_where(ranges, params)
@@ -209,7 +148,7 @@ def search_meetings_in_order(
     hidden: Sequence[int] = (),
 ) -> list[int]:
     """Ids of the meetings passing the filters, newest (or oldest) first."""
-    clauses, params = _meeting_filters(
+    clauses, params = meeting_filters(
         date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
     )
     ordering = _ORDER["oldest" if order == "oldest" else "newest"].format(seq="1")
@@ -231,9 +170,9 @@ def scan_utterance_ids(
         return []
     params: dict = {}
     like, layers = ("ILIKE", _LAYERS_PG) if _postgres(session) else ("LIKE", _LAYERS)
-    clauses = [_any_of(layers, f"t{i}", group, params, like=like) for i, group in enumerate(terms)]
+    clauses = [any_of(layers, f"t{i}", group, params, like=like) for i, group in enumerate(terms)]
     if speaker:
-        clauses.append(_speaker_clause(speaker, params, like))
+        clauses.append(speaker_clause(speaker, params, like))
     ids = ", ".join(str(int(i)) for i in meeting_ids)
     rank = " ".join(f"WHEN {int(i)} THEN {n}" for n, i in enumerate(meeting_ids))
     statement = text(
@@ -271,19 +210,17 @@ def search_material_pages(
 ) -> list[tuple[MaterialText, Material, Meeting]]:
     """Pages of materials containing every word (FTS5 for long words, LIKE for short ones), best first."""
     if _postgres(session):
-        from minutes.store import search_pg
-
         ids = search_pg.material_page_ids(
             session, long_terms=long_terms, short_terms=short_terms, order=order, limit=limit, date_from=date_from,
             date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden,
         )  # fmt: skip
         return _material_pages(session, ids)
     match = _fts_match(long_terms)
-    clauses, params = _meeting_filters(
+    clauses, params = meeting_filters(
         date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
     )
     for i, group in enumerate(short_terms):
-        clauses.append(_any_of("t.text", f"short{i}", group, params))
+        clauses.append(any_of("t.text", f"short{i}", group, params))
     if match is not None:
         source = "materialtext_fts JOIN materialtext t ON t.id = materialtext_fts.rowid"
         clauses.insert(0, "materialtext_fts MATCH :match")

@@ -23,7 +23,7 @@ from datetime import date
 from sqlalchemy import text
 from sqlmodel import Session
 
-from minutes.store.search import _any_of, _meeting_filters, _speaker_clause
+from minutes.store.search_sql import any_of, meeting_filters, speaker_clause
 
 # the text and, where it differs, the 素起こし (as the SQLite index holds them)
 _SHOWN = "(u.text || CASE WHEN u.raw IS NULL OR u.raw = u.text THEN '' ELSE chr(57344) || u.raw END)"
@@ -32,10 +32,10 @@ _DAY = "date(coalesce(m.held_at, m.created_at))"  # the connection's time zone i
 
 def _contains(column: str, raw: str | None, name: str, group: Sequence[str], params: dict) -> str:
     """``column`` (or ``raw``) contains one of ``group``, as ILIKEs each index can answer (a BitmapOr of both)."""
-    clause = _any_of(column, name, group, params, like="ILIKE")
+    clause = any_of(column, name, group, params, like="ILIKE")
     if raw is None:
         return clause
-    return f"({clause} OR {_any_of(raw, name, group, params, like='ILIKE')})"
+    return f"({clause} OR {any_of(raw, name, group, params, like='ILIKE')})"
 
 
 def _occurrences(column: str, terms: Sequence[str], params: dict) -> str:
@@ -65,14 +65,14 @@ def search_utterance_ids(
     hidden: Sequence[int] = (),
 ) -> tuple[list[tuple[int, float]], int]:
     """As ``search.search_utterance_ids``; ``vocab_ranges`` name the short word by its lower bounds."""
-    clauses, params = _meeting_filters(
+    clauses, params = meeting_filters(
         date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
     )
     groups = list(long_terms) + ([tuple(lo for lo, _ in vocab_ranges)] if vocab_ranges else []) + list(short_terms)
     for i, group in enumerate(groups):
         clauses.append(_contains("u.text", "u.raw", f"w{i}", group, params))
     if speaker:
-        clauses.append(_speaker_clause(speaker, params, "ILIKE"))
+        clauses.append(speaker_clause(speaker, params, "ILIKE"))
     score = _occurrences(_SHOWN, [t for group in groups for t in group], params)
     relevance = "score DESC, day DESC, meeting DESC, seq"
     ordering = {"newest": "day DESC, meeting DESC, seq", "oldest": "day, meeting, seq"}.get(order, relevance)
@@ -116,7 +116,7 @@ def material_page_ids(
     hidden: Sequence[int] = (),
 ) -> list[int]:
     """Ids of the material pages containing every word, best first (as ``search.search_material_pages``)."""
-    clauses, params = _meeting_filters(
+    clauses, params = meeting_filters(
         date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
     )
     groups = list(long_terms) + list(short_terms)
