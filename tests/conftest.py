@@ -10,6 +10,7 @@ from minutes import offline
 from minutes.pipeline.models import assemble_base
 from minutes.settings import Settings
 from minutes.store.engine import make_engine, migrate
+from tests import postgres_server
 
 # Offline and private: importing minutes (above) already did this, before anything imports huggingface_hub or pyannote.
 offline.enforce()
@@ -24,10 +25,64 @@ def pyannote_sample() -> tuple[Path, Path]:
     return folder / "sample.wav", folder / "sample.rttm"
 
 
+def _postgres_usable() -> bool:
+    return postgres_server.binaries() is not None and importlib.util.find_spec("psycopg") is not None
+
+
+def pytest_generate_tests(metafunc) -> None:
+    """Tests marked ``both_backends`` run once on SQLite and once on PostgreSQL (skipped where PostgreSQL or psycopg
+    is not installed; ``scripts/setup.sh --test`` installs both)."""
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_backends"):
+        postgres = pytest.param(
+            "postgres",
+            marks=pytest.mark.skipif(not _postgres_usable(), reason="PostgreSQL or psycopg is not installed"),
+        )
+        metafunc.parametrize("backend", ["sqlite", postgres])
+
+
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
-    """A migrated SQLite database in the test's temp folder."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'minutes.db'}")
+def backend() -> str:
+    """The database the engine and settings fixtures use: SQLite unless the test is marked ``both_backends``."""
+    return "sqlite"
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """One throwaway PostgreSQL server for the whole run, with a migrated template database."""
+    server = postgres_server.Server()
+    try:
+        server.admin("CREATE DATABASE minutes_template")
+        template = make_engine(server.url("minutes_template"))
+        migrate(template)
+        template.dispose()
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def database_url(request, backend: str, tmp_path: Path):
+    """A factory of migrated, empty databases: SQLite files in the test's folder, or PostgreSQL databases copied
+    from the migrated template (``CREATE DATABASE … TEMPLATE``: a few milliseconds), dropped after the test."""
+    made: list[str] = []
+    server = request.getfixturevalue("postgres") if backend == "postgres" else None
+
+    def make(path: Path, *, migrated: bool = True) -> str:
+        """The URL of a database (``migrated``: at the newest schema; else empty, for migration tests)."""
+        if server is None:
+            return f"sqlite:///{path}"
+        made.append(server.create_database(template="minutes_template" if migrated else None))
+        return server.url(made[-1])
+
+    yield make
+    for name in made:
+        server.drop_database(name)
+
+
+@pytest.fixture
+def engine(database_url, tmp_path: Path) -> Engine:
+    """A migrated database: SQLite in the test's temp folder (or PostgreSQL, for tests marked ``both_backends``)."""
+    engine = make_engine(database_url(tmp_path / "minutes.db"))
     migrate(engine)
     yield engine
     engine.dispose()
@@ -40,11 +95,11 @@ def whisper_base(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def settings(tmp_path, whisper_base) -> Settings:
+def settings(tmp_path, whisper_base, database_url) -> Settings:
     data = tmp_path / "data"
     return Settings(
         data_dir=data,
-        database_url=f"sqlite:///{data / 'minutes.db'}",
+        database_url=database_url(data / "minutes.db"),
         whisper_model=whisper_base,
         device="cpu",
         compute_type="int8",

@@ -22,6 +22,8 @@ from minutes.store import audit
 from minutes.store.engine import alembic_config, make_engine, migrate
 from minutes.store.tables import AuditEvent
 
+pytestmark = pytest.mark.both_backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 def _record(engine, count: int, actor: str = "佐藤") -> None:
     with Session(engine) as session:
@@ -38,7 +40,13 @@ def _report(engine) -> audit.ChainReport:
 
 
 def _tamper(engine, statement: str) -> None:
-    """What anyone holding the database file can do: drop the append-only triggers and change rows."""
+    """What anyone holding the database file (or PostgreSQL's superuser) can do: drop the append-only triggers and
+    change rows."""
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE auditevent DISABLE TRIGGER USER")
+            connection.exec_driver_sql(statement)
+        return
     path = engine.url.database
     with sqlite3.connect(path) as connection:
         connection.execute("DROP TRIGGER IF EXISTS auditevent_no_update")
@@ -113,9 +121,9 @@ def test_only_those_who_may_view_the_audit_log_verify_it(engine, tmp_path):
     assert Services.for_user(engine, settings, Principal.operator("root")).audit.verify().ok
 
 
-def test_concurrent_writers_never_fork_the_chain(tmp_path):
+def test_concurrent_writers_never_fork_the_chain(tmp_path, database_url):
     """Several processes' worth of writers (separate engines, threads) appending at once: one straight chain."""
-    url = f"sqlite:///{tmp_path / 'minutes.db'}"
+    url = database_url(tmp_path / "minutes.db")
     migrate(make_engine(url))
     engines = [make_engine(url) for _ in range(4)]
     errors: list[BaseException] = []
@@ -162,8 +170,8 @@ def test_record_many_chains_a_large_batch_in_one_insert(engine):
     assert elapsed < 5, f"record_many of 5,000 events took {elapsed:.1f} s"
 
 
-def test_migration_0006_chains_the_events_already_there(tmp_path: Path):
-    engine = make_engine(f"sqlite:///{tmp_path / 'minutes.db'}")
+def test_migration_0006_chains_the_events_already_there(tmp_path: Path, database_url):
+    engine = make_engine(database_url(tmp_path / "minutes.db", migrated=False))
     command.upgrade(alembic_config(engine), "0005")
     with engine.begin() as connection:
         for number in range(3):

@@ -36,6 +36,8 @@ from tests import test_dictionary
 from tests.seeding import store_meeting
 from tests.test_dictionary import audit_actions, user
 
+pytestmark = pytest.mark.both_backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 runtime = test_dictionary.runtime  # the fixture: services on a temp data folder
 
 # ---------------------------------------------------------------- pure functions

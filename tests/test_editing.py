@@ -21,6 +21,8 @@ from minutes.store.tables import Meeting, UtteranceRevision
 from minutes.store.tables import Utterance as UtteranceRow
 from tests.seeding import seed_meeting
 
+pytestmark = pytest.mark.both_backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 @pytest.fixture
 def as_(engine: Engine, tmp_path: Path) -> Callable[[str], Services]:
@@ -217,8 +219,13 @@ def test_replace_all_keeps_history_versions_and_audit_per_utterance(editing, eng
     assert entry.after == {"version": 2, "text": plain.text.replace("補正予算", "補正予算案")}
     summary = editing.audit.events(action="replace")
     assert [e.after for e in summary] == [{"find": "補正予算", "replace": "補正予算案", "count": 20}]
-    with engine.connect() as connection:  # the search index follows the bulk update (FTS triggers)
-        found = connection.exec_driver_sql("SELECT count(*) FROM utterance_fts WHERE utterance_fts MATCH '補正予算案'")
+    with engine.connect() as connection:  # the search index follows the bulk update (FTS triggers; pg_trgm's GIN)
+        if engine.dialect.name == "sqlite":
+            found = connection.exec_driver_sql(
+                "SELECT count(*) FROM utterance_fts WHERE utterance_fts MATCH '補正予算案'"
+            )
+        else:
+            found = connection.exec_driver_sql("SELECT count(*) FROM utterance WHERE text ILIKE '%%補正予算案%%'")
         assert found.scalar() == 20
     # Each utterance can be restored on its own.
     assert as_("佐藤").transcript.revert(plain.id, to_version=1, expected_version=2).text == plain.text

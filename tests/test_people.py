@@ -20,6 +20,8 @@ from minutes.services.permissions import Role
 from minutes.settings import Settings
 from tests.seeding import seed_transcript
 
+pytestmark = pytest.mark.both_backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 DAY = dt.date(2025, 12, 2)  # tests.seeding.HELD_AT
 
 

@@ -18,6 +18,8 @@ from minutes.services.views import ReplacePreview
 from minutes.settings import Settings
 from tests.seeding import seed_transcript
 
+pytestmark = pytest.mark.both_backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 def as_(engine: Engine, data_dir: Path = Path("."), name: str = "佐藤") -> Services:
     """The services acting for the operating-system user ``name``."""
@@ -62,6 +64,13 @@ def _texts(results) -> list[str]:
 
 
 def test_sqlite_supports_trigram_and_the_index_exists(engine):
+    if engine.dialect.name == "postgresql":  # pg_trgm's GIN indexes, and trigrams made of kanji and kana
+        with engine.connect() as connection:
+            indexes = {row[0] for row in connection.exec_driver_sql("SELECT indexname FROM pg_indexes")}
+            trigrams = connection.exec_driver_sql("SELECT show_trgm('町営バス')").scalar()
+        assert {"ix_utterance_text_trgm", "ix_utterance_raw_trgm", "ix_materialtext_text_trgm"} <= indexes
+        assert len(trigrams) == 5  # "  町", " 町営", 町営バ, 営バス, "バス " (shown hashed: multibyte); [] under C
+        return
     assert sqlite3.sqlite_version_info >= (3, 34)
     with engine.connect() as connection:
         names = {row[0] for row in connection.exec_driver_sql("SELECT name FROM sqlite_master")}

@@ -16,6 +16,8 @@ from minutes.store.engine import known_revisions, make_engine, migrate
 from minutes.store.files import display_name, safe_suffix, save
 from tests.media import write_wav
 
+pytestmark = pytest.mark.both_backends  # on SQLite and on PostgreSQL (tests/conftest.py)
+
 
 def test_migrations_apply_to_an_empty_database(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}")

@@ -144,16 +144,6 @@ def variants(term: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys((term, term.translate(_TO_HALF), term.translate(_TO_FULL))))
 
 
-def fts_phrase(term: str) -> str:
-    return '"' + term.replace('"', '""') + '"'
-
-
-def fts_group(term: str) -> str:
-    """An FTS5 query matching any width variant of ``term``."""
-    phrases = [fts_phrase(v) for v in variants(term)]
-    return phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")"
-
-
 def _layer_snippet(u, terms: tuple[str, ...]) -> tuple[Snippet, int]:
     """The snippet and count of a hit from its text, or from its 素起こし when only that layer matched."""
     count = count_matches(u.text, terms)
@@ -216,7 +206,7 @@ class SearchService(Service):
             raise InputError("期間の開始日が終了日より後になっています。", "date_from > date_to")
         long_terms = [t for t in terms if len(t) >= 3]
         short_terms = [variants(t) for t in terms if len(t) < 3]
-        match = " AND ".join(fts_group(t) for t in long_terms) if long_terms else None
+        long_groups = [variants(t) for t in long_terms]
         shown = tuple(v for t in terms for v in variants(t))  # what snippets mark and count
         filters = dict(date_from=query.date_from, date_to=query.date_to, kind=query.kind, meeting_id=query.meeting_id)
         utterances: tuple[UtteranceHit, ...] = ()
@@ -227,7 +217,7 @@ class SearchService(Service):
             if query.meeting_id is not None and query.meeting_id in filters["hidden"]:
                 check(session, self.user, Permission.READ, query.meeting_id)
             if query.scope in ("all", "utterances"):
-                scored, total, lower_bound = self._utterance_ids(session, query, match, short_terms, filters)
+                scored, total, lower_bound = self._utterance_ids(session, query, long_groups, short_terms, filters)
                 utterances = self._utterance_hits(session, scored, shown)
             if query.scope in ("all", "materials") and not query.speaker and query.offset == 0:
                 materials = tuple(
@@ -244,7 +234,7 @@ class SearchService(Service):
                     )
                     for page, material, meeting in store.search_material_pages(
                         session,
-                        match=match,
+                        long_terms=long_groups,
                         short_terms=short_terms,
                         order=query.order,
                         limit=query.limit,
@@ -258,16 +248,16 @@ class SearchService(Service):
         self,
         session: Session,
         query: SearchQuery,
-        match: str | None,
+        long_groups: list[tuple[str, ...]],
         short_terms: list[tuple[str, ...]],
         filters: dict,
     ) -> tuple[list[tuple[int, float]], int, bool]:
         common = dict(
             order=query.order, limit=query.limit, offset=query.offset, count_cap=COUNT_CAP, speaker=query.speaker
         )
-        if match is not None:
+        if long_groups:
             scored, total = store.search_utterance_ids(
-                session, match=match, short_terms=short_terms, vocab_ranges=(), **common, **filters
+                session, long_terms=long_groups, short_terms=short_terms, vocab_ranges=(), **common, **filters
             )
             return scored, total, False
         probe = max(short_terms, key=lambda group: len(group[0]))
@@ -276,7 +266,7 @@ class SearchService(Service):
         ranges = tuple((low, low[:-1] + chr(ord(low[-1]) + 1)) for low in lows)
         if store.count_vocab(session, ranges=ranges, cap=VOCAB_CAP) < VOCAB_CAP:
             scored, total = store.search_utterance_ids(
-                session, match=None, short_terms=others, vocab_ranges=ranges, **common, **filters
+                session, long_terms=(), short_terms=others, vocab_ranges=ranges, **common, **filters
             )
             return scored, total, False
         # A very common short word: meeting by meeting in date order until the page is full.

@@ -1,15 +1,16 @@
 """The append-only audit trail (table ``auditevent``): writing events, reading them back, checking the chain.
 
 Every service writes through :func:`record` in the same transaction as the change it records; the table refuses
-UPDATE and DELETE (SQLite triggers, migration 0004). Who is acting comes from the caller (the signed-in user's name,
+UPDATE and DELETE (triggers, migration 0004: SQLite's, or a PL/pgSQL function on PostgreSQL that also refuses
+TRUNCATE). Who is acting comes from the caller (the signed-in user's name,
 or the operating-system user for the CLI); how (app, cli, system) and the client's address come from a context
 variable that the app and the CLI set once per request or command, so services need no extra parameters.
 
 The trail is hash-chained (migration 0006): each event stores the previous event's hash (``prev_hash``) and its own
 (``hash``, SHA-256 over that and its content, :func:`chain_hash`). Anyone with the database file can drop the
 triggers, but then a deleted or changed event breaks the chain, and :func:`verify` names the first broken link. The
-chain is extended under the database's write lock (``BEGIN IMMEDIATE``), reading the last hash inside the same
-transaction as the insert, so two writers never fork it.
+chain is extended under the database's write lock (``BEGIN IMMEDIATE``; an advisory lock on PostgreSQL), reading the
+last hash inside the same transaction as the insert, so two writers never fork it.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from sqlalchemy import insert
+from sqlalchemy import text as sql
 from sqlmodel import Session, col, select
 
 from minutes.store.engine import write_lock
@@ -97,6 +99,10 @@ def _append(session: Session, rows: list[dict]) -> None:
         row["prev_hash"] = prev
         row["hash"] = prev = chain_hash(prev, row)
     connection.execute(insert(AuditEvent), rows)
+    if connection.dialect.name == "postgresql":  # explicit ids do not advance the id sequence
+        connection.execute(
+            sql("SELECT setval(pg_get_serial_sequence('auditevent', 'id'), :last)"), {"last": rows[-1]["id"]}
+        )
 
 
 # ---------------------------------------------------------------- the hash chain

@@ -14,10 +14,12 @@ from sqlmodel import create_engine
 from minutes.redact import protect_sql_logs
 
 MIGRATIONS = Path(__file__).with_name("migrations")
+WRITE_LOCK_KEY = 0x6D696E75  # "minu": the advisory lock that stands for SQLite's write lock on PostgreSQL
 
 
 def make_engine(url: str) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and a generous busy timeout (several processes share it)."""
+    """An engine for ``url``; SQLite gets WAL, foreign keys and a generous busy timeout (several processes share it);
+    PostgreSQL (``postgresql+psycopg://…``) sessions run in UTC."""
     protect_sql_logs()
     if url.startswith("sqlite:///"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
@@ -33,13 +35,17 @@ def make_engine(url: str) -> Engine:
             cursor.close()
 
         return engine
+    if url.startswith("postgresql"):
+        # UTC sessions: a meeting's day (date(held_at)) is the same as SQLite's, which stores UTC text
+        return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args={"options": "-c TimeZone=UTC"})
     return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 def alembic_config(engine: Engine):
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
+    # configparser interpolates "%": a percent-encoded password or socket path must be doubled
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False).replace("%", "%%"))
     config.attributes["engine"] = engine
     return config
 
@@ -59,7 +65,12 @@ def write_lock(connection: Connection) -> None:
     """Make the transaction of ``connection`` hold the database's write lock from now on (SQLite: ``BEGIN
     IMMEDIATE`` unless a write already began it), so that what it reads next stays current until it commits: no
     other writer can come in between (the audit trail's hash chain, finalize's re-check). Waits up to the busy
-    timeout for another writer to finish."""
+    timeout for another writer to finish. PostgreSQL: a transaction-level advisory lock that every caller of this
+    function takes (held until commit or rollback); under READ COMMITTED each later statement then sees what the
+    previous holder committed."""
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})")
+        return
     if connection.dialect.name != "sqlite":
         return
     raw = connection.connection.dbapi_connection

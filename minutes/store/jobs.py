@@ -38,7 +38,8 @@ def job_kind(job: Job) -> str:
 
 
 def _kind_of_row():
-    return func.coalesce(func.json_extract(Job.options, "$.kind"), JobKind.TRANSCRIBE)
+    # SQLite: json_extract(options, '$."kind"'); PostgreSQL: options ->> 'kind'
+    return func.coalesce(col(Job.options)["kind"].as_string(), JobKind.TRANSCRIBE)
 
 
 def enqueue_job(session: Session, *, meeting_id: int, recording_id: int, options: dict, model: str = "") -> Job:

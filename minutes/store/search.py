@@ -1,4 +1,5 @@
-"""Full-text search over utterances and materials (FTS5 trigram tables and their vocabulary)."""
+"""Full-text search over utterances and materials (FTS5 trigram tables and their vocabulary; on PostgreSQL the same
+functions hand over to ``search_pg``, pg_trgm)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from datetime import date
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from minutes.store import search_pg
+from minutes.store.search_sql import any_of, meeting_filters, speaker_clause
 from minutes.store.tables import (
     Material,
     MaterialText,
@@ -16,41 +19,24 @@ from minutes.store.tables import (
     Utterance,
 )
 
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
 _ORDER = {
     "newest": "date(coalesce(m.held_at, m.created_at)) DESC, m.id DESC, {seq}",
     "oldest": "date(coalesce(m.held_at, m.created_at)), m.id, {seq}",
 }
 
 
-def _like(term: str) -> str:
-    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+def _postgres(session: Session) -> bool:
+    """PostgreSQL has no FTS5: its searches (pg_trgm) are in ``search_pg``."""
+    return session.get_bind().dialect.name == "postgresql"
 
 
-def _any_of(column: str, name: str, group: Sequence[str], params: dict, *, instr: bool = False) -> str:
-    """A clause true when ``column`` contains any of the alternatives in ``group`` (case-insensitive for ASCII)."""
-    clauses = []
-    for j, term in enumerate(group):
-        key = f"{name}_{j}"
-        if instr:  # SQLite's lower() folds ASCII only: so does the needle
-            clauses.append(f"instr(lower({column}), :{key}) > 0")
-            params[key] = term.translate(_ASCII_LOWER)
-        else:
-            clauses.append(f"{column} LIKE :{key} ESCAPE '\\'")
-            params[key] = _like(term)
-    return clauses[0] if len(clauses) == 1 else "(" + " OR ".join(clauses) + ")"
-
-
-def _speaker_clause(speaker: str, params: dict) -> str:
-    """Utterances of a speaker whose name, role, label or role and name together contain ``speaker`` (spaces
-    ignored: 「議長 山田」 finds 議長山田)."""
-    params["speaker"] = _like(speaker.replace(" ", "").replace("　", ""))
-    return (
-        "u.speaker_id IN (SELECT id FROM speaker WHERE name LIKE :speaker ESCAPE '\\' OR role LIKE :speaker "
-        "ESCAPE '\\' OR label LIKE :speaker ESCAPE '\\' OR coalesce(role, '') || coalesce(name, '') LIKE "
-        ":speaker ESCAPE '\\')"
-    )
+def _fts_match(long_terms: Sequence[Sequence[str]]) -> str | None:
+    """The FTS5 query: every word (as any of its alternatives) as a phrase; None without long words."""
+    groups = []
+    for group in long_terms:
+        phrases = ['"' + term.replace('"', '""') + '"' for term in group]
+        groups.append(phrases[0] if len(phrases) == 1 else "(" + " OR ".join(phrases) + ")")
+    return " AND ".join(groups) or None
 
 
 def _vocab_where(ranges: Sequence[tuple[str, str]], params: dict) -> str:
@@ -61,37 +47,10 @@ def _vocab_where(ranges: Sequence[tuple[str, str]], params: dict) -> str:
     return " OR ".join(clauses)
 
 
-def _meeting_filters(
-    *,
-    date_from: date | None,
-    date_to: date | None,
-    kind: str | None,
-    meeting_id: int | None,
-    hidden: Sequence[int] = (),
-) -> tuple[list[str], dict]:
-    clauses, params = [], {}
-    if hidden:  # closed meetings of others, drafts for readers (ids are integers: safe to inline)
-        clauses.append(f"m.id NOT IN ({','.join(str(int(i)) for i in sorted(hidden))})")
-    day = "date(coalesce(m.held_at, m.created_at))"
-    if date_from is not None:
-        clauses.append(f"{day} >= :date_from")
-        params["date_from"] = date_from.isoformat()
-    if date_to is not None:
-        clauses.append(f"{day} <= :date_to")
-        params["date_to"] = date_to.isoformat()
-    if kind:
-        clauses.append("m.kind = :kind")
-        params["kind"] = kind
-    if meeting_id is not None:
-        clauses.append("m.id = :meeting_id")
-        params["meeting_id"] = meeting_id
-    return clauses, params
-
-
 def search_utterance_ids(
     session: Session,
     *,
-    match: str | None,
+    long_terms: Sequence[Sequence[str]],
     short_terms: Sequence[Sequence[str]],
     vocab_ranges: Sequence[tuple[str, str]],
     order: str,
@@ -107,22 +66,29 @@ def search_utterance_ids(
 ) -> tuple[list[tuple[int, float]], int]:
     """Utterance ids matching a search, best first, with a score; and how many match (at most ``count_cap``).
 
-    ``match``: an FTS5 query over the trigram index (words of three or more characters). ``vocab_ranges``: instead of
-    ``match``, the documents whose trigrams start with the (lower-cased) short word ``lo`` (``lo <= term < hi``) or
-    one of its other widths, with the number of occurrences as the score. ``short_terms``: further words every hit
-    must contain, each a group of alternatives (its widths). ``order``: relevance (bm25 or occurrences), newest or
-    oldest.
+    ``long_terms``: words of three or more characters, each a group of alternatives (its widths), searched as an FTS5
+    query over the trigram index, ranked by bm25. ``vocab_ranges``: when there are no long terms, the documents whose
+    trigrams start with the (lower-cased) short word ``lo`` (``lo <= term < hi``) or one of its other widths, with
+    the number of occurrences as the score. ``short_terms``: further words every hit must contain, each a group of
+    alternatives (its widths). ``order``: relevance (bm25 or occurrences), newest or oldest.
     """
-    clauses, params = _meeting_filters(
+    if _postgres(session):
+        return search_pg.search_utterance_ids(
+            session, long_terms=long_terms, short_terms=short_terms, vocab_ranges=vocab_ranges, order=order,
+            limit=limit, offset=offset, count_cap=count_cap, date_from=date_from, date_to=date_to, kind=kind,
+            meeting_id=meeting_id, speaker=speaker, hidden=hidden,
+        )  # fmt: skip
+    match = _fts_match(long_terms)
+    clauses, params = meeting_filters(
         date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
     )
     for i, group in enumerate(short_terms):
         if match is not None:  # the index's own copy of the text is compact; the utterance row is not
-            clauses.append(_any_of("utterance_fts.text", f"short{i}", group, params, instr=True))
+            clauses.append(any_of("utterance_fts.text", f"short{i}", group, params, instr=True))
         else:
-            clauses.append(_any_of(_LAYERS, f"short{i}", group, params))
+            clauses.append(any_of(_LAYERS, f"short{i}", group, params))
     if speaker:
-        clauses.append(_speaker_clause(speaker, params))
+        clauses.append(speaker_clause(speaker, params))
     if match is not None:
         source = "utterance_fts JOIN utterance u INDEXED BY ix_utterance_search ON u.id = utterance_fts.rowid"
         clauses.insert(0, "utterance_fts MATCH :match")
@@ -138,7 +104,7 @@ def search_utterance_ids(
         score = "hits.n"
         relevance = "score DESC, day DESC, meeting DESC, seq"
     ordering = {"newest": "day DESC, meeting DESC, seq", "oldest": "day, meeting, seq"}.get(order, relevance)
-    body = f"FROM {source} JOIN meeting m ON m.id = u.meeting_id WHERE {' AND '.join(clauses) or '1'}"
+    body = f"FROM {source} JOIN meeting m ON m.id = u.meeting_id WHERE {' AND '.join(clauses) or '1=1'}"
     found = (
         f"SELECT u.id AS id, {score} AS score, date(coalesce(m.held_at, m.created_at)) AS day, m.id AS meeting, "
         f"u.seq AS seq {body}"
@@ -162,7 +128,9 @@ def search_utterance_ids(
 
 def count_vocab(session: Session, *, ranges: Sequence[tuple[str, str]], cap: int) -> int:
     """How many trigram occurrences start with the short word (``lo <= term < hi`` for any of ``ranges``), counting
-    at most ``cap``."""
+    at most ``cap``. PostgreSQL: how many utterances contain it, at most ``cap``."""
+    if _postgres(session):
+        return search_pg.count_vocab(session, ranges=ranges, cap=cap)
     params: dict = {"cap": cap}
     where = _vocab_where(ranges, params)
     statement = text(f"SELECT count(*) FROM (SELECT 1 FROM utterance_fts_instance WHERE {where} LIMIT :cap)")
@@ -180,16 +148,17 @@ def search_meetings_in_order(
     hidden: Sequence[int] = (),
 ) -> list[int]:
     """Ids of the meetings passing the filters, newest (or oldest) first."""
-    clauses, params = _meeting_filters(
+    clauses, params = meeting_filters(
         date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
     )
     ordering = _ORDER["oldest" if order == "oldest" else "newest"].format(seq="1")
-    statement = text(f"SELECT m.id FROM meeting m WHERE {' AND '.join(clauses) or '1'} ORDER BY {ordering}")
+    statement = text(f"SELECT m.id FROM meeting m WHERE {' AND '.join(clauses) or '1=1'} ORDER BY {ordering}")
     return [int(row[0]) for row in session.exec(statement, params=params)]
 
 
 # the 整文 text and, where it differs, the 素起こし (two U+E000 between them, so no word spans both; as in the index)
 _LAYERS = "(u.text || char(57344, 57344) || coalesce(u.raw, ''))"
+_LAYERS_PG = "(u.text || chr(57344) || chr(57344) || coalesce(u.raw, ''))"
 
 
 def scan_utterance_ids(
@@ -200,9 +169,10 @@ def scan_utterance_ids(
     if not meeting_ids:
         return []
     params: dict = {}
-    clauses = [_any_of(_LAYERS, f"t{i}", group, params) for i, group in enumerate(terms)]
+    like, layers = ("ILIKE", _LAYERS_PG) if _postgres(session) else ("LIKE", _LAYERS)
+    clauses = [any_of(layers, f"t{i}", group, params, like=like) for i, group in enumerate(terms)]
     if speaker:
-        clauses.append(_speaker_clause(speaker, params))
+        clauses.append(speaker_clause(speaker, params, like))
     ids = ", ".join(str(int(i)) for i in meeting_ids)
     rank = " ".join(f"WHEN {int(i)} THEN {n}" for n, i in enumerate(meeting_ids))
     statement = text(
@@ -228,7 +198,7 @@ def utterance_hits(session: Session, *, utterance_ids: Sequence[int]) -> dict[in
 def search_material_pages(
     session: Session,
     *,
-    match: str | None,
+    long_terms: Sequence[Sequence[str]],
     short_terms: Sequence[Sequence[str]],
     order: str,
     limit: int,
@@ -239,11 +209,18 @@ def search_material_pages(
     hidden: Sequence[int] = (),
 ) -> list[tuple[MaterialText, Material, Meeting]]:
     """Pages of materials containing every word (FTS5 for long words, LIKE for short ones), best first."""
-    clauses, params = _meeting_filters(
+    if _postgres(session):
+        ids = search_pg.material_page_ids(
+            session, long_terms=long_terms, short_terms=short_terms, order=order, limit=limit, date_from=date_from,
+            date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden,
+        )  # fmt: skip
+        return _material_pages(session, ids)
+    match = _fts_match(long_terms)
+    clauses, params = meeting_filters(
         date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
     )
     for i, group in enumerate(short_terms):
-        clauses.append(_any_of("t.text", f"short{i}", group, params))
+        clauses.append(any_of("t.text", f"short{i}", group, params))
     if match is not None:
         source = "materialtext_fts JOIN materialtext t ON t.id = materialtext_fts.rowid"
         clauses.insert(0, "materialtext_fts MATCH :match")
@@ -255,9 +232,13 @@ def search_material_pages(
     ordering = (_ORDER.get(order) or relevance).format(seq="t.material_id, t.page")
     statement = text(
         f"SELECT t.id FROM {source} JOIN material a ON a.id = t.material_id JOIN meeting m ON m.id = a.meeting_id "
-        f"WHERE {' AND '.join(clauses) or '1'} ORDER BY {ordering} LIMIT :limit"
+        f"WHERE {' AND '.join(clauses) or '1=1'} ORDER BY {ordering} LIMIT :limit"
     )
-    ids = [int(row[0]) for row in session.exec(statement, params=params | {"limit": limit})]
+    return _material_pages(session, [int(row[0]) for row in session.exec(statement, params=params | {"limit": limit})])
+
+
+def _material_pages(session: Session, ids: list[int]) -> list[tuple[MaterialText, Material, Meeting]]:
+    """The pages ``ids`` with their material and meeting, in the order of ``ids``."""
     if not ids:
         return []
     rows = session.exec(

@@ -21,6 +21,23 @@ branch_labels = None
 depends_on = None
 
 
+# PostgreSQL: one function refuses UPDATE, DELETE (per row) and TRUNCATE (per statement) on the trail
+POSTGRES_APPEND_ONLY = (
+    "CREATE FUNCTION auditevent_append_only() RETURNS trigger LANGUAGE plpgsql AS "
+    "$$ BEGIN RAISE EXCEPTION 'auditevent is append-only'; END $$",
+    "CREATE TRIGGER auditevent_no_update BEFORE UPDATE ON auditevent "
+    "FOR EACH ROW EXECUTE FUNCTION auditevent_append_only()",
+    "CREATE TRIGGER auditevent_no_delete BEFORE DELETE ON auditevent "
+    "FOR EACH ROW EXECUTE FUNCTION auditevent_append_only()",
+    "CREATE TRIGGER auditevent_no_truncate BEFORE TRUNCATE ON auditevent "
+    "FOR EACH STATEMENT EXECUTE FUNCTION auditevent_append_only()",
+)
+
+
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
 def upgrade() -> None:
     op.create_table('user',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -72,6 +89,10 @@ def upgrade() -> None:
     )
     op.create_index('ix_auditevent_at', 'auditevent', ['at'], unique=False)
     op.add_column('meeting', sa.Column('closed', sa.Boolean(), server_default='0', nullable=False))
+    if op.get_bind().dialect.name != "sqlite":
+        for statement in POSTGRES_APPEND_ONLY:
+            op.execute(statement)
+        return
     op.execute(
         "CREATE TRIGGER auditevent_no_update BEFORE UPDATE ON auditevent "
         "BEGIN SELECT RAISE(ABORT, 'auditevent is append-only'); END"
@@ -83,8 +104,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("DROP TRIGGER IF EXISTS auditevent_no_delete")
-    op.execute("DROP TRIGGER IF EXISTS auditevent_no_update")
+    op.execute("DROP TRIGGER IF EXISTS auditevent_no_delete" + ("" if _sqlite() else " ON auditevent"))
+    op.execute("DROP TRIGGER IF EXISTS auditevent_no_update" + ("" if _sqlite() else " ON auditevent"))
+    if not _sqlite():
+        op.execute("DROP TRIGGER IF EXISTS auditevent_no_truncate ON auditevent")
+        op.execute("DROP FUNCTION IF EXISTS auditevent_append_only()")
     with op.batch_alter_table('meeting', schema=None) as batch_op:
         batch_op.drop_column('closed')
     op.drop_index('ix_auditevent_at', table_name='auditevent')

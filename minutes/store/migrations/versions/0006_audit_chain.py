@@ -28,6 +28,11 @@ NO_UPDATE = (
     "BEGIN SELECT RAISE(ABORT, 'auditevent is append-only'); END"
 )
 
+NO_UPDATE_POSTGRES = (  # the function is migration 0004's
+    "CREATE TRIGGER auditevent_no_update BEFORE UPDATE ON auditevent "
+    "FOR EACH ROW EXECUTE FUNCTION auditevent_append_only()"
+)
+
 # the columns as 0006 knows them, typed like the table (UTC times, JSON), so the hash sees what the store reads back
 EVENTS = sa.table(
     'auditevent',
@@ -50,7 +55,8 @@ def upgrade() -> None:
     op.add_column('auditevent', sa.Column('prev_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
     op.add_column('auditevent', sa.Column('hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
     connection = op.get_bind()
-    op.execute("DROP TRIGGER IF EXISTS auditevent_no_update")
+    sqlite = connection.dialect.name == "sqlite"
+    op.execute("DROP TRIGGER IF EXISTS auditevent_no_update" + ("" if sqlite else " ON auditevent"))
     update = (
         EVENTS.update()
         .where(EVENTS.c.id == sa.bindparam('key'))
@@ -70,7 +76,7 @@ def upgrade() -> None:
             prev = digest
         connection.execute(update, batch)
         last_id = rows[-1]['id']
-    op.execute(NO_UPDATE)
+    op.execute(NO_UPDATE if sqlite else NO_UPDATE_POSTGRES)
 
 
 def downgrade() -> None:

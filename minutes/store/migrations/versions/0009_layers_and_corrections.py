@@ -63,11 +63,17 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('wrong', 'right')
     )
-    _utterance_triggers(_INDEXED, "id, text, raw")
+    if op.get_bind().dialect.name == "sqlite":
+        _utterance_triggers(_INDEXED, "id, text, raw")
+    else:  # PostgreSQL: the raw layer gets its own trigram index beside the text's (0003)
+        op.execute("CREATE INDEX ix_utterance_raw_trgm ON utterance USING gin (raw gin_trgm_ops)")
 
 
 def downgrade() -> None:
-    _utterance_triggers(_INDEXED_BEFORE, "id, text")
+    if op.get_bind().dialect.name == "sqlite":
+        _utterance_triggers(_INDEXED_BEFORE, "id, text")
+    else:
+        op.execute("DROP INDEX IF EXISTS ix_utterance_raw_trgm")
     op.drop_table('correctionproposal')
     op.drop_table('correction')
     with op.batch_alter_table('utterance', schema=None) as batch_op:
