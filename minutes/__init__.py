@@ -5,9 +5,12 @@ beside it) → ``store`` (tables, migrations, all SQL) → ``services`` (rules: 
 ``cli`` and the Streamlit pages in ``ui``. Shared records and settings: ``records``, ``progress``, ``settings``,
 ``errors``, ``clock``.
 
-Importing the package keeps the process offline (``minutes.offline``): no model hub, no telemetry, whoever imports it.
+Importing the package keeps the process offline (``minutes.offline``): no model hub, no telemetry, whoever imports it;
+and it makes the models' OpenMP threads sleep rather than spin while they wait (``minutes.threads``), before torch or
+CTranslate2 is loaded.
 """
 
-from minutes import offline
+from minutes import offline, threads
 
 offline.enforce()
+threads.configure()

