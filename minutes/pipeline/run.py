@@ -15,6 +15,7 @@ from minutes.pipeline.assign import UNKNOWN_SPEAKER, AssignOptions, build_uttera
 from minutes.pipeline.decode import decode_to_file
 from minutes.pipeline.identify import Identification, IdentifyOptions, Match, Profile, identify
 from minutes.pipeline.memory import limit_heap_fragmentation, release_free_memory
+from minutes.pipeline.relisten import relisten, untranscribed_spans
 from minutes.pipeline.transcribe import TranscriptionOptions, load_model, transcribe
 from minutes.pipeline.voices import VoiceStage
 from minutes.progress import ProgressCallback, no_progress
@@ -28,6 +29,7 @@ class PipelineOptions:
     assign: AssignOptions = field(default_factory=AssignOptions)
     identify: IdentifyOptions = field(default_factory=IdentifyOptions)
     separate_calls: bool = True  # the chair's short calls as utterances of their own (Japanese drafts)
+    relisten: bool = True  # short speech at speaker changes that Whisper left out is transcribed once more
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -40,6 +42,7 @@ class PipelineOptions:
             assign=AssignOptions(**data.get("assign", {})),
             identify=IdentifyOptions(**data.get("identify", {})),
             separate_calls=data.get("separate_calls", True),
+            relisten=data.get("relisten", True),
         )
 
 
@@ -107,9 +110,17 @@ def run_pipeline(
             )
         with _timed(timings, "diarize"):
             turns = diarize(samples, options.diarization, progress)
+        segments = transcript.segments
+        if options.relisten and (spans := untranscribed_spans(segments, turns)):
+            with _timed(timings, "relisten"):
+                progress("assign", 0, 1, "短い発言を聞き直しています")
+                model = load_model(model_path, options.transcription)
+                segments = relisten(model, samples, segments, spans, options.transcription, transcript.language)
+                del model
+                gc.collect()
         with _timed(timings, "assign"):
             progress("assign", 0, 1)
-            utterances = build_utterances(transcript.segments, turns, options.assign, transcript.language)
+            utterances = build_utterances(segments, turns, options.assign, transcript.language)
             utterances = _name_unknown(utterances)
             progress("assign", 1, 1)
         with _timed(timings, "identify"):

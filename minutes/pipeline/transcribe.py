@@ -153,7 +153,7 @@ def transcribe(
             # Fix the detected language for the remaining windows so one meeting stays in one language.
             language, language_probability = info.language, info.language_probability
         for piece in pieces:
-            segments.append(_segment(piece, offset))
+            segments.append(to_segment(piece, offset))
             progress("transcribe", min(offset + piece.end, total), total)
         del window
         gc.collect()
@@ -203,7 +203,7 @@ class WindowHints:
         return prompt or None, hotwords or None
 
 
-def _segment(piece, offset: float) -> Segment:
+def to_segment(piece, offset: float) -> Segment:
     words = tuple(
         Word(
             start=round(offset + word.start, 3),
