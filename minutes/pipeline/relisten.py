@@ -63,7 +63,9 @@ def speaker_changes(turns: Sequence[SpeakerTurn]) -> list[float]:
 
 def untranscribed_spans(segments: Sequence[Segment], turns: Sequence[SpeakerTurn]) -> list[tuple[float, float]]:
     """The stretches to listen to again: speech of the diarization that no word covers, MIN_SECONDS to MAX_SECONDS
-    long, within NEAR_CHANGE of a speaker change; widened by PAD where no word is."""
+    long, within NEAR_CHANGE of a speaker change; widened by PAD where no word is, and up to a speaker change that
+    comes within PAD after the stretch even over the next word (Whisper's first word after a change often starts a
+    few tenths of a second early, which cut the end off the chair's 「町長。」)."""
     words = sorted((w.start, w.end) for s in segments for w in s.words)
     speech = _union([(t.start, t.end) for t in turns if t.end > t.start])
     changes = speaker_changes(turns)
@@ -75,7 +77,9 @@ def untranscribed_spans(segments: Sequence[Segment], turns: Sequence[SpeakerTurn
             continue
         before = max((b for a, b in words if b <= start), default=0.0)
         after = min((a for a, b in words if a >= end), default=end + PAD)
-        spans.append((round(max(before, start - PAD), 3), round(min(after, end + PAD), 3)))
+        change = next((c for c in changes if end < c <= end + PAD), None)
+        stop = max(change, min(after, end + PAD)) if change is not None else min(after, end + PAD)
+        spans.append((round(max(before, start - PAD), 3), round(stop, 3)))
     return spans
 
 
