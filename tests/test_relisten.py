@@ -89,3 +89,18 @@ def test_what_is_heard_joins_the_transcript_in_time_order():
     assert [(s.text, s.start, s.words[0].start) for s in added] == [("総務課長。", 32.05, 32.25)]  # the phantom is not
     assert [s.start for s in out] == sorted(s.start for s in out)
     assert all(c["vad_filter"] is False and c["temperature"] == 0.0 and c["language"] == "ja" for c in model.calls)
+
+
+def test_a_segment_heard_between_two_words_of_another_lands_between_them():
+    from minutes.pipeline.assign import build_utterances
+
+    long = Segment(
+        139.0,
+        144.0,
+        "伺います。佐藤議員の",
+        (Word(139.0, 140.5, "伺います。", 0.9), Word(141.6, 144.0, "佐藤議員の", 0.9)),
+    )
+    call = _segment("町長。", 140.9, 141.5)
+    turns = [SpeakerTurn(139.0, 140.6, "A"), SpeakerTurn(140.9, 141.5, "B"), SpeakerTurn(141.6, 144.0, "C")]
+    out = build_utterances(sorted([long, call], key=lambda s: s.start), turns)
+    assert [(u.speaker, u.text) for u in out] == [("A", "伺います。"), ("B", "町長。"), ("C", "佐藤議員の")]
