@@ -56,4 +56,5 @@ with state.database_guard():
         "監査ログ": not user.can(Permission.VIEW_AUDIT),
         "管理（設定・モデル）": not user.can(Permission.MANAGE_SETTINGS),
     }
-    st.navigation([p for p in pages if not hidden.get(p.title)]).run()
+    # expanded: every page listed (a collapsed menu ends in Streamlit's English 「View N more」)
+    st.navigation([p for p in pages if not hidden.get(p.title)], expanded=True).run()

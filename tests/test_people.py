@@ -146,6 +146,9 @@ def test_linked_speakers_print_as_the_assembly_does(as_, engine):
     for label, person in (("SPEAKER_00", chair), ("SPEAKER_01", member), ("SPEAKER_02", mayor)):
         linked = services.speakers.link_person(speakers[label].id, person.id, expected=speakers[label])
         assert (linked.person_id, linked.person_confirmed, linked.name) == (person.id, True, person.name)
+    # the 話者 page and the editor name them as the 会議録 heads their lines (a member without a title by seat)
+    shown = [s.display for s in services.speakers.speakers(meeting_id)]
+    assert shown == ["議長 高橋一郎", "５番 佐藤花子", "町長 鈴木健二"]
     text = services.exports.export(meeting_id, "txt").data.decode("utf-8")
     assert "○議長（高橋一郎君）" in text
     assert "○５番（佐藤花子君）" in text

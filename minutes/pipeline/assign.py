@@ -125,7 +125,8 @@ def build_utterances(
     language: str = "ja",
 ) -> list[Utterance]:
     """Utterances from transcribed segments and diarization turns: one per run of words of one speaker."""
-    words = [word for segment in segments for word in segment.words]
+    # in time order: a segment heard on a second look (pipeline.relisten) can fall between two words of one segment
+    words = sorted((word for segment in segments for word in segment.words), key=lambda word: word.start)
     if not words:
         return []
     labels = smooth(words, word_speakers(words, turns, options), options.min_island)

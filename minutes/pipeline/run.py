@@ -17,6 +17,7 @@ from minutes.pipeline.cleanup import CleanupOptions, clean_utterances
 from minutes.pipeline.decode import decode_to_file
 from minutes.pipeline.identify import Identification, IdentifyOptions, Match, Profile, identify
 from minutes.pipeline.memory import limit_heap_fragmentation, release_free_memory
+from minutes.pipeline.relisten import relisten, untranscribed_spans
 from minutes.pipeline.transcribe import TranscriptionOptions, load_model, transcribe
 from minutes.pipeline.voices import VoiceStage
 from minutes.progress import ProgressCallback, no_progress
@@ -31,6 +32,7 @@ class PipelineOptions:
     identify: IdentifyOptions = field(default_factory=IdentifyOptions)
     separate_calls: bool = True  # the chair's short calls as utterances of their own (Japanese drafts)
     cleanup: CleanupOptions = field(default_factory=CleanupOptions)  # 素起こし → ケバ取り → 整文
+    relisten: bool = True  # short speech at speaker changes that Whisper left out is transcribed once more
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -44,6 +46,7 @@ class PipelineOptions:
             identify=IdentifyOptions(**data.get("identify", {})),
             separate_calls=data.get("separate_calls", True),
             cleanup=CleanupOptions.from_dict(data.get("cleanup", {})),
+            relisten=data.get("relisten", True),
         )
 
 
@@ -111,9 +114,17 @@ def run_pipeline(
             )
         with _timed(timings, "diarize"):
             turns = diarize(samples, options.diarization, progress)
+        segments = transcript.segments
+        if options.relisten and (spans := untranscribed_spans(segments, turns)):
+            with _timed(timings, "relisten"):
+                progress("assign", 0, 1, "短い発言を聞き直しています")
+                model = load_model(model_path, options.transcription)
+                segments = relisten(model, samples, segments, spans, options.transcription, transcript.language)
+                del model
+                gc.collect()
         with _timed(timings, "assign"):
             progress("assign", 0, 1)
-            utterances = build_utterances(transcript.segments, turns, options.assign, transcript.language)
+            utterances = build_utterances(segments, turns, options.assign, transcript.language)
             utterances = _name_unknown(utterances)
             progress("assign", 1, 1)
         with _timed(timings, "identify"):

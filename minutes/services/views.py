@@ -300,8 +300,10 @@ class SpeakerInfo:
 
     @property
     def display(self) -> str:
-        """「議長 大磯一郎」, 「町長」, or 話者１ … for a speaker nobody has named."""
-        return " ".join(part for part in (self.role, self.name) if part) or unnamed_speaker(self.number)
+        """「議長 大磯一郎」, 「町長」, 「５番 佐藤花子」 (a member without a title, by seat, as the 会議録 heads the
+        line: ○５番（佐藤花子君）), or 話者１ … for a speaker nobody has named."""
+        role = self.role or (f"{str(self.seat).translate(_FULL_WIDTH_DIGITS)}番" if self.seat is not None else "")
+        return " ".join(part for part in (role, self.name) if part) or unnamed_speaker(self.number)
 
     @property
     def unsure(self) -> bool:
