@@ -89,6 +89,16 @@ def engine(database_url, tmp_path: Path) -> Engine:
 
 
 @pytest.fixture(scope="session")
+def council_excerpt(tmp_path_factory) -> Path:
+    """The first 41 s of ``samples_audio/council_ja.wav``: the chair (11 s), then member 3 (28 s); two real voices
+    and a short job, for tests that need the whole pipeline to run but not the whole sample."""
+    from tests.media import read_wav, write_wav
+
+    samples, rate = read_wav(SAMPLES / "council_ja.wav")
+    return write_wav(tmp_path_factory.mktemp("excerpt") / "council_41s.wav", samples[: 41 * rate], rate)
+
+
+@pytest.fixture(scope="session")
 def whisper_base(tmp_path_factory) -> Path:
     """The bundled base model, assembled once for the whole test run."""
     return assemble_base(tmp_path_factory.mktemp("models"))

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from tests.conftest import ROOT, SAMPLES
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +31,7 @@ def _unshare() -> str:
     return unshare
 
 
-def test_pipeline_runs_without_any_network(tmp_path, whisper_base):
+def test_pipeline_runs_without_any_network(tmp_path, whisper_base, council_excerpt):
     unshare = _unshare()
     data = tmp_path / "data"
     env = {
@@ -54,7 +54,7 @@ def test_pipeline_runs_without_any_network(tmp_path, whisper_base):
     )
     assert check.returncode != 0, "the network namespace still reaches the network"
 
-    result = offline("transcribe", str(SAMPLES / "council_ja.wav"), "--title", "本会議", "--quiet", "--json")
+    result = offline("transcribe", str(council_excerpt), "--title", "本会議", "--quiet", "--json")
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["utterances"] and len(payload["speakers"]) >= 2

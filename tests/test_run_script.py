@@ -17,7 +17,7 @@ from sqlmodel import Session
 from minutes import store
 from minutes.services import Runtime
 from minutes.settings import Settings
-from tests.conftest import ROOT, pyannote_sample
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 
@@ -61,7 +61,7 @@ def _worker_pid(run: subprocess.Popen, timeout: float = 60) -> int:
     raise AssertionError(f"no `minutes worker` under run.sh: {_children(run.pid)}")
 
 
-def test_run_sh_starts_the_app_and_a_lower_priority_worker_and_stops_both(tmp_path, whisper_base):
+def test_run_sh_starts_the_app_and_a_lower_priority_worker_and_stops_both(tmp_path, whisper_base, council_excerpt):
     data, port = tmp_path / "data", _free_port()
     env = os.environ | {
         "MINUTES_DATA_DIR": str(data),
@@ -102,8 +102,7 @@ def test_run_sh_starts_the_app_and_a_lower_priority_worker_and_stops_both(tmp_pa
 
         # The separate worker runs a job submitted to the shared database (the app itself runs none).
         runtime = Runtime(_settings(data, whisper_base))
-        sample, _ = pyannote_sample()
-        _, job_id = runtime.operator("書記").meetings.create(sample, title="二人の会話")
+        _, job_id = runtime.operator("書記").meetings.create(council_excerpt, title="本会議")
         deadline = time.monotonic() + 300
         while (job := runtime.operator("書記").meetings.job(job_id)).status in ("queued", "running"):
             assert time.monotonic() < deadline, "the worker process did not finish the job"
