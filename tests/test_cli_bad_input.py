@@ -166,3 +166,22 @@ def test_too_large_upload(settings, tmp_path):
     )
     assert result.returncode == 2 and "大きすぎます" in one_error_line(result)
     assert stored_files(settings) == []
+
+
+def test_output_cut_short_by_the_reader_ends_quietly(settings, tmp_path):
+    """`minutes dictionary list | head -1`: the reader closes the pipe early; no traceback, as with other tools."""
+    terms = tmp_path / "terms.csv"
+    terms.write_text("表記,読み,種別\n" + "".join(f"町営バス第{n}路線,ちょうえいばす,事業\n" for n in range(4000)))
+    assert run_cli(settings, "dictionary", "import", str(terms)).returncode == 0
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "MINUTES_DATA_DIR": str(settings.data_dir)}
+    listing = subprocess.Popen(
+        [sys.executable, "-m", "minutes.cli", "dictionary", "list"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    assert listing.stdout.readline()  # more than a pipe's buffer follows
+    listing.stdout.close()
+    stderr = listing.stderr.read().decode()
+    assert listing.wait(timeout=60) == 1
+    assert "Traceback" not in stderr and "BrokenPipe" not in stderr, stderr

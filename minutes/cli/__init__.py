@@ -9,6 +9,7 @@ made the process offline (``minutes.offline``).
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from minutes import redact
@@ -38,6 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("中断しました。", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # the reader went away (`minutes show 1 | head`): stop quietly, as other command-line tools do; what is left
+        # in Python's buffer would fail again at exit, so it goes nowhere
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except Exception as error:
         if not is_disk_full(error):
             raise
