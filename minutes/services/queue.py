@@ -95,10 +95,13 @@ def celery_app(settings: Settings, runtime=None):
     if runtime is not None:
 
         @app.task(name=TASK)
-        def run_job(job_id: int) -> str:
-            status = Worker(runtime).run_job(job_id)
-            log.info("job %s: %s", job_id, status)
-            return status
+        def run_job(job_id: int) -> bool:
+            worker = Worker(runtime)
+            if worker.take(job_id):
+                log.info("job %s ran on %s", job_id, worker.worker_id)
+                return True
+            log.info("job %s is not queued any more: message dropped", job_id)
+            return False
 
     return app
 
