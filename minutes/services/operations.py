@@ -65,6 +65,7 @@ class WorkerHealth:
     heartbeat_at: datetime
     stopped: bool
     alive: bool  # beaten within MINUTES_JOB_HEARTBEAT_TIMEOUT and not stopped
+    silent_seconds: float  # since the last heartbeat
     running_jobs: tuple[int, ...]
 
 
@@ -100,6 +101,7 @@ class OperationsService(Service):
                     heartbeat_at=row.heartbeat_at,
                     stopped=row.stopped_at is not None,
                     alive=row.stopped_at is None and row.heartbeat_at >= fresh,
+                    silent_seconds=max(0.0, (now - row.heartbeat_at).total_seconds()),
                     running_jobs=tuple(j.id for j in running if _same_process(j.worker_id, row.host, row.pid)),
                 )
                 for row in rows

@@ -208,6 +208,7 @@ def start_app_worker(runtime):
     ``minutes worker`` processes); otherwise the in-process worker thread."""
     if runtime.base_settings.queue_url:
         return start_dispatcher(runtime)
+    start_dispatcher(runtime, ProcessInfo(process_name(), "loop"), send=False)  # its heartbeat, for the 管理 page
     return start_background_worker(runtime)
 
 
