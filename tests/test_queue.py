@@ -78,6 +78,7 @@ def test_parse_queues():
             parse_queues(bad)
 
 
+@pytest.mark.both_backends
 def test_each_queued_job_is_sent_once(queued):
     runtime, client = queued
     first, second = submit(runtime, "一"), submit(runtime, "二")
@@ -89,6 +90,7 @@ def test_each_queued_job_is_sent_once(queued):
     assert client.llen("gpu") == 0
 
 
+@pytest.mark.both_backends
 def test_long_recordings_go_to_gpu_only_while_a_gpu_worker_is_up(queued):
     runtime, client = queued  # the threshold is 1 minute; the sample is 114 s
     beat(runtime, "gpu-host:1:a", ("gpu",), age=runtime.settings.job_heartbeat_timeout + 5)  # silent too long
@@ -108,6 +110,7 @@ def test_long_recordings_go_to_gpu_only_while_a_gpu_worker_is_up(queued):
     assert job(runtime, third).queue == "cpu"
 
 
+@pytest.mark.both_backends
 def test_a_cancelled_job_is_not_run_and_a_retried_one_is_sent_again(queued):
     runtime, client = queued
     job_id = submit(runtime)
@@ -121,6 +124,7 @@ def test_a_cancelled_job_is_not_run_and_a_retried_one_is_sent_again(queued):
     assert client.llen("cpu") == 2
 
 
+@pytest.mark.both_backends
 def test_a_message_delivered_twice_runs_its_job_once(queued):
     runtime, _ = queued
     job_id = submit(runtime)
@@ -130,6 +134,7 @@ def test_a_message_delivered_twice_runs_its_job_once(queued):
     assert current.worker_id == "otherhost:99:first" and current.attempts == 1
 
 
+@pytest.mark.both_backends
 def test_a_requeued_job_is_sent_again(queued):
     runtime, client = queued
     job_id = submit(runtime)
@@ -144,6 +149,7 @@ def test_a_requeued_job_is_sent_again(queued):
     assert job(runtime, job_id).status == JobStatus.QUEUED and client.llen("cpu") == 2
 
 
+@pytest.mark.both_backends
 def test_worker_health(queued):
     runtime, _ = queued
     beat(runtime, "host-a:10:x", ("cpu", "gpu"))
