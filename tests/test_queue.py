@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from datetime import timedelta
 
 import pytest
@@ -12,7 +13,7 @@ import redis as redis_client
 from sqlmodel import Session
 
 from minutes import store
-from minutes.cli import main
+from minutes.cli import commands, main
 from minutes.cli.parser import build_parser
 from minutes.errors import InputError, PermissionDenied
 from minutes.services import Principal, Role, Runtime
@@ -198,3 +199,20 @@ def test_jobs_and_wait_commands(runtime, monkeypatch, capsys):
     assert "処理待ち" in capsys.readouterr().out
     assert main(["worker", "--queues", "gpu"]) == 2  # no queue configured: a Japanese error, not a silent option
     assert "MINUTES_QUEUE_URL" in capsys.readouterr().err
+
+
+def test_transcribe_follows_a_job_that_a_queue_worker_took_first(runtime):
+    """``minutes transcribe`` (not --submit) runs its job itself, unless a queue worker claimed it first: then it
+    follows that worker's progress in the database instead of reporting the job as not done."""
+    job_id = submit(runtime)
+    assert store.claim_job(runtime.engine, job_id=job_id, worker_id="otherhost:1:queue")
+    finish = threading.Timer(
+        1.5,
+        store.finish_job,
+        kwargs={"engine": runtime.engine, "job_id": job_id, "worker_id": "otherhost:1:queue", "status": "succeeded"},
+    )
+    finish.start()
+    try:
+        assert commands._run_with_bar(runtime, job_id, quiet=True) == "succeeded"
+    finally:
+        finish.join()

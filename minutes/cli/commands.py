@@ -44,9 +44,12 @@ def _run_with_bar(runtime: Runtime, job_id: int, quiet: bool) -> str:
         bar.update(done - bar.n)
 
     try:
-        return Worker(runtime).run_job(job_id, listener)
+        status = Worker(runtime).run_job(job_id, listener)
     finally:
         bar.close()
+    if status in ("queued", "running"):  # a worker on the queue took it first: follow it there
+        return queue.wait_for(runtime.operator(os_user()), job_id, quiet)
+    return status
 
 
 def _print_result(services: Services, meeting_id: int, as_json: bool, layer: str = "seibun") -> None:
