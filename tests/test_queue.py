@@ -10,7 +10,9 @@ from datetime import timedelta
 
 import pytest
 import redis as redis_client
-from sqlmodel import Session
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlmodel import Session, SQLModel
 
 from minutes import store
 from minutes.cli import commands, main
@@ -216,3 +218,11 @@ def test_transcribe_follows_a_job_that_a_queue_worker_took_first(runtime):
         assert commands._run_with_bar(runtime, job_id, quiet=True) == "succeeded"
     finally:
         finish.join()
+
+
+@pytest.mark.both_backends
+def test_migration_0012_makes_the_tables_as_the_models_have_them(engine):
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+    mine = [d for d in differences if any(name in repr(d) for name in ("workerprocess", "dispatched_at", "'queue'"))]
+    assert mine == []

@@ -22,7 +22,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table('job') as batch:
         batch.add_column(sa.Column('queue', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True))
-        batch.add_column(sa.Column('dispatched_at', sa.DateTime(), nullable=True))
+        batch.add_column(sa.Column('dispatched_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True))
     op.create_table('workerprocess',
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
     sa.Column('host', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
@@ -30,9 +30,9 @@ def upgrade() -> None:
     sa.Column('mode', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('queues', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('concurrency', sa.Integer(), nullable=False),
-    sa.Column('started_at', sa.DateTime(), nullable=False),
-    sa.Column('heartbeat_at', sa.DateTime(), nullable=False),
-    sa.Column('stopped_at', sa.DateTime(), nullable=True),
+    sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('heartbeat_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('stopped_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
     sa.PrimaryKeyConstraint('name')
     )
 
