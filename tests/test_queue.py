@@ -226,3 +226,21 @@ def test_migration_0012_makes_the_tables_as_the_models_have_them(engine):
         differences = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
     mine = [d for d in differences if any(name in repr(d) for name in ("workerprocess", "dispatched_at", "'queue'"))]
     assert mine == []
+
+
+@pytest.mark.both_backends
+def test_a_job_still_queued_long_after_its_sending_is_sent_again(queued):
+    """Its sender may have died between taking the sending and sending: after the visibility timeout it is sent
+    again (once, by one dispatcher); a duplicate message would be dropped by the claim."""
+    runtime, client = queued
+    job_id = submit(runtime)
+    assert Dispatcher(runtime, None).dispatch() == 1
+    assert Dispatcher(runtime, None).dispatch() == 0  # a message is waiting: not sent again
+    with Session(runtime.engine) as session:
+        waiting = store.get_job(session, job_id=job_id)
+        waiting.dispatched_at = utcnow() - timedelta(seconds=runtime.settings.queue_visibility_timeout + 1)
+        session.add(waiting)
+        session.commit()
+    assert Dispatcher(runtime, None).dispatch() == 1
+    assert Dispatcher(runtime, None).dispatch() == 0
+    assert client.llen("cpu") == 2

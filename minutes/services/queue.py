@@ -6,8 +6,9 @@ messages, on the queue ``cpu`` or ``gpu``:
 - A **dispatcher** (a thread in every ``minutes worker`` process and in the app) sends each queued job's message
   once: it takes the sending with a conditional UPDATE (``job.dispatched_at``), so two dispatchers never send the same
   job twice, and gives it back when the broker cannot be reached. A retry or a requeue clears ``dispatched_at``, so the
-  job is sent again. The same thread requeues jobs of dead workers (:meth:`Worker.recover`) and beats the process's
-  heartbeat (``workerprocess``).
+  job is sent again, and so is a job still queued ``MINUTES_QUEUE_VISIBILITY_TIMEOUT`` after its sending (its sender
+  may have died between taking the sending and sending; a duplicate is dropped by the claim). The same thread
+  requeues jobs of dead workers (:meth:`Worker.recover`) and beats the process's heartbeat (``workerprocess``).
 - A **task** claims its job with :func:`minutes.store.claim_job` (one conditional UPDATE, the worker's id) before it
   runs: a message delivered twice (a redelivery after the visibility timeout, a send after a requeue) finds the job no
   longer queued and is dropped, so a job never completes twice.
@@ -150,15 +151,18 @@ class Dispatcher:
     def dispatch(self) -> int:
         settings = self.runtime.settings
         sent = 0
+        now = utcnow()
         with Session(self.runtime.engine) as session:
-            pending = store.undispatched_jobs(session)
-            since = utcnow() - timedelta(seconds=settings.job_heartbeat_timeout)
+            pending = store.undispatched_jobs(
+                session, sent_before=now - timedelta(seconds=settings.queue_visibility_timeout)
+            )
+            since = now - timedelta(seconds=settings.job_heartbeat_timeout)
             gpu_up = bool(pending) and store.queue_has_worker(session, queue="gpu", since=since)
-        for job_id, stored_path, duration in pending:
+        for job_id, stored_path, duration, previous in pending:
             if duration is None:
                 duration = _declared_duration(settings.data_dir / stored_path)
             queue = choose_queue(duration, settings.queue_gpu_minutes, gpu_up)
-            if not store.mark_dispatched(self.runtime.engine, job_id=job_id, queue=queue):
+            if not store.mark_dispatched(self.runtime.engine, job_id=job_id, queue=queue, previous=previous):
                 continue  # another dispatcher sent it, or it was cancelled meanwhile
             try:
                 self._app.send_task(TASK, args=[job_id], queue=queue)

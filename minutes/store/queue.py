@@ -5,33 +5,41 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from minutes.store.tables import Job, JobStatus, Meeting, Recording, WorkerProcess, utcnow
 
 
-def undispatched_jobs(session: Session, *, limit: int = 50) -> list[tuple[int, str, float | None]]:
-    """Queued jobs whose message was not sent yet, oldest first: (job id, recording's stored path, its duration if
-    known)."""
+def undispatched_jobs(
+    session: Session, *, sent_before: datetime, limit: int = 50
+) -> list[tuple[int, str, float | None, datetime | None]]:
+    """Queued jobs whose message was not sent yet, or was sent before ``sent_before`` and the job is still queued
+    (the sender died between taking the sending and sending; sent again, a duplicate is dropped by the claim), oldest
+    first: (job id, recording's stored path, its duration if known, when it was sent)."""
     statement = (
-        select(Job.id, Recording.stored_path, Recording.duration)
+        select(Job.id, Recording.stored_path, Recording.duration, Job.dispatched_at)
         .join(Recording, col(Recording.id) == Job.recording_id)
-        .where(Job.status == JobStatus.QUEUED, col(Job.dispatched_at).is_(None))
+        .where(
+            Job.status == JobStatus.QUEUED,
+            or_(col(Job.dispatched_at).is_(None), col(Job.dispatched_at) < sent_before),
+        )
         .order_by(col(Job.created_at), col(Job.id))
         .limit(limit)
     )
-    return [(row[0], row[1], row[2]) for row in session.exec(statement)]
+    return [(row[0], row[1], row[2], row[3]) for row in session.exec(statement)]
 
 
-def mark_dispatched(engine: Engine, *, job_id: int, queue: str) -> bool:
-    """Take the job's sending for this process: False when another dispatcher took it first, or it is no longer
-    queued. Called before the message is sent; :func:`undo_dispatched` gives it back when sending failed."""
+def mark_dispatched(engine: Engine, *, job_id: int, queue: str, previous: datetime | None = None) -> bool:
+    """Take the job's sending for this process (its ``dispatched_at`` still ``previous``): False when another
+    dispatcher took it first, or it is no longer queued. Called before the message is sent; :func:`undo_dispatched`
+    gives it back when sending failed."""
+    unchanged = col(Job.dispatched_at).is_(None) if previous is None else col(Job.dispatched_at) == previous
     with engine.begin() as connection:
         result = connection.execute(
             update(Job)
-            .where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED, col(Job.dispatched_at).is_(None))
+            .where(col(Job.id) == job_id, col(Job.status) == JobStatus.QUEUED, unchanged)
             .values(queue=queue, dispatched_at=utcnow())
         )
         return result.rowcount == 1
