@@ -110,6 +110,7 @@ def measure(workers: int, args, clip: Path, model: Path, queue_url: str) -> dict
         for n in range(args.overhead_jobs):  # one at a time, on warm idle workers
             [job] = _wait(runtime, [meetings.create(clip, title=f"単独 {n}", options=options)[1]], args.timeout)
             single.append(job)
+        cpu_seconds = sum(_cpu_seconds(process.pid) for process in processes)
     finally:
         for process in processes:
             process.terminate()
@@ -119,6 +120,7 @@ def measure(workers: int, args, clip: Path, model: Path, queue_url: str) -> dict
     if failed:
         raise RuntimeError(f"jobs failed: {failed} (logs in {data})")
     audio_hours = args.jobs * args.seconds / 3600
+    audio_seconds = (args.jobs + args.overhead_jobs) * args.seconds
     return {
         "workers": workers,
         "jobs": args.jobs,
@@ -126,6 +128,7 @@ def measure(workers: int, args, clip: Path, model: Path, queue_url: str) -> dict
         "jobs_per_hour": round(args.jobs / elapsed * 3600, 1),
         "recorded_hours_per_hour": round(audio_hours / (elapsed / 3600), 3),
         "pipeline_s_per_job": round(statistics.mean(sum(j.stage_seconds.values()) for j in jobs), 2),
+        "worker_cpu_s_per_recorded_s": round(cpu_seconds / audio_seconds, 2),  # model loads included
         "warm_pipeline_s_per_job": round(statistics.mean(sum(j.stage_seconds.values()) for j in single), 2),
         "queued_to_started_s": round(statistics.mean((j.started_at - j.created_at).total_seconds() for j in single), 2),
         "beyond_stages_s": round(
@@ -137,22 +140,33 @@ def measure(workers: int, args, clip: Path, model: Path, queue_url: str) -> dict
     }
 
 
+def _cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process has used so far: what the work cost, whatever else shares the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _beyond_stages(job) -> float:
     """A job's time that is not in its pipeline stages: reading the job, storing the result, the heartbeats."""
     return (job.finished_at - job.started_at).total_seconds() - sum(job.stage_seconds.values())
 
 
 def estimate(rows: list[dict], hours: float, within: float, cores: int, gpu_rtf: float | None) -> dict:
-    """Machines for ``hours`` recorded hours within ``within`` hours, from the best measured throughput per core."""
+    """Machines for ``hours`` recorded hours within ``within`` hours. Two ways: from the CPU time the workers used per
+    recorded second (independent of what else ran; assumes the cores are as fast and fully given to the workers), and
+    from the throughput seen on this machine (which counts only the share of the cores the workers got)."""
+    needed_rate = hours / within  # recorded hours per hour
+    cpu_cost = min(row["worker_cpu_s_per_recorded_s"] for row in rows)
     best = max(rows, key=lambda row: row["recorded_hours_per_hour"])
     per_core = best["recorded_hours_per_hour"] / (os.cpu_count() or 1)
-    needed_rate = hours / within  # recorded hours per hour
     result = {
         "recorded_hours": hours,
         "within_hours": within,
-        "measured_recorded_hours_per_core_hour": round(per_core, 4),
-        "cpu_cores": round(needed_rate / per_core, 1),
-        f"cpu_machines_of_{cores}_cores": round(needed_rate / (per_core * cores), 1),
+        "cpu_s_per_recorded_s": cpu_cost,
+        "cpu_cores_by_cpu_time": round(needed_rate * cpu_cost, 1),
+        f"machines_of_{cores}_cores_by_cpu_time": round(needed_rate * cpu_cost / cores, 1),
+        "recorded_hours_per_core_hour_seen": round(per_core, 4),
+        f"machines_of_{cores}_cores_by_throughput_seen": round(needed_rate / (per_core * cores), 1),
     }
     if gpu_rtf:
         result["gpu_rtf_assumed"] = gpu_rtf
