@@ -35,6 +35,12 @@ ENVIRONMENT = {
     "MINUTES_SESSION_MAX_HOURS": "Hours after sign-in after which a session ends whatever the activity.",
     "MINUTES_FILLERS": "The ケバ取り words removed from the draft (separated by 、 commas or spaces).",
     "MINUTES_APP_WORKER": "1: the app runs jobs in a thread of its own process; 0: a separate `minutes worker` does.",
+    "MINUTES_QUEUE_URL": "Redis URL of the job queue (redis://host:6379/0): jobs run on `minutes worker` processes "
+    "through Celery instead of the app's own worker.",
+    "MINUTES_QUEUE_GPU_MINUTES": "With the queue: recordings longer than this many minutes go to the gpu queue while a "
+    "gpu worker is up; 0 sends none there.",
+    "MINUTES_QUEUE_VISIBILITY_TIMEOUT": "With the queue: seconds after which Redis hands an unacknowledged message to "
+    "another worker.",
 }
 
 
@@ -93,6 +99,9 @@ class Settings:
     max_material_mb: int = 200
     archive_recording: bool = False
     fillers: str = DEFAULT_FILLERS  # the ケバ取り words (minutes.pipeline.cleanup.parse_fillers reads them)
+    queue_url: str = ""  # empty: the job table is polled by the app's thread or `minutes worker` (no broker)
+    queue_gpu_minutes: float = 30.0
+    queue_visibility_timeout: float = 3600.0
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -118,6 +127,9 @@ class Settings:
             max_material_mb=_int("MINUTES_MAX_MATERIAL_MB", 200),
             archive_recording=_env("MINUTES_ARCHIVE_RECORDING", "0").lower() in ("1", "true", "yes", "on"),
             fillers=_env("MINUTES_FILLERS", DEFAULT_FILLERS),
+            queue_url=_env("MINUTES_QUEUE_URL", ""),
+            queue_gpu_minutes=_float("MINUTES_QUEUE_GPU_MINUTES", 30.0),
+            queue_visibility_timeout=_float("MINUTES_QUEUE_VISIBILITY_TIMEOUT", 3600.0),
         )
 
     # The data folder's layout: every other module asks here.

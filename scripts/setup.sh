@@ -8,10 +8,10 @@ cd "$(dirname "$0")/.."
 APT_PACKAGES=(ffmpeg)
 # The tests also convert exported .docx files with LibreOffice, read the PDFs with poppler, and drive the app in
 # headless Chromium; the storage and service tests also run on a throwaway PostgreSQL server (with pg_trgm, in
-# postgresql-contrib) that the suite starts itself.
-extras=dev,postgres
+# postgresql-contrib) and a throwaway Redis server (the job queue's broker), both started by the suite itself.
+extras=dev,postgres,queue
 if [ "${1:-}" = "--test" ]; then
-  APT_PACKAGES+=(libreoffice-writer poppler-utils fonts-noto-cjk chromium postgresql postgresql-contrib)
+  APT_PACKAGES+=(libreoffice-writer poppler-utils fonts-noto-cjk chromium postgresql postgresql-contrib redis-server)
 fi
 missing=()
 for package in "${APT_PACKAGES[@]}"; do

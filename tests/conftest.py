@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ from minutes import offline
 from minutes.pipeline.models import assemble_base
 from minutes.settings import Settings
 from minutes.store.engine import make_engine, migrate
-from tests import postgres_server
+from tests import postgres_server, redis_server
 
 # Offline and private: importing minutes (above) already did this, before anything imports huggingface_hub or pyannote.
 offline.enforce()
@@ -58,6 +59,19 @@ def postgres():
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis():
+    """One throwaway Redis server for the whole run (the broker of MINUTES_QUEUE_URL). CI installs redis-server
+    (``scripts/setup.sh --test``), so there its absence fails instead of skipping."""
+    if redis_server.binary() is None:
+        if os.environ.get("CI"):
+            pytest.fail("redis-server is not installed: run scripts/setup.sh --test")
+        pytest.skip("redis-server is not installed (scripts/setup.sh --test installs it)")
+    server = redis_server.Server()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

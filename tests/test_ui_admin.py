@@ -9,6 +9,7 @@ import pytest
 from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
+from minutes import store
 from minutes.services import Role, Services
 from minutes.services.accounts import SignInService
 from minutes.store.tables import User
@@ -180,3 +181,22 @@ def _settings(data: Path):
     from minutes.settings import Settings
 
     return Settings(data_dir=data, database_url=f"sqlite:///{data / 'minutes.db'}")
+
+
+def test_admin_page_shows_the_workers_health(app_env):
+    at = _app("ui/pages/admin.py")  # the database made and migrated
+    engine = _engine(app_env)
+    try:
+        with Session(engine) as session:
+            store.beat_worker(
+                session, name="gpu1:4242:abcd", host="gpu1", pid=4242, mode="celery", queues="gpu,cpu", concurrency=2
+            )
+            session.commit()
+    finally:
+        engine.dispose()
+    at.run()
+    assert not at.exception
+    assert "ワーカーの状態" in [h.value for h in at.subheader]
+    rows = next(frame.value for frame in at.dataframe if "ホスト" in frame.value.columns)
+    row = rows[rows["ホスト"] == "gpu1"].iloc[0]
+    assert (row["状態"], row["キュー"], row["同時処理数"], row["方式"]) == ("稼働中", "gpu、cpu", 2, "ジョブキュー")

@@ -15,8 +15,8 @@ from minutes.errors import InputError, MinutesError
 from minutes.services import Permission, Principal, Runtime, Services, audit
 from minutes.services.accounts import SignInService
 from minutes.services.database import database_failure
+from minutes.services.queue import start_app_worker
 from minutes.services.views import MeetingInfo, MeetingSummary
-from minutes.services.worker import start_background_worker
 
 LOCAL = clock.LOCAL
 EDITOR_TITLE, READER_TITLE = "発言の編集", "発言"  # the transcript page, for those who may edit it and the others
@@ -31,11 +31,12 @@ def runtime() -> Runtime:
 
 @st.cache_resource(show_spinner=False)
 def worker():
-    """The in-process job worker: one daemon thread per process, started on first use; None when a separate
-    ``minutes worker`` process runs the jobs (``MINUTES_APP_WORKER=0``, as ``./run.sh`` does)."""
+    """The in-process job worker: one daemon thread per process, started on first use (with MINUTES_QUEUE_URL the
+    thread only sends queued jobs to the queue); None when a separate ``minutes worker`` process runs the jobs
+    (``MINUTES_APP_WORKER=0``, as ``./run.sh`` does)."""
     if not runtime().base_settings.app_worker:
         return None
-    return start_background_worker(runtime())
+    return start_app_worker(runtime())
 
 
 @contextmanager

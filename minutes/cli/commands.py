@@ -7,16 +7,14 @@ import functools
 import getpass
 import json
 import os
-import signal
 import sys
-import threading
 from pathlib import Path
 
 from tqdm import tqdm
 
 from diarize import verify_weights
 from minutes import clock
-from minutes.cli import people, voices
+from minutes.cli import people, queue, voices
 from minutes.cli.dictionary import run_corrections, run_dictionary
 from minutes.cli.live import run_live
 from minutes.cli.search import run_search, timestamp
@@ -46,9 +44,12 @@ def _run_with_bar(runtime: Runtime, job_id: int, quiet: bool) -> str:
         bar.update(done - bar.n)
 
     try:
-        return Worker(runtime).run_job(job_id, listener)
+        status = Worker(runtime).run_job(job_id, listener)
     finally:
         bar.close()
+    if status in ("queued", "running"):  # a worker on the queue took it first: follow it there
+        return queue.wait_for(runtime.operator(os_user()), job_id, quiet)
+    return status
 
 
 def _print_result(services: Services, meeting_id: int, as_json: bool, layer: str = "seibun") -> None:
@@ -130,6 +131,10 @@ def cmd_transcribe(args) -> int:
         options=options,
         model=model,
     )
+    if args.submit:  # a worker runs it (on the queue, or the one polling the job table)
+        print(job_id)
+        print(f"ジョブ {job_id} を登録しました（`minutes wait {job_id}` で終わるまで待てます）。", file=sys.stderr)
+        return 0
     _run_with_bar(runtime, job_id, args.quiet)
     return _finish(services, job_id, args.json, args.layer)
 
@@ -140,15 +145,15 @@ def cmd_live(args) -> int:
 
 
 def cmd_worker(args) -> int:
-    runtime = Runtime()
-    stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, lambda *_: stop.set())
-    worker = Worker(runtime)
-    print(f"ワーカーを開始しました（{worker.worker_id}、データ: {runtime.settings.data_dir}）。", file=sys.stderr)
-    worker.run_forever(stop)
-    print("ワーカーを停止しました。", file=sys.stderr)
-    return 0
+    return queue.run_worker(args, Runtime())
+
+
+def cmd_jobs(args) -> int:
+    return queue.run_jobs(args, Runtime().operator(os_user()))
+
+
+def cmd_wait(args) -> int:
+    return queue.run_wait(args, Runtime().operator(os_user()))
 
 
 def cmd_models(args) -> int:
@@ -403,6 +408,8 @@ COMMANDS = {
     "transcribe": cmd_transcribe,
     "live": cmd_live,
     "worker": cmd_worker,
+    "jobs": cmd_jobs,
+    "wait": cmd_wait,
     "models": cmd_models,
     "show": cmd_show,
     "retry": cmd_retry,

@@ -63,6 +63,9 @@ def _transcribe(commands) -> None:
     transcribe.add_argument("--json", action="store_true", help="結果を JSON で標準出力に出す")
     transcribe.add_argument("--layer", choices=LAYERS, default="seibun", help=LAYER_HELP)
     transcribe.add_argument("--quiet", action="store_true", help="進捗バーを表示しない")
+    transcribe.add_argument(
+        "--submit", action="store_true", help="キューに登録してジョブ ID を表示し、処理はワーカーに任せる（待たない）"
+    )
 
 
 def _live(commands) -> None:
@@ -86,7 +89,17 @@ def _live(commands) -> None:
 
 def _jobs(commands) -> None:
     """worker, models, show, retry, cancel"""
-    commands.add_parser("worker", help="ジョブワーカーを単独で動かす（Ctrl+C で停止）")
+    worker = commands.add_parser("worker", help="ジョブワーカーを単独で動かす（Ctrl+C で停止）")
+    worker.add_argument(
+        "--queues", help="受け持つキュー（cpu、gpu をカンマ区切り。既定 cpu。MINUTES_QUEUE_URL のときだけ）"
+    )
+    worker.add_argument("--concurrency", type=_positive, default=1, help="同時に処理するジョブの数（既定 1）")
+    jobs = commands.add_parser("jobs", help="処理の一覧（キュー、ワーカー、状態、進捗）")
+    jobs.add_argument("--json", action="store_true", help="JSON で出す")
+    jobs.add_argument("--limit", type=_positive, default=50, help="終わった処理を表示する件数（既定 50）")
+    wait = commands.add_parser("wait", help="処理が終わるまで待つ（終了コード: 完了 0、失敗 1、取消 130）")
+    wait.add_argument("job_id", type=int)
+    wait.add_argument("--quiet", action="store_true", help="進捗バーを表示しない")
     commands.add_parser("models", help="使用するモデルの場所と状態を表示し、検証する")
 
     show = commands.add_parser("show", help="保存済みの会議の発言を表示する")

@@ -29,6 +29,7 @@ from minutes.services.documents import ExportService
 from minutes.services.live import LiveService
 from minutes.services.materials import MaterialService
 from minutes.services.meetings import MeetingsService
+from minutes.services.operations import OperationsService
 from minutes.services.people import PeopleService
 from minutes.services.permissions import Principal
 from minutes.services.playback import PlaybackService
@@ -133,6 +134,11 @@ class Services:
     @cached_property
     def corrections(self) -> CorrectionsService:
         return self._make(CorrectionsService)
+
+    @cached_property
+    def operations(self) -> OperationsService:
+        """Jobs and the worker processes' health (管理)."""
+        return self._make(OperationsService)
 
     @cached_property
     def audit(self) -> AuditService:

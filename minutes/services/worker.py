@@ -100,10 +100,17 @@ class Worker:
 
     def run_job(self, job_id: int, listener: ProgressCallback | None = None) -> str:
         """Claim and run one given job (the CLI's in-process path); returns its final status."""
-        if store.claim_job(self.runtime.engine, job_id=job_id, worker_id=self.worker_id):
-            self._execute(job_id, listener)
+        self.take(job_id, listener)
         with Session(self.runtime.engine) as session:
             return store.get_job(session, job_id=job_id).status
+
+    def take(self, job_id: int, listener: ProgressCallback | None = None) -> bool:
+        """Claim and run one given job; False, doing nothing, when it is not queued (another worker has it, or it
+        ended or was cancelled): a queue's message delivered twice runs its job once."""
+        if not store.claim_job(self.runtime.engine, job_id=job_id, worker_id=self.worker_id):
+            return False
+        self._execute(job_id, listener)
+        return True
 
     def run_forever(self, stop: threading.Event, poll_interval: float = 2.0) -> None:
         last_recovery: float | None = None  # recovery runs first, inside the loop: a full disk must not end it

@@ -267,6 +267,7 @@ def retry_job(session: Session, *, job_id: int) -> Job:
     job.error_message = None
     job.error_detail = None
     job.finished_at = None
+    job.dispatched_at = None  # sent to the queue again (MINUTES_QUEUE_URL)
     job.created_at = utcnow()
     session.add(job)
     return job
@@ -295,6 +296,7 @@ def requeue_job(engine: Engine, *, job_id: int, worker_id: str | None, give_up_a
             job.stage = "queued"
             job.progress = 0.0
             job.worker_id = None
+            job.dispatched_at = None  # sent to the queue again (MINUTES_QUEUE_URL)
         session.add(job)
         session.commit()
         return job.status

@@ -80,6 +80,10 @@ class Job(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    # With MINUTES_QUEUE_URL: the Celery queue (cpu, gpu) the job's "run job N" message went to, and when it was sent
+    # (NULL while queued and not yet sent: a retry or a requeue clears it, so the job is sent again).
+    queue: str | None = Field(default=None, max_length=16)
+    dispatched_at: datetime | None = None
 
 
 class Speaker(SQLModel, table=True):
@@ -469,3 +473,18 @@ class DisplayLink(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow)
     revoked_by: str | None = Field(default=None, max_length=100)
     revoked_at: datetime | None = None
+
+
+class WorkerProcess(SQLModel, table=True):
+    """A ``minutes worker`` process (or the app's own worker thread), seen by its heartbeat: the 管理 page's health
+    list and the router's "is a gpu worker up"."""
+
+    name: str = Field(primary_key=True, max_length=200)  # host:pid:random, as the jobs' worker_id prefix
+    host: str = Field(max_length=200)
+    pid: int
+    mode: str = Field(max_length=16)  # celery (MINUTES_QUEUE_URL) or loop (the job table polled)
+    queues: str = Field(default="", max_length=100)  # cpu,gpu (celery); empty for the loop
+    concurrency: int = 1
+    started_at: datetime = Field(default_factory=utcnow)
+    heartbeat_at: datetime = Field(default_factory=utcnow)
+    stopped_at: datetime | None = None

@@ -187,14 +187,25 @@ if report is not None:
 
 st.subheader("実行環境")
 settings = admin.current_settings()
-database = settings.database_url
-if "@" in database:  # never show a database password
-    scheme, rest = database.split("://", 1)
-    database = f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
+def _without_password(url: str) -> str:
+    if "@" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
+
+
 st.dataframe(
     [
         {"項目": "データフォルダ", "値": str(settings.data_dir)},
-        {"項目": "データベース", "値": database},
+        {"項目": "データベース", "値": _without_password(settings.database_url)},
+        {
+            "項目": "ジョブの実行",
+            "値": f"ジョブキュー（Celery、{_without_password(settings.queue_url)}）"
+            if settings.queue_url
+            else "内蔵ワーカー（ジョブ表を巡回）",
+        },
         {"項目": "計算装置", "値": f"{settings.resolved_device()}（{settings.resolved_compute_type()}）"},
         {"項目": "CPU スレッド", "値": str(settings.cpu_threads or "すべてのコア")},
         {"項目": "一括処理（batch）", "値": str(settings.resolved_batch_size() or "逐次")},
@@ -203,3 +214,32 @@ st.dataframe(
     width="stretch",
 )
 st.caption("これらはサーバーの起動時に環境変数で決まります（README の設定一覧）。変更後はアプリを再起動してください。")
+
+st.subheader("ワーカーの状態")
+MODES = {"celery": "ジョブキュー", "loop": "内蔵（ジョブ表を巡回）"}
+workers = state.services().operations.workers()
+if not workers:
+    st.info("この 24 時間に応答したワーカーはありません。文字起こしは、ワーカーが起動するまで処理待ちのままです。")
+else:
+    st.dataframe(
+        [
+            {
+                "状態": "稼働中" if w.alive else ("停止" if w.stopped else "応答なし"),
+                "ホスト": w.host,
+                "プロセス ID": w.pid,
+                "方式": MODES.get(w.mode, w.mode),
+                "キュー": "、".join(w.queues) or "－",
+                "同時処理数": w.concurrency,
+                "最後の応答": f"{state.format_moment(w.heartbeat_at)}（{w.silent_seconds:.0f} 秒前）",
+                "開始": state.format_moment(w.started_at),
+                "処理中のジョブ": "、".join(str(job) for job in w.running_jobs) or "－",
+            }
+            for w in workers
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    st.caption(
+        f"各ワーカーは数秒ごとに応答を記録します。{settings.job_heartbeat_timeout:.0f} 秒以上応答がないものは"
+        "「応答なし」です。その処理中のジョブは、ほかのワーカーが引き継ぎます。"
+    )
