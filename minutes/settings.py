@@ -35,6 +35,7 @@ ENVIRONMENT = {
     "MINUTES_SESSION_MAX_HOURS": "Hours after sign-in after which a session ends whatever the activity.",
     "MINUTES_FILLERS": "The ケバ取り words removed from the draft (separated by 、 commas or spaces).",
     "MINUTES_APP_WORKER": "1: the app runs jobs in a thread of its own process; 0: a separate `minutes worker` does.",
+    "MINUTES_ORG": "The organisation (団体, name or id) the command line acts within; needed when there are several.",
 }
 
 
@@ -93,6 +94,7 @@ class Settings:
     max_material_mb: int = 200
     archive_recording: bool = False
     fillers: str = DEFAULT_FILLERS  # the ケバ取り words (minutes.pipeline.cleanup.parse_fillers reads them)
+    org: str = ""  # the organisation the command line acts within ("": the only one; minutes.services.organizations)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -118,6 +120,7 @@ class Settings:
             max_material_mb=_int("MINUTES_MAX_MATERIAL_MB", 200),
             archive_recording=_env("MINUTES_ARCHIVE_RECORDING", "0").lower() in ("1", "true", "yes", "on"),
             fillers=_env("MINUTES_FILLERS", DEFAULT_FILLERS),
+            org=_env("MINUTES_ORG", ""),
         )
 
     # The data folder's layout: every other module asks here.

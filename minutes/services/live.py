@@ -137,7 +137,7 @@ class LiveService(Service):
         options = self._pipeline_options()
         started = datetime.now().replace(second=0, microsecond=0)
         with Session(self.engine) as session:
-            meeting = store.create_meeting(session, title=title[:200], held_at=started)
+            meeting = store.create_meeting(session, title=title[:200], held_at=started, org_id=self.user.org_id)
             recording = store.add_recording(
                 session,
                 meeting_id=meeting.id,

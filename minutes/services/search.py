@@ -208,7 +208,13 @@ class SearchService(Service):
         short_terms = [variants(t) for t in terms if len(t) < 3]
         long_groups = [variants(t) for t in long_terms]
         shown = tuple(v for t in terms for v in variants(t))  # what snippets mark and count
-        filters = dict(date_from=query.date_from, date_to=query.date_to, kind=query.kind, meeting_id=query.meeting_id)
+        filters = dict(
+            date_from=query.date_from,
+            date_to=query.date_to,
+            kind=query.kind,
+            meeting_id=query.meeting_id,
+            org_id=self.user.org_id,  # never another organisation's meetings
+        )
         utterances: tuple[UtteranceHit, ...] = ()
         total, lower_bound = 0, False
         materials: tuple[MaterialHit, ...] = ()
@@ -326,7 +332,7 @@ class SearchService(Service):
 
     def kinds(self) -> list[str]:
         with Session(self.engine) as session:
-            return store.meeting_kinds(session)
+            return store.meeting_kinds(session, org_id=self.user.org_id)
 
 
 def parse_date(text: str) -> dt.date:

@@ -124,9 +124,11 @@ class Worker:
                 stop.wait(poll_interval)
 
     def _execute(self, job_id: int, listener: ProgressCallback | None) -> None:
-        engine, settings = self.runtime.engine, self.runtime.settings
+        engine = self.runtime.engine
         with Session(engine) as session:
             job = store.get_job(session, job_id=job_id)
+            org_id = store.get_meeting(session, meeting_id=job.meeting_id).org_id
+            settings = self.runtime.settings_for(org_id)  # the meeting's organisation's (ケバ取り words, limits)
             recording = store.get_recording(session, recording_id=job.recording_id)
             source = settings.data_dir / recording.stored_path
             options = PipelineOptions.from_dict(job.options)
@@ -135,7 +137,7 @@ class Worker:
             meeting_id = job.meeting_id
             if kind == store.JobKind.TRANSCRIBE:  # the meeting's agenda and materials, as they are now; kept
                 options = with_meeting_terms(session, job.meeting_id, options)
-                options = with_cleanup(session, settings, options)  # the rules and ケバ取り words in force
+                options = with_cleanup(session, settings, options, org_id)  # the rules and ケバ取り words in force
                 store.set_job_options(session, job=job, options=job.options | options.to_dict())
                 session.commit()
         progress = _JobProgress(engine, job_id, self.worker_id, listener)

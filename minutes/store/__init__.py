@@ -109,6 +109,13 @@ from minutes.store.meetings import (
     update_meeting_row,
     visibility,
 )
+from minutes.store.organizations import (
+    add_organization,
+    get_organization,
+    organization_counts,
+    organization_named,
+    organizations,
+)
 from minutes.store.people import (
     add_person,
     add_title,
@@ -188,6 +195,7 @@ __all__ = [
     "add_live_captions",
     "add_live_mark",
     "add_material",
+    "add_organization",
     "add_person",
     "add_recording",
     "add_revision",
@@ -239,6 +247,7 @@ __all__ = [
     "get_live_session",
     "get_material",
     "get_meeting",
+    "get_organization",
     "get_person",
     "get_proposal",
     "get_recording",
@@ -265,6 +274,9 @@ __all__ = [
     "note_replacement",
     "open_live_sessions",
     "open_sessions",
+    "organization_counts",
+    "organization_named",
+    "organizations",
     "own_running_job",
     "people",
     "people_named",

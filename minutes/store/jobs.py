@@ -70,10 +70,10 @@ def latest_job(session: Session, *, meeting_id: int, kind: str = JobKind.TRANSCR
     return session.exec(statement).first()
 
 
-def list_meetings_with_jobs(session: Session) -> list[tuple[Meeting, Job | None]]:
+def list_meetings_with_jobs(session: Session, *, org_id: int | None = None) -> list[tuple[Meeting, Job | None]]:
     """Every meeting with its latest transcription job (the meeting's state; a re-run of the speaker separation is
     not), newest meetings first, in two queries."""
-    meetings = list_meetings(session)
+    meetings = list_meetings(session, org_id=org_id)
     latest = (
         select(Job.meeting_id, func.max(Job.id).label("job_id"))
         .where(_kind_of_row() == JobKind.TRANSCRIBE)

@@ -22,6 +22,26 @@ class JobStatus:
     FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 
 
+# ---------------------------------------------------------------- organisations (団体; migration 0013)
+
+DEFAULT_ORG = 1  # the organisation every database starts with; rows stored before migration 0013 belong to it
+
+
+class Organization(SQLModel, table=True):
+    """One assembly (団体) of a shared installation. Every meeting, person, dictionary term, correction rule, user,
+    setting and audit event belongs to one; a user sees only their own organisation's (``minutes.services``)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)  # 〇〇町議会
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+def org_field():
+    """The ``org_id`` column of a table whose rows belong to one organisation (the default one for older rows)."""
+    return Field(default=DEFAULT_ORG, index=True, sa_column_kwargs={"server_default": str(DEFAULT_ORG)})
+
+
 class MeetingBase(SQLModel):
     title: str = Field(max_length=200)  # 会議名
     kind: str = Field(default="", max_length=100)  # 種別 (本会議, 常任委員会, 全員協議会, 庁内会議 ...)
@@ -31,6 +51,7 @@ class MeetingBase(SQLModel):
 
 class Meeting(MeetingBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    org_id: int = org_field()
     language: str = Field(default="ja", max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -236,7 +257,9 @@ class User(SQLModel, table=True):
     """A person who signs in to the app. ``auth_provider`` is "local" (argon2 password here); room for SSO later."""
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=100, unique=True)  # login name, also shown in records (佐藤)
+    org_id: int = org_field()
+    # login name, also shown in records (佐藤): unique in the whole installation, so signing in needs no 団体
+    name: str = Field(max_length=100, unique=True)
     role: str = Field(max_length=16)  # minutes.services.permissions.Role value: 管理者, 書記, 編集者, 閲覧者
     auth_provider: str = Field(default="local", max_length=32)
     password_hash: str | None = Field(default=None, max_length=255)  # argon2id; None for external providers
@@ -275,6 +298,9 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (Index("ix_auditevent_at", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    # whose event (migration 0013; minutes.store.audit says which). Not in the chained content, so the hashes of
+    # events stored before stay valid; the triggers keep it unchanged like the rest of the row.
+    org_id: int | None = Field(default=None, index=True, sa_column_kwargs={"server_default": str(DEFAULT_ORG)})
     at: datetime = Field(default_factory=utcnow)
     actor: str = Field(max_length=100)
     actor_kind: str = Field(max_length=16)  # app, cli, system
@@ -295,6 +321,7 @@ class AuditEvent(SQLModel, table=True):
 class AppSetting(SQLModel, table=True):
     """An operational setting changed by an administrator in the app (minutes.services.admin); the environment wins."""
 
+    org_id: int = Field(default=DEFAULT_ORG, primary_key=True, sa_column_kwargs={"server_default": "1"})  # its own
     key: str = Field(primary_key=True, max_length=64)  # a minutes.settings.Settings field name
     value: dict = Field(sa_column=Column(JSON, nullable=False))  # {"value": ...}
     updated_by: str = Field(max_length=100)
@@ -308,6 +335,7 @@ class Person(SQLModel, table=True):
     """One person of the assembly's roster (名簿): a member, an official who answers, a staff member."""
 
     id: int | None = Field(default=None, primary_key=True)
+    org_id: int = org_field()
     name: str = Field(max_length=100, index=True)  # 高橋一郎 (no spaces, no honorific)
     yomi: str = Field(default="", max_length=100)  # たかはしいちろう
     kind: str = Field(max_length=16)  # exports.SpeakerKind value: 議員, 説明員, 職員, その他
@@ -359,8 +387,11 @@ class VoiceSample(SQLModel, table=True):
 class DictionaryTerm(SQLModel, table=True):
     """A word of the assembly's 用語辞書, favoured in recognition (``minutes.pipeline.vocabulary``)."""
 
+    __table_args__ = (UniqueConstraint("org_id", "text", name="uq_dictionaryterm_org_text"),)
+
     id: int | None = Field(default=None, primary_key=True)
-    text: str = Field(max_length=60, unique=True)  # 表記: 山田 花子, 町営バス東循環線
+    org_id: int = org_field()
+    text: str = Field(max_length=60)  # 表記: 山田 花子, 町営バス東循環線 (once per organisation)
     reading: str = Field(default="", max_length=60)  # 読み (かな); may be empty
     kind: str = Field(default="その他", max_length=16)  # 種別: minutes.pipeline.vocabulary.KINDS
     created_by: str = Field(max_length=100)
@@ -390,9 +421,10 @@ class LiveCaption(SQLModel, table=True):
 class Correction(SQLModel, table=True):
     """An accepted correction rule (誤→正), applied to every new draft's 整文 layer (``minutes.pipeline.cleanup``)."""
 
-    __table_args__ = (UniqueConstraint("wrong", "right", "context"),)
+    __table_args__ = (UniqueConstraint("org_id", "wrong", "right", "context", name="uq_correction_org_rule"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    org_id: int = org_field()
     wrong: str = Field(max_length=60)  # 誤: 長栄バス
     right: str = Field(max_length=60)  # 正: 町営バス
     context: str = Field(default="", max_length=60)  # only there ("" = everywhere)
@@ -404,9 +436,10 @@ class CorrectionProposal(SQLModel, table=True):
     """The same replacement seen in clerks' edits: proposed as a rule once seen in two places. ``status``: open,
     accepted, dismissed (a dismissed one is not proposed again)."""
 
-    __table_args__ = (UniqueConstraint("wrong", "right"),)
+    __table_args__ = (UniqueConstraint("org_id", "wrong", "right", name="uq_correctionproposal_org_pair"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    org_id: int = org_field()
     wrong: str = Field(max_length=60)
     right: str = Field(max_length=60)
     # where it was seen: [{"meeting": id, "utterance": id, "by": name}], one entry per utterance
