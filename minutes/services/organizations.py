@@ -23,7 +23,9 @@ from minutes.errors import InputError
 from minutes.services.accounts import add_account
 from minutes.services.base import Service
 from minutes.services.permissions import Permission, Role, require
-from minutes.store.tables import Organization
+from minutes.store.tables import DEFAULT_ORG, Organization
+
+__all__ = ["DEFAULT_ORG", "OrganizationView", "OrganizationsService", "resolve"]
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,8 @@ def add_organization(session: Session, *, name: str, created_by: str) -> Organiz
 
 def organization_counts(session: Session) -> dict[int, tuple[int, int]]:
     """Organisation id → (meetings, users)."""
-    meetings = dict(session.exec(select(Meeting.org_id, func.count(col(Meeting.id))).group_by(col(Meeting.org_id))))
-    users = dict(session.exec(select(User.org_id, func.count(col(User.id))).group_by(col(User.org_id))))
+    meeting_rows = session.exec(select(Meeting.org_id, func.count(col(Meeting.id))).group_by(col(Meeting.org_id)))
+    user_rows = session.exec(select(User.org_id, func.count(col(User.id))).group_by(col(User.org_id)))
+    meetings = {org_id: count for org_id, count in meeting_rows}
+    users = {org_id: count for org_id, count in user_rows}
     return {org_id: (meetings.get(org_id, 0), users.get(org_id, 0)) for org_id in {*meetings, *users}}
