@@ -220,7 +220,7 @@ class SearchService(Service):
         materials: tuple[MaterialHit, ...] = ()
         with Session(self.engine) as session:
             filters["hidden"] = sorted(hidden_meetings(session, self.user))
-            if query.meeting_id is not None and query.meeting_id in filters["hidden"]:
+            if query.meeting_id is not None:  # hidden, or another organisation's: say so rather than find nothing
                 check(session, self.user, Permission.READ, query.meeting_id)
             if query.scope in ("all", "utterances"):
                 scored, total, lower_bound = self._utterance_ids(session, query, long_groups, short_terms, filters)
