@@ -76,6 +76,13 @@ class OrganizationsService(Service):
                 for row in store.organizations(session)
             ]
 
+    def own_name(self) -> str:
+        """The name of the user's organisation when the installation has several ("" when it has one: a single
+        town's screens stay as they were)."""
+        with Session(self.engine) as session:
+            rows = store.organizations(session)
+        return next((row.name for row in rows if row.id == self.user.org_id), "") if len(rows) > 1 else ""
+
     def add(self, name: str, *, admin: str, password: str) -> OrganizationView:
         """A new organisation with its first administrator (管理者 of it, who must change ``password`` at the first
         sign-in). Both or neither: a taken user name leaves no organisation behind."""
