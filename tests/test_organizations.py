@@ -114,6 +114,8 @@ def test_another_organisations_meeting_is_not_there(towns):
         with pytest.raises(NotFoundError):
             call()
     assert towns.east.meetings.job(job_id).id == job_id
+    with pytest.raises(InputError, match="この団体の利用者だけ"):  # a closed meeting's members: its own users
+        towns.east.details.set_access(east, closed=True, members=[towns.west_clerk.id])
 
 
 @pytest.mark.both_backends
