@@ -22,14 +22,11 @@ class JobStatus:
     FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 
 
-# ---------------------------------------------------------------- organisations (団体; migration 0013)
-
-DEFAULT_ORG = 1  # the organisation every database starts with; rows stored before migration 0013 belong to it
+DEFAULT_ORG = 1  # the organisation (団体) every database starts with; rows older than migration 0013 belong to it
 
 
 class Organization(SQLModel, table=True):
-    """One assembly (団体) of a shared installation. Every meeting, person, dictionary term, correction rule, user,
-    setting and audit event belongs to one; a user sees only their own organisation's (``minutes.services``)."""
+    """One assembly (団体) of a shared installation: owns the rows with its ``org_id`` (services/organizations.py)."""
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100, unique=True)  # 〇〇町議会
@@ -258,8 +255,7 @@ class User(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     org_id: int = org_field()
-    # login name, also shown in records (佐藤): unique in the whole installation, so signing in needs no 団体
-    name: str = Field(max_length=100, unique=True)
+    name: str = Field(max_length=100, unique=True)  # login name, shown in records (佐藤); unique in the installation
     role: str = Field(max_length=16)  # minutes.services.permissions.Role value: 管理者, 書記, 編集者, 閲覧者
     auth_provider: str = Field(default="local", max_length=32)
     password_hash: str | None = Field(default=None, max_length=255)  # argon2id; None for external providers
@@ -298,8 +294,7 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (Index("ix_auditevent_at", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    # whose event (migration 0013; minutes.store.audit says which). Not in the chained content, so the hashes of
-    # events stored before stay valid; the triggers keep it unchanged like the rest of the row.
+    # whose event (0013; store/audit.py says which): not chained, so older hashes hold; the triggers guard it too
     org_id: int | None = Field(default=None, index=True, sa_column_kwargs={"server_default": str(DEFAULT_ORG)})
     at: datetime = Field(default_factory=utcnow)
     actor: str = Field(max_length=100)
