@@ -297,3 +297,17 @@ def test_migration_0013_moves_an_existing_database_into_the_default_organisation
         session.commit()
         assert [o.id for o in store.organizations(session)] == [1, 2]
     engine.dispose()
+
+
+@pytest.mark.both_backends
+def test_a_break_in_another_organisations_events_is_told_without_them(towns):
+    from tests.test_audit_chain import _tamper
+
+    east_admin = towns.runtime.services(towns._user("東管理"))
+    east_ids = [e.id for e in east_admin.audit.events()]
+    _tamper(towns.runtime.engine, f"UPDATE auditevent SET actor = '改ざん' WHERE id = {east_ids[-1]}")
+    west = towns.runtime.operator("root", DEFAULT_ORG).audit.verify()
+    assert not west.ok and west.broken.kind == "elsewhere" and "ほかの団体" in west.broken.message
+    assert str(east_ids[-1]) not in west.broken.message
+    east = east_admin.audit.verify()
+    assert not east.ok and east.broken.kind == "changed" and f"id {east_ids[-1]}" in east.broken.message
