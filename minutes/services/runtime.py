@@ -63,11 +63,12 @@ class Runtime:
         """What a 字幕表示 link shows, with no account (``minutes.services.live.caption_display``)."""
         return caption_display(self.engine, token)
 
-    def whisper_model_path(self, override: Path | None = None) -> Path:
-        """The Whisper model folder (assembled and verified once per process)."""
+    def whisper_model_path(self, override: Path | None = None, settings: Settings | None = None) -> Path:
+        """The Whisper model folder (assembled and verified once per process): ``override``, or the one chosen in
+        ``settings`` (an organisation's; by default the default organisation's)."""
+        settings = settings or self.settings
         if override is not None:
-            return resolve_model(self.settings.models_dir, override)
-        settings = self.settings
+            return resolve_model(settings.models_dir, override)
         with self._model_lock:
             if settings.whisper_model not in self._model_paths:
                 self._model_paths[settings.whisper_model] = resolve_model(settings.models_dir, settings.whisper_model)

@@ -148,7 +148,8 @@ class Worker:
         work_dir = settings.work_dir / f"job-{job_id}-{self.worker_id.rsplit(':', 1)[-1]}"
         try:
             if kind == store.JobKind.LIVE:  # runs until 散会; then the meeting's transcription is queued
-                LiveRun(engine, settings, job_id, self.runtime.whisper_model_path(model_override), progress).run()
+                model_path = self.runtime.whisper_model_path(model_override, settings)
+                LiveRun(engine, settings, job_id, model_path, progress).run()
                 store.finish_job(engine, job_id=job_id, worker_id=self.worker_id, status=JobStatus.SUCCEEDED)
                 return
             if kind != store.JobKind.TRANSCRIBE:  # work on a stored meeting: no transcription
@@ -156,7 +157,7 @@ class Worker:
                 if listener is not None:
                     listener("done", 100.0, 100.0)
                 return
-            model_path = self.runtime.whisper_model_path(model_override)
+            model_path = self.runtime.whisper_model_path(model_override, settings)
             with Session(engine) as session:
                 profiles, chairs = identification_inputs(session, meeting_id, options)
             result = run_pipeline(
