@@ -413,7 +413,7 @@ def test_no_transcript_text_or_password_in_logs(env, tmp_path, monkeypatch, capl
 
     runtime, _, _ = env
     monkeypatch.setattr("minutes.services.worker.run_pipeline", fake_pipeline)
-    monkeypatch.setattr(Runtime, "whisper_model_path", lambda self, override=None: tmp_path)
+    monkeypatch.setattr(Runtime, "whisper_model_path", lambda self, override=None, settings=None: tmp_path)
     caplog.set_level(logging.DEBUG)
     secret_password = "Very-Secret-Passw0rd"
     auth = runtime.sign_in

@@ -203,7 +203,7 @@ def test_the_worker_adds_the_agenda_entered_after_queueing_and_stores_what_it_ra
         return fake_pipeline(source, work_dir, model_path, options, progress, max_duration)
 
     monkeypatch.setattr("minutes.services.worker.run_pipeline", pipeline)
-    monkeypatch.setattr("minutes.services.runtime.Runtime.whisper_model_path", lambda self, override=None: tmp_path)
+    monkeypatch.setattr("minutes.services.runtime.Runtime.whisper_model_path", lambda self, *_: tmp_path)
     services = runtime.operator("書記")
     services.dictionary.add("町営バス", kind="事業")
     recording = write_wav(tmp_path / "call.wav", np.zeros(16_000, dtype=np.float32) + 0.01)
