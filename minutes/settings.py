@@ -41,6 +41,7 @@ ENVIRONMENT = {
     "gpu worker is up; 0 sends none there.",
     "MINUTES_QUEUE_VISIBILITY_TIMEOUT": "With the queue: seconds after which Redis hands an unacknowledged message to "
     "another worker.",
+    "MINUTES_ORG": "The organisation (団体, name or id) the command line acts within; needed when there are several.",
 }
 
 
@@ -102,6 +103,7 @@ class Settings:
     queue_url: str = ""  # empty: the job table is polled by the app's thread or `minutes worker` (no broker)
     queue_gpu_minutes: float = 30.0
     queue_visibility_timeout: float = 3600.0
+    org: str = ""  # the organisation the command line acts within ("": the only one; minutes.services.organizations)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -130,6 +132,7 @@ class Settings:
             queue_url=_env("MINUTES_QUEUE_URL", ""),
             queue_gpu_minutes=_float("MINUTES_QUEUE_GPU_MINUTES", 30.0),
             queue_visibility_timeout=_float("MINUTES_QUEUE_VISIBILITY_TIMEOUT", 3600.0),
+            org=_env("MINUTES_ORG", ""),
         )
 
     # The data folder's layout: every other module asks here.

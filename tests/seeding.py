@@ -47,11 +47,12 @@ def store_meeting(
     held_at: dt.datetime | None = HELD_AT,
     place: str = "",
     recording_path: str = "recordings/sample.wav",
+    org_id: int = 1,
 ) -> int:
-    """A meeting whose job finished with ``utterances`` (stored by ``save_result``, as the worker does); its id.
-    ``speakers``: the diarization labels (default: those of the utterances)."""
+    """A meeting of organisation ``org_id`` whose job finished with ``utterances`` (stored by ``save_result``, as the
+    worker does); its id. ``speakers``: the diarization labels (default: those of the utterances)."""
     with Session(engine) as session:
-        meeting = store.create_meeting(session, title=title, kind=kind, held_at=held_at, place=place)
+        meeting = store.create_meeting(session, title=title, kind=kind, held_at=held_at, place=place, org_id=org_id)
         recording = store.add_recording(
             session,
             meeting_id=meeting.id,
@@ -114,14 +115,22 @@ def seed_transcript(
     lines: Sequence[tuple[str, str]],
     kind: str = "定例会",
     held_at: dt.datetime | None = HELD_AT,
+    org_id: int = 1,
 ) -> int:
-    """A meeting with a finished job whose transcript is ``lines`` of (speaker label, text), 10 s apart; its id."""
+    """A meeting (of organisation ``org_id``) with a finished job whose transcript is ``lines`` of (speaker label,
+    text), 10 s apart; its id."""
     records = [
         Utterance(label, 10.0 * i, 10.0 * i + 8, text, (Word(10.0 * i, 10.0 * i + 8, text, 0.9),))
         for i, (label, text) in enumerate(lines)
     ]
     return store_meeting(
-        engine, title=title, utterances=records, duration=10.0 * len(lines), kind=kind, held_at=held_at
+        engine,
+        title=title,
+        utterances=records,
+        duration=10.0 * len(lines),
+        kind=kind,
+        held_at=held_at,
+        org_id=org_id,
     )
 
 

@@ -32,6 +32,7 @@ from minutes.records import CorrectionRule, Utterance, Word
 from minutes.services import Role
 from minutes.services.corrections import with_cleanup
 from minutes.services.documents import build_document
+from minutes.store.tables import DEFAULT_ORG
 from tests import test_dictionary
 from tests.seeding import store_meeting
 from tests.test_dictionary import audit_actions, user
@@ -143,8 +144,8 @@ def test_the_worker_runs_a_job_with_the_rules_and_fillers_in_force(runtime):
     user(runtime, Role.CLERK).corrections.add("超", "町長")
     settings = runtime.settings.__class__(fillers="えー、ほら")
     with Session(runtime.engine) as session:
-        options = with_cleanup(session, settings, PipelineOptions())
-        off = with_cleanup(session, settings, PipelineOptions(cleanup=CleanupOptions(enabled=False)))
+        options = with_cleanup(session, settings, PipelineOptions(), DEFAULT_ORG)
+        off = with_cleanup(session, settings, PipelineOptions(cleanup=CleanupOptions(enabled=False)), DEFAULT_ORG)
     assert options.cleanup.fillers == ("えー", "ほら")
     assert [(r.wrong, r.right) for r in options.cleanup.rules] == [("超", "町長")]
     assert off.cleanup.rules == ()

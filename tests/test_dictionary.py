@@ -25,7 +25,7 @@ from minutes.services.dictionary import recognition_terms, with_meeting_terms
 from minutes.services.views import AgendaEntry, MeetingDetails, Person
 from minutes.services.worker import Worker
 from minutes.settings import ENVIRONMENT, Settings
-from minutes.store.tables import JobStatus
+from minutes.store.tables import DEFAULT_ORG, JobStatus
 from tests.media import write_wav
 from tests.seeding import seed_meeting, set_details
 from tests.test_auth import PASSWORD
@@ -178,7 +178,9 @@ def test_a_job_favours_the_meetings_words_then_the_dictionary_then_the_builtins(
     set_details(runtime.engine, runtime.settings.data_dir, meeting_id, details)
     with Session(runtime.engine) as session:
         run = with_meeting_terms(session, meeting_id, options).transcription.terms
-        roster = recognition_terms(session, meeting_id=meeting_id, extra=[Term("佐藤 一郎", "", "人名", "roster")])
+        roster = recognition_terms(
+            session, org_id=DEFAULT_ORG, meeting_id=meeting_id, extra=[Term("佐藤 一郎", "", "人名", "roster")]
+        )
     assert [(t.text, t.kind, t.source) for t in run[:3]] == [
         ("鈴木 健二", "人名", "meeting"),
         ("議案第５号", "その他", "meeting"),
@@ -190,7 +192,7 @@ def test_a_job_favours_the_meetings_words_then_the_dictionary_then_the_builtins(
     with Session(runtime.engine) as session:  # without terms (dictionary off) nothing is added
         off = services.meetings.pipeline_options(dictionary=False)
         assert with_meeting_terms(session, meeting_id, off) == off
-        assert store.count_dictionary_terms(session) == 3
+        assert store.count_dictionary_terms(session, org_id=DEFAULT_ORG) == 3
 
 
 def test_the_worker_adds_the_agenda_entered_after_queueing_and_stores_what_it_ran_with(runtime, tmp_path, monkeypatch):
@@ -201,7 +203,7 @@ def test_the_worker_adds_the_agenda_entered_after_queueing_and_stores_what_it_ra
         return fake_pipeline(source, work_dir, model_path, options, progress, max_duration)
 
     monkeypatch.setattr("minutes.services.worker.run_pipeline", pipeline)
-    monkeypatch.setattr("minutes.services.runtime.Runtime.whisper_model_path", lambda self, override=None: tmp_path)
+    monkeypatch.setattr("minutes.services.runtime.Runtime.whisper_model_path", lambda self, *_: tmp_path)
     services = runtime.operator("書記")
     services.dictionary.add("町営バス", kind="事業")
     recording = write_wav(tmp_path / "call.wav", np.zeros(16_000, dtype=np.float32) + 0.01)

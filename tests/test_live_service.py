@@ -60,7 +60,7 @@ def write_wav(path: Path, seconds: float) -> Path:
 def live_runtime(tmp_path, monkeypatch):
     monkeypatch.setattr("minutes.services.live_job.StreamingTranscriber", FakeTranscriber)
     monkeypatch.setattr("minutes.services.live_job.load_model", lambda *args: None)
-    monkeypatch.setattr(Runtime, "whisper_model_path", lambda self, override=None: tmp_path)
+    monkeypatch.setattr(Runtime, "whisper_model_path", lambda self, override=None, settings=None: tmp_path)
     data = tmp_path / "data"
     runtime = Runtime(Settings(data_dir=data, database_url=f"sqlite:///{data / 'minutes.db'}", device="cpu"))
     yield runtime

@@ -425,7 +425,10 @@ class FakeRuntime:
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine, self.settings, self.base_settings = engine, settings, settings
 
-    def whisper_model_path(self, override=None):
+    def settings_for(self, org_id: int) -> Settings:
+        return self.settings
+
+    def whisper_model_path(self, override=None, settings=None):
         raise AssertionError("a re-run of the speaker separation needs no Whisper model")
 
 

@@ -200,3 +200,27 @@ def test_admin_page_shows_the_workers_health(app_env):
     rows = next(frame.value for frame in at.dataframe if "ホスト" in frame.value.columns)
     row = rows[rows["ホスト"] == "gpu1"].iloc[0]
     assert (row["状態"], row["キュー"], row["同時処理数"], row["方式"]) == ("稼働中", "gpu、cpu", 2, "ジョブキュー")
+
+
+def test_the_organisations_section_is_the_installation_administrators_only(app_env):
+    at = _app("ui/pages/admin.py")  # an organisation's 管理者: no 団体 section
+    assert "団体（共同利用）" not in [h.value for h in at.subheader]
+    at = _app("ui/pages/admin.py", user="全体", role=Role.INSTALLATION_ADMIN.value)
+    assert "団体（共同利用）" in [h.value for h in at.subheader]
+    form = {t.label: t for t in at.text_input}
+    form["団体名"].set_value("東町議会")
+    form["最初の管理者の利用者名"].set_value("東管理")
+    form["初期パスワード（10 文字以上）"].set_value("correct horse battery")
+    next(b for b in at.button if b.label == "団体を追加する").click()
+    at.run()
+    assert not at.exception and any("東町議会" in s.value for s in at.success)
+    assert at.dataframe[-1].value["団体名"].tolist() == ["既定の団体", "東町議会"]
+    engine = _engine(app_env)
+    try:
+        with Session(engine) as session:
+            admin = session.exec(select(User).where(User.name == "東管理")).one()
+            assert (admin.org_id, admin.role, admin.must_change_password) == (2, "管理者", True)
+    finally:
+        engine.dispose()
+    assert "東町議会　全体（全体管理者）" not in [t.value for t in at.sidebar.text]  # the default organisation's
+    assert "既定の団体　全体（全体管理者）" in [t.value for t in at.sidebar.text]

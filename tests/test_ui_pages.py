@@ -67,7 +67,7 @@ def app_env(tmp_path, monkeypatch):
     monkeypatch.setenv("MINUTES_DEVICE", "cpu")
     monkeypatch.delenv("MINUTES_DATABASE_URL", raising=False)
     monkeypatch.setattr("minutes.services.worker.run_pipeline", fake_pipeline)
-    monkeypatch.setattr("minutes.services.runtime.Runtime.whisper_model_path", lambda self, override=None: tmp_path)
+    monkeypatch.setattr("minutes.services.runtime.Runtime.whisper_model_path", lambda self, *_: tmp_path)
     st.cache_resource.clear()
     yield data
     from ui import state

@@ -142,7 +142,8 @@ def setup() -> Principal | None:
     if st.session_state.get("cookie_pending") == st.session_state.auth_token:
         del st.session_state.cookie_pending
         _write_cookie(st.session_state.auth_token)
-    st.sidebar.text(f"{current.name}（{current.role}）")  # plain text: a name is never markup
+    org = services().organizations.own_name()  # shown only when the installation serves several (団体)
+    st.sidebar.text(f"{org + '　' if org else ''}{current.name}（{current.role}）")  # plain text, never markup
     if st.sidebar.button("ログアウト", key="logout"):
         sign_in_service().logout(st.session_state.pop("auth_token", None))
         st.session_state.user = None

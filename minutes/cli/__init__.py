@@ -1,6 +1,6 @@
 """Command line: ``minutes transcribe | worker | models | show | retry | cancel | export | search | archive | user |
-people | audit``. Every action goes through the services acting for the operating-system user, and is recorded in the
-audit trail as ``cli`` with that user's name.
+people | audit | orgs``. Every action goes through the services acting for the operating-system user (within one
+organisation: ``--org`` or ``MINUTES_ORG``), and is recorded in the audit trail as ``cli`` with that user's name.
 
 Errors end the command with one clear line on stderr and a non-zero exit status. Importing ``minutes`` has already
 made the process offline (``minutes.offline``).
@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from minutes import redact
 from minutes.cli.commands import COMMANDS
@@ -29,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "transcribe" and args.max_speakers and args.speakers:
         parser.error("--speakers と --max-speakers は同時に指定できません")
     try:
-        with audit.acting_as(audit.CLI):
+        with audit.acting_as(audit.CLI), _organization(getattr(args, "org", None)):
             return COMMANDS[args.command](args)
     except MinutesError as error:
         print(f"エラー: {error.message}", file=sys.stderr)
@@ -53,6 +55,23 @@ def main(argv: list[str] | None = None) -> int:
         if args.verbose:
             print(f"詳細: {full.detail}", file=sys.stderr)
         return full.exit_code
+
+
+@contextmanager
+def _organization(org: str | None) -> Iterator[None]:
+    """``--org`` is ``MINUTES_ORG`` for this command (the Runtime reads it with the other settings)."""
+    if org is None:
+        yield
+        return
+    before = os.environ.get("MINUTES_ORG")
+    os.environ["MINUTES_ORG"] = org
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("MINUTES_ORG", None)
+        else:
+            os.environ["MINUTES_ORG"] = before
 
 
 def _data_dir():

@@ -21,7 +21,7 @@ from minutes.cli.search import run_search, timestamp
 from minutes.errors import InputError, MinutesError, NotFoundError
 from minutes.pipeline.models import describe_model
 from minutes.progress import STAGE_LABELS_JA
-from minutes.services import Runtime, Services, backup
+from minutes.services import DEFAULT_ORG, Runtime, Services, backup
 from minutes.services.audit import to_csv
 from minutes.services.database import check_database, database_failure
 from minutes.services.search import parse_date
@@ -404,6 +404,22 @@ def _database_errors(command):
     return run
 
 
+def cmd_orgs(args) -> int:
+    # Organisations are the installation's: the command acts from the default organisation, whatever --org says.
+    organizations = Runtime().operator(os_user(), DEFAULT_ORG).organizations
+    if args.orgs_command == "add":
+        org = organizations.add(args.name, admin=args.admin, password=_read_password())
+        print(
+            f"団体「{org.name}」（ID {org.id}）と管理者「{args.admin}」を追加しました。"
+            "最初のログインで本人がパスワードを変更します。",
+            file=sys.stderr,
+        )
+        return 0
+    for org in organizations.organizations():
+        print(f"{org.id}\t{org.name}\t会議 {org.meetings}\t利用者 {org.users}")
+    return 0
+
+
 COMMANDS = {
     "transcribe": cmd_transcribe,
     "live": cmd_live,
@@ -427,5 +443,6 @@ COMMANDS = {
     "db": cmd_db,
     "dictionary": cmd_dictionary,
     "corrections": cmd_dictionary,
+    "orgs": cmd_orgs,
 }
 COMMANDS = {name: _database_errors(command) for name, command in COMMANDS.items()}

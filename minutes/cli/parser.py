@@ -20,6 +20,7 @@ def _positive(value: str) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="minutes", description="会議録作成（完全ローカル）")
     parser.add_argument("-v", "--verbose", action="store_true", help="詳細なログを表示する")
+    parser.add_argument("--org", help=ORG_HELP)
     commands = parser.add_subparsers(dest="command", required=True)
     for add in (
         _transcribe,
@@ -34,9 +35,37 @@ def build_parser() -> argparse.ArgumentParser:
         _maintenance,
         _dictionary,
         _corrections,
+        _orgs,
     ):
         add(commands)
+    _org_everywhere(commands)
     return parser
+
+
+ORG_HELP = "操作する団体（団体名か ID。環境変数 MINUTES_ORG と同じ。団体が一つなら不要）"
+
+
+def _org_everywhere(commands) -> None:
+    """``--org`` after any (sub-)command too: ``minutes search 補正予算 --org 東町議会``. SUPPRESS keeps a value
+    given before the command (a sub-parser's default would overwrite it)."""
+    for parser in commands.choices.values():
+        nested = [action for action in parser._actions if isinstance(action, argparse._SubParsersAction)]
+        if nested:
+            _org_everywhere(nested[0])
+        elif "--org" not in parser._option_string_actions:
+            parser.add_argument("--org", default=argparse.SUPPRESS, help=ORG_HELP)
+
+
+def _orgs(commands) -> None:
+    """orgs add|list"""
+    orgs = commands.add_parser("orgs", help="団体（共同利用の議会）を管理する（全体管理者）")
+    org_commands = orgs.add_subparsers(dest="orgs_command", required=True)
+    add = org_commands.add_parser(
+        "add", help="団体と最初の管理者を追加する（パスワードは入力を求めるか標準入力から読む）"
+    )
+    add.add_argument("name", help="団体名（〇〇町議会）")
+    add.add_argument("--admin", required=True, help="最初の管理者の利用者名（最初のログインでパスワードを変更）")
+    org_commands.add_parser("list", help="団体を一覧する")
 
 
 def _transcribe(commands) -> None:

@@ -6,7 +6,8 @@ records they return are in :mod:`minutes.services.views`.
 """
 
 from minutes.services.facade import Services
+from minutes.services.organizations import DEFAULT_ORG
 from minutes.services.permissions import Permission, Principal, Role, who_can
 from minutes.services.runtime import Runtime
 
-__all__ = ["Permission", "Principal", "Role", "Runtime", "Services", "who_can"]
+__all__ = ["DEFAULT_ORG", "Permission", "Principal", "Role", "Runtime", "Services", "who_can"]

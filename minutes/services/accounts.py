@@ -24,7 +24,7 @@ from minutes.services.base import Service
 from minutes.services.permissions import Permission, Principal, Role, require
 from minutes.settings import Settings
 from minutes.store import accounts, audit
-from minutes.store.tables import User, UserSession, utcnow
+from minutes.store.tables import DEFAULT_ORG, User, UserSession, utcnow
 
 # ---------------------------------------------------------------- accounts and sessions
 
@@ -41,7 +41,9 @@ _DUMMY_HASH = _hasher.hash("not a password of anybody")
 
 
 def _principal(user: User) -> Principal:
-    return Principal(user.id, user.name, Role(user.role), user.auth_provider, user.must_change_password)
+    return Principal(
+        user.id, user.name, Role(user.role), user.auth_provider, user.must_change_password, org_id=user.org_id
+    )
 
 
 def _token_hash(token: str) -> str:
@@ -225,14 +227,14 @@ class AccountsService(Service):
                     u.last_login_at,
                     u.must_change_password,
                 )
-                for u in accounts.users(session)
+                for u in accounts.users(session, org_id=self.user.org_id)
             ]
 
     def names(self) -> dict[int, str]:
         """Id → name of every active user (for choosing the members of a closed meeting)."""
         require(self.user, Permission.MANAGE_ACCESS)
         with Session(self.engine) as session:
-            return accounts.active_names(session)
+            return accounts.active_names(session, org_id=self.user.org_id)
 
     def create_user(
         self,
@@ -245,7 +247,20 @@ class AccountsService(Service):
         """Add a local account. The password is an initial one that the user must replace after signing in, unless
         ``must_change_password`` is False (the operator's own account made with ``minutes user add``)."""
         require(self.user, Permission.MANAGE_USERS)
-        return _add_user(self.engine, name, role, password, must_change_password, actor=self.actor)
+        self._may_grant(role)
+        return _add_user(
+            self.engine, name, role, password, must_change_password, actor=self.actor, org_id=self.user.org_id
+        )
+
+    def roles(self) -> list[Role]:
+        """The roles this user may give (全体管理者 only by an installation administrator)."""
+        return [role for role in Role if role != Role.INSTALLATION_ADMIN or self.user.can(Permission.MANAGE_ORGS)]
+
+    def _may_grant(self, role: Role | str | None) -> None:
+        if role is not None and role == Role.INSTALLATION_ADMIN and not self.user.can(Permission.MANAGE_ORGS):
+            raise PermissionDenied(
+                "全体管理者の役割は全体管理者だけが付けられます。", f"{self.user.name} may not grant {role}"
+            )
 
     def update_user(
         self,
@@ -260,10 +275,17 @@ class AccountsService(Service):
         require(self.user, Permission.MANAGE_USERS)
         with Session(self.engine) as session:
             user = accounts.get_user(session, user_id=user_id)
-            if user is None:
+            if user is None or user.org_id != self.user.org_id:
                 raise InputError("利用者が見つかりません。", f"user {user_id}")
+            self._may_grant(role)
+            if user.role == Role.INSTALLATION_ADMIN:
+                self._may_grant(user.role)  # an organisation's 管理者 does not change the installation's
             before = {"role": user.role, "active": user.active}
-            if not self.user.local and self.user.id == user_id and (active is False or (role and role != Role.ADMIN)):
+            if (
+                not self.user.local
+                and self.user.id == user_id
+                and (active is False or (role and role not in (Role.ADMIN, Role.INSTALLATION_ADMIN)))
+            ):
                 raise InputError("自分自身の管理者権限は外せません。", "admin demoting itself")
             if role is not None:
                 user.role = Role(role).value
@@ -330,9 +352,34 @@ class AccountsService(Service):
 
 
 def _add_user(
-    engine, name: str, role: Role | str, password: str, must_change_password: bool, *, actor: str = ""
+    engine,
+    name: str,
+    role: Role | str,
+    password: str,
+    must_change_password: bool,
+    *,
+    actor: str = "",
+    org_id: int = DEFAULT_ORG,
 ) -> Principal:
-    """Check and add a local account; recorded as added by ``actor`` (the new user, for the first administrator)."""
+    """:func:`add_account` in a transaction of its own."""
+    with Session(engine) as session:
+        principal = add_account(session, name, role, password, must_change_password, actor=actor, org_id=org_id)
+        session.commit()
+        return principal
+
+
+def add_account(
+    session: Session,
+    name: str,
+    role: Role | str,
+    password: str,
+    must_change_password: bool,
+    *,
+    actor: str = "",
+    org_id: int = DEFAULT_ORG,
+) -> Principal:
+    """Check and add a local account of organisation ``org_id`` in ``session``'s transaction; recorded as added by
+    ``actor`` (the new user, for the first administrator)."""
     name = name.strip()
     if not name or len(name) > 100:
         raise InputError("利用者名を 1〜100 文字で入力してください。", "bad user name")
@@ -341,26 +388,25 @@ def _add_user(
     except ValueError:
         raise InputError(f"役割は {'・'.join(Role)} のいずれかです。", f"unknown role {role!r}") from None
     _check_password(password)
-    with Session(engine) as session:
-        if accounts.user_named(session, name=name) is not None:
-            raise InputError(f"利用者「{name}」はすでに登録されています。", f"user {name} exists")
-        user = User(
-            name=name,
-            role=role.value,
-            password_hash=_hasher.hash(password),
-            must_change_password=must_change_password,
-        )
-        accounts.add_user(session, user=user)
-        audit.record(
-            session,
-            actor=actor or name,
-            action="user_add",
-            target_type="user",
-            target_id=user.id,
-            after={"name": name, "role": role.value},
-        )
-        session.commit()
-        return _principal(user)
+    if accounts.user_named(session, name=name) is not None:
+        raise InputError(f"利用者「{name}」はすでに登録されています。", f"user {name} exists")
+    user = User(
+        name=name,
+        role=role.value,
+        password_hash=_hasher.hash(password),
+        must_change_password=must_change_password,
+        org_id=org_id,
+    )
+    accounts.add_user(session, user=user)
+    audit.record(
+        session,
+        actor=actor or name,
+        action="user_add",
+        target_type="user",
+        target_id=user.id,
+        after={"name": name, "role": role.value},
+    )
+    return _principal(user)
 
 
 def _revoke_all(session: Session, user_id: int, *, at: dt.datetime, except_token: str | None = None) -> None:

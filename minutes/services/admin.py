@@ -29,6 +29,7 @@ from minutes.pipeline.models import BASE_FOLDER_NAME, check_model_folder, descri
 from minutes.services.base import Service
 from minutes.services.permissions import Permission, Principal, require
 from minutes.settings import Settings, pinned
+from minutes.store.tables import DEFAULT_ORG
 
 log = logging.getLogger(__name__)
 
@@ -191,9 +192,13 @@ def effective(base: Settings, stored: dict[str, object], fixed: frozenset[str]) 
     return dataclasses.replace(base, **changes) if changes else base
 
 
-def current(session: Session, base: Settings | None = None, fixed: frozenset[str] | None = None) -> Settings:
+def current(
+    session: Session, base: Settings | None = None, fixed: frozenset[str] | None = None, org_id: int = DEFAULT_ORG
+) -> Settings:
     """The settings in force: ``base`` (default: the environment) with the values stored by an administrator."""
-    return effective(base or Settings.from_env(), store.app_settings(session), pinned() if fixed is None else fixed)
+    return effective(
+        base or Settings.from_env(), store.app_settings(session, org_id=org_id), pinned() if fixed is None else fixed
+    )
 
 
 @dataclass(frozen=True)
@@ -244,13 +249,13 @@ class AdminService(Service):
     def current_settings(self) -> Settings:
         """The settings in force now (read again: a change made here applies at once)."""
         with Session(self.engine) as session:
-            return current(session, self.base, self.fixed)
+            return current(session, self.base, self.fixed, self.user.org_id)
 
     def views(self) -> list[SettingView]:
         require(self.user, Permission.MANAGE_SETTINGS)
         with Session(self.engine) as session:
-            stored = store.app_settings(session)
-            settings = current(session, self.base, self.fixed)
+            stored = store.app_settings(session, org_id=self.user.org_id)
+            settings = current(session, self.base, self.fixed, self.user.org_id)
         views = []
         for spec in SPECS:
             model = spec.kind == "model"
@@ -270,7 +275,7 @@ class AdminService(Service):
         require(self.user, Permission.MANAGE_SETTINGS)
         actor = self.actor
         with Session(self.engine) as session:
-            before = current(session, self.base, self.fixed)
+            before = current(session, self.base, self.fixed, self.user.org_id)
             done: list[str] = []
             for field, raw in changes.items():
                 spec = SPEC_BY_FIELD.get(field)
@@ -287,7 +292,7 @@ class AdminService(Service):
                     )
                 if spec.kind == "model":
                     self._check_model(str(value))
-                store.put_app_setting(session, key=field, value=value, updated_by=actor)
+                store.put_app_setting(session, key=field, value=value, updated_by=actor, org_id=self.user.org_id)
                 store.audit.record(
                     session,
                     actor=actor,
@@ -306,10 +311,10 @@ class AdminService(Service):
         require(self.user, Permission.MANAGE_SETTINGS)
         spec = SPEC_BY_FIELD[field]
         with Session(self.engine) as session:
-            stored = store.app_settings(session)
+            stored = store.app_settings(session, org_id=self.user.org_id)
             if field not in stored:
                 return
-            store.delete_app_setting(session, key=field)
+            store.delete_app_setting(session, key=field, org_id=self.user.org_id)
             store.audit.record(
                 session,
                 actor=self.actor,

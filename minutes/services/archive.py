@@ -251,10 +251,10 @@ class ArchiveService(Service):
         folder, _raw, manifest = read_manifest(Path(path).resolve())
         with Session(self.engine) as session:
             row = self._known(session, folder)
-            if not self.user.local:
-                if row is None:
-                    raise NotFoundError("この保存版は見つかりません。", f"no archive at {folder}")
+            if row is not None:  # never another organisation's, not even for the operating-system user
                 check(session, self.user, Permission.READ, row.meeting_id)
+            elif not self.user.local:
+                raise NotFoundError("この保存版は見つかりません。", f"no archive at {folder}")
             key = (row.meeting_id, row.version) if row is not None else _manifest_key(manifest)
             event = _archive_event(session, key)
             intact = event is not None and store.audit.link_intact(session, event)

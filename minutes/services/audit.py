@@ -83,6 +83,7 @@ LABELS = {
     "rule_delete": "補正ルールの削除",
     "proposal_accept": "補正の提案を採用",
     "proposal_dismiss": "補正の提案を見送り",
+    "org_add": "団体の追加",
 }
 KINDS = {APP: "アプリ", CLI: "コマンド", SYSTEM: "システム"}
 
@@ -124,15 +125,18 @@ class AuditService(Service):
                 AuditEntry(
                     e.id, e.at, e.actor, e.actor_kind, e.action, e.target_type, e.target_id, e.before, e.after, e.ip
                 )
-                for e in trail.events(session, start=start, end=end, actor=actor, action=action, limit=limit)
+                for e in trail.events(
+                    session, start=start, end=end, actor=actor, action=action, limit=limit, org_id=self.user.org_id
+                )
             ]
 
     def verify(self) -> ChainReport:
         """Recompute the audit trail's hash chain: the first changed, deleted or unchained event, if any, and the
-        chain's head (note it elsewhere, e.g. in the backup, to notice a cut-off tail later)."""
+        chain's head (note it elsewhere, e.g. in the backup, to notice a cut-off tail later), as this user's
+        organisation sees it (its own events; a break elsewhere is told without details)."""
         require(self.user, Permission.VIEW_AUDIT)
         with Session(self.engine) as session:
-            return trail.verify(session)
+            return trail.verify(session, org_id=self.user.org_id)
 
 
 COLUMNS = ("id", "at", "actor", "actor_kind", "action", "target_type", "target_id", "before", "after", "ip")

@@ -9,6 +9,7 @@ from sqlmodel import Session
 from minutes.errors import FinalizedError
 from minutes.services.permissions import Permission, Principal, check
 from minutes.settings import Settings
+from minutes.store.audit import ORG_OPTION
 from minutes.store.tables import Meeting
 
 
@@ -17,7 +18,8 @@ class Service:
     make. Thread-safe: every call opens its own database session."""
 
     def __init__(self, engine: Engine, settings: Settings, user: Principal) -> None:
-        self.engine = engine
+        # The same engine (and pool), naming the organisation the audit events written through it belong to.
+        self.engine = engine.execution_options(**{ORG_OPTION: user.org_id})
         self.settings = settings
         self.user = user
 

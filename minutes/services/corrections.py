@@ -63,17 +63,17 @@ def _rule_state(row: Correction) -> dict:
     return {"wrong": row.wrong, "right": row.right, "context": row.context}
 
 
-def correction_rules(session: Session) -> tuple[CorrectionRule, ...]:
-    """The accepted rules as records for the pipeline."""
-    return tuple(CorrectionRule(r.wrong, r.right, r.context, r.id) for r in store.corrections(session))
+def correction_rules(session: Session, org_id: int) -> tuple[CorrectionRule, ...]:
+    """Organisation ``org_id``'s accepted rules as records for the pipeline."""
+    return tuple(CorrectionRule(r.wrong, r.right, r.context, r.id) for r in store.corrections(session, org_id=org_id))
 
 
-def with_cleanup(session: Session, settings: Settings, options: PipelineOptions) -> PipelineOptions:
-    """``options`` with the rules in force and the administrator's ケバ取り words, as a job starts (a switched-off
-    cleanup stays off)."""
+def with_cleanup(session: Session, settings: Settings, options: PipelineOptions, org_id: int) -> PipelineOptions:
+    """``options`` with organisation ``org_id``'s rules in force and its administrator's ケバ取り words (in
+    ``settings``, that organisation's), as a job starts (a switched-off cleanup stays off)."""
     if not options.cleanup.enabled:
         return options
-    cleanup = CleanupOptions(fillers=parse_fillers(settings.fillers), rules=correction_rules(session))
+    cleanup = CleanupOptions(fillers=parse_fillers(settings.fillers), rules=correction_rules(session, org_id))
     return replace(options, cleanup=cleanup)
 
 
@@ -96,13 +96,15 @@ def learn_from_replace(session: Session, meeting_id: int, preview, actor: str) -
 
 
 def _note(session: Session, wrong: str, right: str, place: dict) -> None:
-    """Count one place; replacements the rules already make, or that were dismissed or accepted, are not counted."""
-    existing = store.proposal_for(session, wrong=wrong, right=right)
+    """Count one place (in the organisation of its meeting); replacements the rules already make, or that were
+    dismissed or accepted, are not counted."""
+    org_id = store.get_meeting(session, meeting_id=place["meeting"]).org_id
+    existing = store.proposal_for(session, wrong=wrong, right=right, org_id=org_id)
     if existing is not None and existing.status != "open":
         return
-    if store.correction_like(session, wrong=wrong, right=right, context="") is not None:
+    if store.correction_like(session, wrong=wrong, right=right, context="", org_id=org_id) is not None:
         return
-    store.note_replacement(session, wrong=wrong, right=right, place=place)
+    store.note_replacement(session, wrong=wrong, right=right, place=place, org_id=org_id)
 
 
 def _check_rule(wrong: str, right: str, context: str) -> tuple[str, str, str]:
@@ -124,7 +126,7 @@ class CorrectionsService(Service):
     def rules(self) -> list[RuleView]:
         require(self.user, Permission.READ)
         with Session(self.engine) as session:
-            return [_rule_view(row) for row in store.corrections(session)]
+            return [_rule_view(row) for row in store.corrections(session, org_id=self.user.org_id)]
 
     def add(self, wrong: str, right: str, *, context: str = "") -> RuleView:
         require(self.user, Permission.MANAGE_DICTIONARY)
@@ -135,9 +137,14 @@ class CorrectionsService(Service):
             return _rule_view(row)
 
     def _add(self, session: Session, wrong: str, right: str, context: str) -> Correction:
-        if store.correction_like(session, wrong=wrong, right=right, context=context) is not None:
+        if (
+            store.correction_like(session, wrong=wrong, right=right, context=context, org_id=self.user.org_id)
+            is not None
+        ):
             raise InputError(f"「{wrong}→{right}」はすでに登録されています。", "duplicate rule")
-        row = store.add_correction(session, wrong=wrong, right=right, context=context, actor=self.actor)
+        row = store.add_correction(
+            session, wrong=wrong, right=right, context=context, actor=self.actor, org_id=self.user.org_id
+        )
         store.audit.record(
             session, actor=self.actor, action="rule_add", target_type="rule", target_id=row.id, after=_rule_state(row)
         )
@@ -146,7 +153,7 @@ class CorrectionsService(Service):
     def delete(self, rule_id: int) -> None:
         require(self.user, Permission.MANAGE_DICTIONARY)
         with Session(self.engine) as session:
-            row = store.get_correction(session, correction_id=rule_id)
+            row = store.get_correction(session, correction_id=rule_id, org_id=self.user.org_id)
             before = _rule_state(row)
             store.delete_correction(session, row=row)
             store.audit.record(
@@ -180,9 +187,9 @@ class CorrectionsService(Service):
                     row.right,
                     len(row.places),
                     len({place.get("meeting") for place in row.places}),
-                    store.dictionary_term_named(session, text=row.right) is not None,
+                    store.dictionary_term_named(session, text=row.right, org_id=self.user.org_id) is not None,
                 )
-                for row in store.proposals(session)
+                for row in store.proposals(session, org_id=self.user.org_id)
                 if len(row.places) >= PROPOSE_AFTER
             ]
         return sorted(views, key=lambda view: -view.places)
@@ -192,12 +199,16 @@ class CorrectionsService(Service):
         require(self.user, Permission.MANAGE_DICTIONARY)
         with Session(self.engine) as session:
             proposal = self._open_proposal(session, proposal_id)
-            row = store.correction_like(session, wrong=proposal.wrong, right=proposal.right, context="")
+            row = store.correction_like(
+                session, wrong=proposal.wrong, right=proposal.right, context="", org_id=self.user.org_id
+            )
             row = row or self._add(session, proposal.wrong, proposal.right, "")
             term = None
-            if add_term and store.dictionary_term_named(session, text=proposal.right) is None:
+            if add_term and store.dictionary_term_named(session, text=proposal.right, org_id=self.user.org_id) is None:
                 term = check_term(proposal.right, "", "その他")
-                store.put_dictionary_term(session, text=term.text, reading="", kind=term.kind, actor=self.actor)
+                store.put_dictionary_term(
+                    session, text=term.text, reading="", kind=term.kind, actor=self.actor, org_id=self.user.org_id
+                )
             self._decide(session, proposal, "accepted", {"rule": row.id, "term": term.text if term else None})
             session.commit()
             return _rule_view(row)
@@ -210,7 +221,7 @@ class CorrectionsService(Service):
             session.commit()
 
     def _open_proposal(self, session: Session, proposal_id: int) -> CorrectionProposal:
-        proposal = store.get_proposal(session, proposal_id=proposal_id)
+        proposal = store.get_proposal(session, proposal_id=proposal_id, org_id=self.user.org_id)
         if proposal.status != "open":
             raise InputError("この提案はすでに処理されています。", f"proposal {proposal_id} {proposal.status}")
         return proposal

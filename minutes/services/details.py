@@ -315,6 +315,8 @@ class MeetingDetailsService(Service):
             raise InputError("非公開の会議には閲覧できる利用者を 1 人以上選んでください。", "closed without members")
         with Session(self.engine) as session:
             meeting = check(session, self.user, Permission.MANAGE_ACCESS, meeting_id)
+            if members - {u.id for u in store.users(session, org_id=meeting.org_id)} - {self.user.id}:
+                raise InputError("この団体の利用者だけを選んでください。", f"members outside org {meeting.org_id}")
             before = {"closed": meeting.closed, "members": sorted(store.members_of(session, meeting_id=meeting_id))}
             store.set_access(session, meeting_id=meeting_id, closed=closed, members=members)
             store.add_event(

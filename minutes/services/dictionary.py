@@ -63,9 +63,11 @@ def _state(row: DictionaryTerm) -> dict:
     return {"text": row.text, "reading": row.reading, "kind": row.kind}
 
 
-def dictionary_terms(session: Session) -> list[Term]:
-    """The assembly's dictionary as recognition terms."""
-    return [Term(row.text, row.reading, row.kind, "dictionary") for row in store.dictionary_terms(session)]
+def dictionary_terms(session: Session, org_id: int) -> list[Term]:
+    """Organisation ``org_id``'s dictionary as recognition terms."""
+    return [
+        Term(row.text, row.reading, row.kind, "dictionary") for row in store.dictionary_terms(session, org_id=org_id)
+    ]
 
 
 def meeting_terms(session: Session, meeting_id: int) -> list[Term]:
@@ -84,19 +86,31 @@ def meeting_terms(session: Session, meeting_id: int) -> list[Term]:
 
 
 def recognition_terms(
-    session: Session, *, meeting_id: int | None = None, extra: Iterable[Term] = (), builtin: bool = True
+    session: Session,
+    *,
+    org_id: int,
+    meeting_id: int | None = None,
+    extra: Iterable[Term] = (),
+    builtin: bool = True,
 ) -> tuple[Term, ...]:
     """Every term a transcription favours, highest priority first: the meeting's words and ``extra`` (given as
-    meeting terms: the roster's people belong here), the assembly's dictionary, then (``builtin``) the built-in
-    議会用語. Ranking and the prompt limit are the pipeline's business (``minutes.pipeline.vocabulary``)."""
+    meeting terms: the roster's people belong here), organisation ``org_id``'s dictionary and roster, then
+    (``builtin``) the built-in 議会用語. Ranking and the prompt limit are the pipeline's business
+    (``minutes.pipeline.vocabulary``)."""
     own = meeting_terms(session, meeting_id) if meeting_id is not None else []
     extra = [replace(term, source="meeting") for term in extra]
-    return (*own, *extra, *dictionary_terms(session), *roster_terms(session), *(builtin_terms() if builtin else ()))
+    return (
+        *own,
+        *extra,
+        *dictionary_terms(session, org_id),
+        *roster_terms(session, org_id),
+        *(builtin_terms() if builtin else ()),
+    )
 
 
-def roster_terms(session: Session) -> list[Term]:
-    """The names of the roster's people in office (名簿), with their readings, as the assembly's 人名."""
-    return [Term(person.name, person.yomi or "", "人名", "dictionary") for person in store.people(session)]
+def roster_terms(session: Session, org_id: int) -> list[Term]:
+    """The names of organisation ``org_id``'s people in office (名簿), with their readings, as the assembly's 人名."""
+    return [Term(p.name, p.yomi or "", "人名", "dictionary") for p in store.people(session, org_id=org_id)]
 
 
 def with_meeting_terms(session: Session, meeting_id: int, options: PipelineOptions) -> PipelineOptions:
@@ -117,21 +131,24 @@ class DictionaryService(Service):
     def terms(self, *, query: str = "", kind: str = "") -> list[TermView]:
         require(self.user, Permission.READ)
         with Session(self.engine) as session:
-            return [_view(row) for row in store.dictionary_terms(session, query=query.strip(), kind=kind)]
+            return [
+                _view(row)
+                for row in store.dictionary_terms(session, org_id=self.user.org_id, query=query.strip(), kind=kind)
+            ]
 
     def count(self) -> int:
         require(self.user, Permission.READ)
         with Session(self.engine) as session:
-            return store.count_dictionary_terms(session)
+            return store.count_dictionary_terms(session, org_id=self.user.org_id)
 
     def add(self, text: str, *, reading: str = "", kind: str = "その他") -> TermView:
         require(self.user, Permission.MANAGE_DICTIONARY)
         term = check_term(text, reading, kind)
         with Session(self.engine) as session:
-            if store.dictionary_term_named(session, text=term.text) is not None:
+            if store.dictionary_term_named(session, text=term.text, org_id=self.user.org_id) is not None:
                 raise InputError(f"「{term.text}」はすでに登録されています。", f"duplicate term {term.text!r}")
             row = store.put_dictionary_term(
-                session, text=term.text, reading=term.reading, kind=term.kind, actor=self.actor
+                session, text=term.text, reading=term.reading, kind=term.kind, actor=self.actor, org_id=self.user.org_id
             )
             store.audit.record(
                 session, actor=self.actor, action="term_add", target_type="term", target_id=row.id, after=_state(row)
@@ -143,13 +160,19 @@ class DictionaryService(Service):
         require(self.user, Permission.MANAGE_DICTIONARY)
         term = check_term(text, reading, kind)
         with Session(self.engine) as session:
-            row = store.get_dictionary_term(session, term_id=term_id)
-            same = store.dictionary_term_named(session, text=term.text)
+            row = store.get_dictionary_term(session, term_id=term_id, org_id=self.user.org_id)
+            same = store.dictionary_term_named(session, text=term.text, org_id=self.user.org_id)
             if same is not None and same.id != term_id:
                 raise InputError(f"「{term.text}」はすでに登録されています。", f"duplicate term {term.text!r}")
             before = _state(row)
             row = store.put_dictionary_term(
-                session, text=term.text, reading=term.reading, kind=term.kind, actor=self.actor, term=row
+                session,
+                text=term.text,
+                reading=term.reading,
+                kind=term.kind,
+                actor=self.actor,
+                org_id=self.user.org_id,
+                term=row,
             )
             store.audit.record(
                 session,
@@ -166,7 +189,7 @@ class DictionaryService(Service):
     def delete(self, term_id: int) -> None:
         require(self.user, Permission.MANAGE_DICTIONARY)
         with Session(self.engine) as session:
-            row = store.get_dictionary_term(session, term_id=term_id)
+            row = store.get_dictionary_term(session, term_id=term_id, org_id=self.user.org_id)
             before = _state(row)
             store.delete_dictionary_term(session, term=row)
             store.audit.record(
@@ -183,11 +206,17 @@ class DictionaryService(Service):
         added = updated = 0
         with Session(self.engine) as session:
             for term in terms:
-                row = store.dictionary_term_named(session, text=term.text)
+                row = store.dictionary_term_named(session, text=term.text, org_id=self.user.org_id)
                 if row is not None and (row.reading, row.kind) == (term.reading, term.kind):
                     continue
                 store.put_dictionary_term(
-                    session, text=term.text, reading=term.reading, kind=term.kind, actor=self.actor, term=row
+                    session,
+                    text=term.text,
+                    reading=term.reading,
+                    kind=term.kind,
+                    actor=self.actor,
+                    org_id=self.user.org_id,
+                    term=row,
                 )
                 added, updated = added + (row is None), updated + (row is not None)
             result = ImportResult(added, updated, len(terms) - added - updated)
@@ -205,7 +234,7 @@ class DictionaryService(Service):
         """The dictionary as CSV (UTF-8 with BOM, header 表記,読み,種別)."""
         require(self.user, Permission.READ)
         with Session(self.engine) as session:
-            return write_terms_csv(dictionary_terms(session))
+            return write_terms_csv(dictionary_terms(session, self.user.org_id))
 
     def recognition_terms(
         self, *, meeting_id: int | None = None, extra: Iterable[Term] = (), builtin: bool = True
@@ -213,4 +242,6 @@ class DictionaryService(Service):
         """:func:`recognition_terms` for this user (reading the dictionary needs READ)."""
         require(self.user, Permission.READ)
         with Session(self.engine) as session:
-            return recognition_terms(session, meeting_id=meeting_id, extra=extra, builtin=builtin)
+            return recognition_terms(
+                session, org_id=self.user.org_id, meeting_id=meeting_id, extra=extra, builtin=builtin
+            )

@@ -30,6 +30,7 @@ from minutes.services.live import LiveService
 from minutes.services.materials import MaterialService
 from minutes.services.meetings import MeetingsService
 from minutes.services.operations import OperationsService
+from minutes.services.organizations import OrganizationsService
 from minutes.services.people import PeopleService
 from minutes.services.permissions import Principal
 from minutes.services.playback import PlaybackService
@@ -143,6 +144,11 @@ class Services:
     @cached_property
     def audit(self) -> AuditService:
         return self._make(AuditService)
+
+    @cached_property
+    def organizations(self) -> OrganizationsService:
+        """The installation's organisations (団体): the installation administrator's."""
+        return self._make(OrganizationsService)
 
     @cached_property
     def admin(self) -> AdminService:

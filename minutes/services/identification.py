@@ -51,7 +51,7 @@ def speaker_fields(session: Session, meeting: Meeting, people: dict[str, Match])
     fields: dict[str, dict] = {}
     for label, match in people.items():
         if match.person is not None:
-            person = person_view(session, int(match.person))
+            person = person_view(session, int(match.person), meeting.org_id)
             fields[label] = speaker_fields_of(person, meeting_day(meeting)) | {
                 "person_id": int(match.person),
                 "person_score": match.score,

@@ -26,7 +26,8 @@ from minutes.services.live_job import adjourn
 from minutes.services.meetings import MeetingsService
 from minutes.services.permissions import Permission, check, require
 from minutes.services.views import JobView, job_view
-from minutes.store.tables import JobStatus, LiveState
+from minutes.store.live_tables import LiveState
+from minutes.store.tables import JobStatus
 
 STATE_LABELS = {
     LiveState.RUNNING: "開会中",
@@ -137,7 +138,7 @@ class LiveService(Service):
         options = self._pipeline_options()
         started = datetime.now().replace(second=0, microsecond=0)
         with Session(self.engine) as session:
-            meeting = store.create_meeting(session, title=title[:200], held_at=started)
+            meeting = store.create_meeting(session, title=title[:200], held_at=started, org_id=self.user.org_id)
             recording = store.add_recording(
                 session,
                 meeting_id=meeting.id,

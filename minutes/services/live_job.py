@@ -35,7 +35,7 @@ from minutes.progress import ProgressCallback
 from minutes.records import SAMPLE_RATE, Caption
 from minutes.services.views import AgendaEntry, MeetingDetails, TimeMarkEntry
 from minutes.settings import Settings
-from minutes.store.tables import LiveState
+from minutes.store.live_tables import LiveState
 
 STATE_INTERVAL = 0.5  # seconds between reads of the state the page set, and writes of what was heard
 _END = object()

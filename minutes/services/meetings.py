@@ -93,7 +93,7 @@ class MeetingsService(Service):
                     job.progress if job is not None else 0.0,
                     m.created_at,
                 )
-                for m, job in store.list_meetings_with_jobs(session)
+                for m, job in store.list_meetings_with_jobs(session, org_id=self.user.org_id)
                 if m.id not in hidden
             ]
 
@@ -102,7 +102,7 @@ class MeetingsService(Service):
         the assembly's dictionary and the built-in 議会用語 (the meeting's own words are added when the job starts)."""
         if dictionary:
             with Session(self.engine) as session:
-                choices["terms"] = recognition_terms(session)
+                choices["terms"] = recognition_terms(session, org_id=self.user.org_id)
         return pipeline_options(self.settings, **choices)
 
     def create(
@@ -168,7 +168,9 @@ class MeetingsService(Service):
         return stored, name
 
     def _add(self, session: Session, stored, name, options, model, title, kind, held_at, place) -> tuple[int, int]:
-        meeting = store.create_meeting(session, title=title[:200], kind=kind, held_at=held_at, place=place)
+        meeting = store.create_meeting(
+            session, title=title[:200], kind=kind, held_at=held_at, place=place, org_id=self.user.org_id
+        )
         recording = store.add_recording(
             session,
             meeting_id=meeting.id,

@@ -78,16 +78,17 @@ class OperationsService(Service):
         require(self.user, Permission.MANAGE_SETTINGS)
         with Session(self.engine) as session:
             hidden = hidden_meetings(session, self.user)
-            rows = store.recent_jobs(session, limit=limit)
+            rows = store.recent_jobs(session, org_id=self.user.org_id, limit=limit)
             return [_job_row(job, title) for job, title in rows if job.meeting_id not in hidden]
 
     def workers(self, since_hours: float = 24.0) -> list[WorkerHealth]:
-        """The worker processes that beat in the last ``since_hours``, latest first, with the jobs each runs now."""
+        """The worker processes that beat in the last ``since_hours``, latest first, with the jobs of the user's
+        organisation each runs now (the workers are the installation's, their jobs are not)."""
         require(self.user, Permission.MANAGE_SETTINGS)
         now = utcnow()
         fresh = now - timedelta(seconds=self.settings.job_heartbeat_timeout)
         with Session(self.engine) as session:
-            running = store.running_jobs(session)
+            running = store.running_jobs(session, org_id=self.user.org_id)  # never another organisation's
             rows = store.worker_processes(session, since=now - timedelta(hours=since_hours))
             return [
                 WorkerHealth(

@@ -68,9 +68,9 @@ def _view(person: Person, titles: Iterable[PersonTitle] = ()) -> PersonView:
     )
 
 
-def person_view(session: Session, person_id: int) -> PersonView:
-    """The person with their titles (NotFoundError when there is none)."""
-    person = store.get_person(session, person_id=person_id)
+def person_view(session: Session, person_id: int, org_id: int) -> PersonView:
+    """The person of organisation ``org_id`` with their titles (NotFoundError when there is none)."""
+    person = store.get_person(session, person_id=person_id, org_id=org_id)
     return _view(person, store.titles_of(session, person_ids=[person_id]).get(person_id, []))
 
 
@@ -137,24 +137,24 @@ class PeopleService(Service):
         """The roster in its order (``roster_order``): those in office, and the retired ones too if asked."""
         require(self.user, Permission.READ)
         with Session(self.engine) as session:
-            rows = store.people(session, include_retired=include_retired)
+            rows = store.people(session, org_id=self.user.org_id, include_retired=include_retired)
             titles = store.titles_of(session, person_ids=[p.id for p in rows])
             return sorted((_view(p, titles.get(p.id, [])) for p in rows), key=roster_order)
 
     def person(self, person_id: int) -> PersonView:
         require(self.user, Permission.READ)
         with Session(self.engine) as session:
-            return person_view(session, person_id)
+            return person_view(session, person_id, self.user.org_id)
 
     def find(self, name: str) -> PersonView:
         """The person of this name (spaces and an honorific such as 君・議員 ignored), retired or not."""
         require(self.user, Permission.READ)
         cleaned = clean_name(name or "")
         with Session(self.engine) as session:
-            found = store.people_named(session, name=cleaned) if cleaned else []
+            found = store.people_named(session, name=cleaned, org_id=self.user.org_id) if cleaned else []
             if not found:
                 raise NotFoundError(f"名簿に「{cleaned or name}」という人はいません。", f"no person named {name!r}")
-            return person_view(session, found[0].id)
+            return person_view(session, found[0].id, self.user.org_id)
 
     def header_roster(self, meeting_id: int) -> MeetingRoster:
         """The meeting header's lists from the roster on the meeting's date (today when it has none): members in
@@ -162,7 +162,7 @@ class PeopleService(Service):
         retired ones who held a title that day; a 説明員 or 職員 whose titles all lie outside the day is left out."""
         with Session(self.engine) as session:
             meeting = self._readable(session, meeting_id)
-            rows = store.people(session, include_retired=True)
+            rows = store.people(session, org_id=self.user.org_id, include_retired=True)
             titles = store.titles_of(session, person_ids=[p.id for p in rows])
         day = meeting.held_at.date() if meeting.held_at else today()
         views = sorted((_view(p, titles.get(p.id, [])) for p in rows), key=roster_order)
@@ -213,25 +213,25 @@ class PeopleService(Service):
         values = clean_fields({"name": name, "yomi": yomi, "kind": kind, "seat": seat, "group": group})
         checked = [_checked_title(*title) for title in titles]
         with Session(self.engine) as session:
-            _unique_name(session, values["name"])
-            _seat_free(session, values["seat"], None)
-            person = store.add_person(session, person=Person(**values))
+            _unique_name(session, values["name"], self.user.org_id)
+            _seat_free(session, values["seat"], None, self.user.org_id)
+            person = store.add_person(session, person=Person(**values, org_id=self.user.org_id))
             self._audit(session, "person_add", person.id, None, _snapshot(person))
             for title, starts, ends in checked:
                 self._add_title(session, person, title, starts, ends)
             session.commit()
-            return person_view(session, person.id)
+            return person_view(session, person.id, self.user.org_id)
 
     def update(self, person_id: int, **fields) -> PersonView:
         """Change a person's name, yomi, kind, seat or group (only those given)."""
         require(self.user, Permission.MANAGE_ROSTER)
         values = clean_fields(fields)
         with Session(self.engine) as session:
-            person = store.get_person(session, person_id=person_id)
+            person = store.get_person(session, person_id=person_id, org_id=self.user.org_id)
             if "name" in values and values["name"] != person.name:
-                _unique_name(session, values["name"])
+                _unique_name(session, values["name"], self.user.org_id)
             if "seat" in values and not person.retired:
-                _seat_free(session, values["seat"], person.id)
+                _seat_free(session, values["seat"], person.id, self.user.org_id)
             before = _snapshot(person)
             for key, value in values.items():
                 setattr(person, key, value)
@@ -239,22 +239,22 @@ class PeopleService(Service):
                 person.updated_at = utcnow()
                 self._audit(session, "person_update", person.id, before, _snapshot(person))
                 session.commit()
-            return person_view(session, person_id)
+            return person_view(session, person_id, self.user.org_id)
 
     def retire(self, person_id: int, retired: bool = True) -> PersonView:
         """Mark a person retired (kept for the records of past meetings, not offered for new ones), or in office
         again (``retired=False``; refused while another person in office has their seat)."""
         require(self.user, Permission.MANAGE_ROSTER)
         with Session(self.engine) as session:
-            person = store.get_person(session, person_id=person_id)
+            person = store.get_person(session, person_id=person_id, org_id=self.user.org_id)
             if person.retired != retired:
                 if not retired:
-                    _seat_free(session, person.seat, person.id)
+                    _seat_free(session, person.seat, person.id, self.user.org_id)
                 before = _snapshot(person)
                 person.retired, person.updated_at = retired, utcnow()
                 self._audit(session, "person_retire", person.id, before, _snapshot(person))
                 session.commit()
-            return person_view(session, person_id)
+            return person_view(session, person_id, self.user.org_id)
 
     def add_title(
         self, person_id: int, title: str, starts: dt.date | str | None = None, ends: dt.date | str | None = None
@@ -264,23 +264,24 @@ class PeopleService(Service):
         require(self.user, Permission.MANAGE_ROSTER)
         checked = _checked_title(title, starts, ends)
         with Session(self.engine) as session:
-            person = store.get_person(session, person_id=person_id)
+            person = store.get_person(session, person_id=person_id, org_id=self.user.org_id)
             held = store.titles_of(session, person_ids=[person_id]).get(person_id, [])
             if any((t.title, t.starts, t.ends) == checked for t in held):
                 raise InputError(f"{person.name} さんの「{checked[0]}」はすでに同じ期間で登録されています。", "dup")
             self._add_title(session, person, *checked)
             session.commit()
-            return person_view(session, person_id)
+            return person_view(session, person_id, self.user.org_id)
 
     def remove_title(self, title_id: int) -> PersonView:
         require(self.user, Permission.MANAGE_ROSTER)
         with Session(self.engine) as session:
             title = store.get_title(session, title_id=title_id)
+            store.get_person(session, person_id=title.person_id, org_id=self.user.org_id)  # of this organisation
             person_id, before = title.person_id, _title_snapshot(title)
             store.delete_title(session, title_id=title_id)
             self._audit(session, "person_title_remove", person_id, before, None)
             session.commit()
-            return person_view(session, person_id)
+            return person_view(session, person_id, self.user.org_id)
 
     def _add_title(self, session: Session, person: Person, title: str, starts, ends) -> PersonTitle:
         row = store.add_title(session, title=PersonTitle(person_id=person.id, title=title, starts=starts, ends=ends))
@@ -336,14 +337,14 @@ class PeopleService(Service):
                 problems.append(f"{rows.line} 行目: {error.message}")
                 continue
             {"added": added, "updated": updated, "unchanged": unchanged}[state].append(rows.name)
-        problems += _seat_problems(session, {rows.name: rows.line for rows in parsed})
+        problems += _seat_problems(session, {rows.name: rows.line for rows in parsed}, self.user.org_id)
         problems.sort(key=_line_of)
         return ImportReport(tuple(added), tuple(updated), tuple(unchanged), *counts, problems=tuple(problems))
 
     def _import_person(self, session: Session, rows: roster_csv.PersonRows, counts: list[int]) -> str:
         """Add or update one person of the file and their titles; "added", "updated" or "unchanged"."""
         values = clean_fields({k: v for k, v in rows.fields.items() if k != "retired"})
-        found = store.people_named(session, name=rows.name)
+        found = store.people_named(session, name=rows.name, org_id=self.user.org_id)
         if found:
             person, state = found[0], "unchanged"
             before = _snapshot(person)
@@ -355,7 +356,7 @@ class PeopleService(Service):
                 self._audit(session, "person_update", person.id, before, _snapshot(person))
         else:
             values = {"kind": "議員"} | values | {"name": rows.name, "retired": rows.fields.get("retired", False)}
-            person, state = store.add_person(session, person=Person(**values)), "added"
+            person, state = store.add_person(session, person=Person(**values, org_id=self.user.org_id)), "added"
             self._audit(session, "person_add", person.id, None, _snapshot(person))
         held = store.titles_of(session, person_ids=[person.id]).get(person.id, [])
         changed = 0
@@ -392,17 +393,17 @@ def _checked_title(title: str, starts=None, ends=None) -> tuple[str, dt.date | N
     return _check_title(title, starts, ends), starts, ends
 
 
-def _unique_name(session: Session, name: str) -> None:
-    for person in store.people_named(session, name=name):
+def _unique_name(session: Session, name: str, org_id: int) -> None:
+    for person in store.people_named(session, name=name, org_id=org_id):
         hint = "「退任」を取り消して使ってください。" if person.retired else "同じ人なら、その人を編集してください。"
         raise InputError(f"「{name}」はすでに名簿にいます。{hint}", f"person {person.id} named {name!r}")
 
 
-def _seat_free(session: Session, seat: int | None, person_id: int | None) -> None:
-    """Refuse ``seat`` when another person in office has it."""
+def _seat_free(session: Session, seat: int | None, person_id: int | None, org_id: int) -> None:
+    """Refuse ``seat`` when another person in office (in organisation ``org_id``) has it."""
     if seat is None:
         return
-    for other in store.people(session):
+    for other in store.people(session, org_id=org_id):
         if other.seat == seat and other.id != person_id:
             raise InputError(
                 f"議席番号 {seat} はすでに {other.name} さんの議席です。先にその人の議席番号か在任を変えてください。",
@@ -410,11 +411,11 @@ def _seat_free(session: Session, seat: int | None, person_id: int | None) -> Non
             )
 
 
-def _seat_problems(session: Session, lines: dict[str, int]) -> list[str]:
+def _seat_problems(session: Session, lines: dict[str, int], org_id: int) -> list[str]:
     """After an import: seats held by two people in office, told at the row of the file's person."""
     session.flush()
     holders: dict[int, list[Person]] = {}
-    for person in store.people(session):
+    for person in store.people(session, org_id=org_id):
         if person.seat is not None:
             holders.setdefault(person.seat, []).append(person)
     problems = []

@@ -3,6 +3,8 @@
 Roles (役割) and what they may do:
 
 ==========  =====================================================================================
+全体管理者  the installation's administrator: everything below, plus the organisations (団体) and their first
+            administrators (a shared installation serving several assemblies)
 管理者      everything below, plus users, settings and models, and the audit log
 書記        create meetings (upload recordings), edit, upload materials, finalize/reopen, export,
             mark a meeting closed and choose who may see it, edit the assembly's 用語辞書
@@ -13,6 +15,11 @@ Roles (役割) and what they may do:
 Closed meetings (非公開・秘密会, ``Meeting.closed``) are visible only to the users listed for them, administrators
 included only when listed: a secret session's record is not the system administrator's business. They are hidden
 from lists, search, exports and archive listings (the services check :func:`require` and :func:`hidden_meetings`).
+
+Organisations (団体, ``Principal.org_id``): every user acts within their own organisation. A meeting of another one
+is answered like a missing meeting (:func:`check`), and lists and search leave them out (:func:`hidden_meetings`,
+and the queries filter by ``org_id``). The installation administrator too acts within their own organisation; what
+they have beyond a 管理者 is creating organisations (``minutes.services.organizations``).
 
 The operating-system user (:meth:`Principal.operator`: the CLI and the job worker, which run on the server itself,
 where whoever can run them can read the database file anyway) may do everything. They are recorded in the audit
@@ -27,12 +34,13 @@ from enum import StrEnum
 
 from sqlmodel import Session
 
-from minutes.errors import InputError, PermissionDenied
+from minutes.errors import InputError, NotFoundError, PermissionDenied
 from minutes.store import meetings
-from minutes.store.tables import Meeting
+from minutes.store.tables import DEFAULT_ORG, Meeting
 
 
 class Role(StrEnum):
+    INSTALLATION_ADMIN = "全体管理者"
     ADMIN = "管理者"
     CLERK = "書記"
     EDITOR = "編集者"
@@ -55,6 +63,7 @@ class Permission(StrEnum):
     DELETE_VOICES = "delete_voices"  # voice profiles are personal data: only administrators delete them
     MANAGE_DICTIONARY = "manage_dictionary"  # the assembly's 用語辞書 (reading it needs READ only)
     ISSUE_DISPLAY_LINK = "issue_display_link"  # 字幕表示 links (captions without an account): administrators only
+    MANAGE_ORGS = "manage_orgs"  # organisations (団体) and their first administrators: the installation's only
 
 
 _CLERK = {
@@ -70,7 +79,8 @@ _CLERK = {
     Permission.MANAGE_DICTIONARY,
 }
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
-    Role.ADMIN: frozenset(Permission),
+    Role.INSTALLATION_ADMIN: frozenset(Permission),
+    Role.ADMIN: frozenset(Permission) - {Permission.MANAGE_ORGS},
     Role.CLERK: frozenset(_CLERK),
     Role.EDITOR: frozenset({Permission.READ, Permission.READ_DRAFT, Permission.EDIT, Permission.UPLOAD_MATERIAL}),
     Role.VIEWER: frozenset({Permission.READ}),
@@ -92,12 +102,17 @@ LABELS = {
     Permission.DELETE_VOICES: "声の登録の削除",
     Permission.MANAGE_DICTIONARY: "用語辞書の編集",
     Permission.ISSUE_DISPLAY_LINK: "字幕表示リンクの発行",
+    Permission.MANAGE_ORGS: "団体の管理",
 }
 
 
 def who_can(permission: Permission) -> str:
-    """The roles that have ``permission``, for messages: 「編集者・書記・管理者」 (narrowest role first)."""
-    return "・".join(role.value for role in reversed(Role) if permission in PERMISSIONS[role])
+    """The roles that have ``permission``, for messages: 「編集者・書記・管理者」 (narrowest role first; the
+    全体管理者 is named only for what no 管理者 may do)."""
+    roles = [role for role in reversed(Role) if permission in PERMISSIONS[role]]
+    if len(roles) > 1:
+        roles.remove(Role.INSTALLATION_ADMIN)
+    return "・".join(role.value for role in roles)
 
 
 OPERATOR_ID = 0  # the operating-system user has no account row
@@ -113,16 +128,17 @@ class Principal:
     role: Role
     auth_provider: str = "local"
     must_change_password: bool = False  # an initial or reset password: the app asks for a new one first
-    local: bool = False  # the operating-system user: every permission, every meeting
+    local: bool = False  # the operating-system user: every permission, every meeting of its organisation
+    org_id: int = DEFAULT_ORG  # the organisation (団体) the user belongs to and acts within
 
     @classmethod
-    def operator(cls, name: str) -> Principal:
-        """The operating-system user (CLI, worker): may do everything; recorded under ``name`` (never blank: every
-        change is recorded under somebody's name)."""
+    def operator(cls, name: str, org_id: int = DEFAULT_ORG) -> Principal:
+        """The operating-system user (CLI, worker) acting within organisation ``org_id``: may do everything there;
+        recorded under ``name`` (never blank: every change is recorded under somebody's name)."""
         name = (name or "").strip()[:100]
         if not name:
             raise InputError("編集者名（変更を記録する名前）が空です。名前を指定してください。", "empty operator name")
-        return cls(OPERATOR_ID, name, Role.ADMIN, "os", local=True)
+        return cls(OPERATOR_ID, name, Role.INSTALLATION_ADMIN, "os", local=True, org_id=org_id)
 
     def can(self, permission: Permission) -> bool:
         return self.local or permission in PERMISSIONS[self.role]
@@ -158,8 +174,13 @@ def require(
 
 
 def check(session: Session, user: Principal, permission: Permission, meeting_id: int) -> Meeting:
-    """Load the meeting and :func:`require` ``permission`` on it; returns the meeting."""
+    """Load the meeting and :func:`require` ``permission`` on it; returns the meeting. Another organisation's meeting
+    is not there for ``user`` (the same error as a missing one)."""
     meeting = meetings.get_meeting(session, meeting_id=meeting_id)
+    if meeting.org_id != user.org_id:
+        raise NotFoundError(
+            f"会議（ID {meeting_id}）が見つかりません。", f"meeting {meeting_id} of org {meeting.org_id}"
+        )
     if not user.local:
         require(
             user, permission, meeting, meetings.members_of(session, meeting_id=meeting_id) if meeting.closed else ()
@@ -168,12 +189,13 @@ def check(session: Session, user: Principal, permission: Permission, meeting_id:
 
 
 def hidden_meetings(session: Session, user: Principal) -> set[int]:
-    """Ids of the meetings ``user`` may not see (for lists and search)."""
+    """Ids of the meetings of ``user``'s organisation that they may not see (for lists and search, which also filter
+    by the organisation)."""
     if user.local:
         return set()
     mine = meetings.meetings_of_member(session, user_id=user.id)
     return {
         meeting_id
-        for meeting_id, closed, finalized_at in meetings.visibility(session)
+        for meeting_id, closed, finalized_at in meetings.visibility(session, org_id=user.org_id)
         if (closed and meeting_id not in mine) or (finalized_at is None and not user.can(Permission.READ_DRAFT))
     }

@@ -208,13 +208,19 @@ class SearchService(Service):
         short_terms = [variants(t) for t in terms if len(t) < 3]
         long_groups = [variants(t) for t in long_terms]
         shown = tuple(v for t in terms for v in variants(t))  # what snippets mark and count
-        filters = dict(date_from=query.date_from, date_to=query.date_to, kind=query.kind, meeting_id=query.meeting_id)
+        filters = dict(
+            date_from=query.date_from,
+            date_to=query.date_to,
+            kind=query.kind,
+            meeting_id=query.meeting_id,
+            org_id=self.user.org_id,  # never another organisation's meetings
+        )
         utterances: tuple[UtteranceHit, ...] = ()
         total, lower_bound = 0, False
         materials: tuple[MaterialHit, ...] = ()
         with Session(self.engine) as session:
             filters["hidden"] = sorted(hidden_meetings(session, self.user))
-            if query.meeting_id is not None and query.meeting_id in filters["hidden"]:
+            if query.meeting_id is not None:  # hidden, or another organisation's: say so rather than find nothing
                 check(session, self.user, Permission.READ, query.meeting_id)
             if query.scope in ("all", "utterances"):
                 scored, total, lower_bound = self._utterance_ids(session, query, long_groups, short_terms, filters)
@@ -326,7 +332,7 @@ class SearchService(Service):
 
     def kinds(self) -> list[str]:
         with Session(self.engine) as session:
-            return store.meeting_kinds(session)
+            return store.meeting_kinds(session, org_id=self.user.org_id)
 
 
 def parse_date(text: str) -> dt.date:

@@ -152,7 +152,7 @@ class SpeakersService(Service):
                 _unlink(speaker)
                 person_name = None
             else:
-                person = person_view(session, person_id)
+                person = person_view(session, person_id, meeting.org_id)
                 _set_fields(speaker, speaker_fields(person, meeting.held_at.date() if meeting.held_at else None))
                 speaker.person_id, speaker.person_confirmed, speaker.suggested_person_id = person.id, True, None
                 person_name = person.name

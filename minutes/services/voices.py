@@ -74,7 +74,7 @@ class VoiceService(Service):
         require(self.user, Permission.MANAGE_ROSTER)
         with Session(self.engine) as session:
             views = []
-            for person_id, _, _ in store.voice_summary(session):
+            for person_id, _, _ in store.voice_summary(session, org_id=self.user.org_id):
                 person = session.get(Person, person_id)
                 samples = store.voice_samples_of(session, person_id=person_id)
                 views.append(VoiceProfileView(person_id, person.name, tuple(_sample_view(s) for s in samples)))
@@ -83,7 +83,7 @@ class VoiceService(Service):
     def profile(self, person_id: int) -> VoiceProfileView:
         require(self.user, Permission.MANAGE_ROSTER)
         with Session(self.engine) as session:
-            person = _person(session, person_id)
+            person = _person(session, person_id, self.user.org_id)
             samples = store.voice_samples_of(session, person_id=person_id)
             return VoiceProfileView(person_id, person.name, tuple(_sample_view(s) for s in samples))
 
@@ -94,7 +94,7 @@ class VoiceService(Service):
         profile. The audio is read, never kept."""
         require(self.user, Permission.MANAGE_ROSTER)
         with Session(self.engine) as session:
-            _person(session, person_id)
+            _person(session, person_id, self.user.org_id)
         voice, duration = _voice_of_file(source, start, end, self.settings.work_dir)
         span = f"{start or 0:.0f}–{end if end is not None else duration:.0f}秒"
         with Session(self.engine) as session:
@@ -136,7 +136,7 @@ class VoiceService(Service):
         """Delete a person's whole voice profile (administrators only); returns how many samples went."""
         require(self.user, Permission.DELETE_VOICES)
         with Session(self.engine) as session:
-            person = _person(session, person_id)
+            person = _person(session, person_id, self.user.org_id)
             removed = store.delete_voice_samples(session, person_id=person_id)
             store.audit.record(
                 session,
@@ -150,9 +150,9 @@ class VoiceService(Service):
         return removed
 
 
-def _person(session: Session, person_id: int) -> Person:
+def _person(session: Session, person_id: int, org_id: int) -> Person:
     person = session.get(Person, person_id)
-    if person is None:
+    if person is None or person.org_id != org_id:
         raise NotFoundError("名簿にその人が見つかりません。", f"person {person_id}")
     return person
 
@@ -190,22 +190,34 @@ def profiles_for(session: Session, meeting: Meeting) -> list[Profile]:
     """The voice profiles a meeting's speakers are matched against, keyed by person id as text: of the people its
     header lists (出席議員, 説明のため出席した者, 職務のため出席した者, and who chairs) when any of them is on the
     roster, else of everyone in office."""
-    samples = store.voice_samples(session, model=EMBEDDING_MODEL, person_ids=_listed_people(session, meeting))
+    samples = store.voice_samples(
+        session, model=EMBEDDING_MODEL, org_id=meeting.org_id, person_ids=_listed_people(session, meeting)
+    )
     return [Profile(str(s.person_id), from_bytes(s.embedding, s.seconds)) for s in samples]
 
 
 def _listed_people(session: Session, meeting: Meeting) -> list[int] | None:
     details = MeetingDetails.from_dict(meeting.details)
     names = {p.name for p in (*details.attendees, *details.explainers, *details.staff)} | {details.chair}
-    found = {person.id for name in names if name for person in store.people_named(session, name=clean_name(name))}
+    found = {
+        person.id
+        for name in names
+        if name
+        for person in store.people_named(session, name=clean_name(name), org_id=meeting.org_id)
+    }
     if not found:
         return None
-    return sorted(found | set(store.people_titled(session, titles=CHAIR_TITLES, day=meeting_day(meeting))))
+    return sorted(
+        found | set(store.people_titled(session, titles=CHAIR_TITLES, day=meeting_day(meeting), org_id=meeting.org_id))
+    )
 
 
 def chairs_for(session: Session, meeting: Meeting) -> frozenset[str]:
     """Who chairs on the meeting's day (議長, 委員長 …), as profile keys."""
-    return frozenset(str(i) for i in store.people_titled(session, titles=CHAIR_TITLES, day=meeting_day(meeting)))
+    return frozenset(
+        str(i)
+        for i in store.people_titled(session, titles=CHAIR_TITLES, day=meeting_day(meeting), org_id=meeting.org_id)
+    )
 
 
 def meeting_voices(samples: np.ndarray, spans_by_person: dict[int, list[tuple[float, float]]]) -> dict[int, Voice]:

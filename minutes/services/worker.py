@@ -131,9 +131,11 @@ class Worker:
                 stop.wait(poll_interval)
 
     def _execute(self, job_id: int, listener: ProgressCallback | None) -> None:
-        engine, settings = self.runtime.engine, self.runtime.settings
+        engine = self.runtime.engine
         with Session(engine) as session:
             job = store.get_job(session, job_id=job_id)
+            org_id = store.get_meeting(session, meeting_id=job.meeting_id).org_id
+            settings = self.runtime.settings_for(org_id)  # the meeting's organisation's (ケバ取り words, limits)
             recording = store.get_recording(session, recording_id=job.recording_id)
             source = settings.data_dir / recording.stored_path
             options = PipelineOptions.from_dict(job.options)
@@ -142,7 +144,7 @@ class Worker:
             meeting_id = job.meeting_id
             if kind == store.JobKind.TRANSCRIBE:  # the meeting's agenda and materials, as they are now; kept
                 options = with_meeting_terms(session, job.meeting_id, options)
-                options = with_cleanup(session, settings, options)  # the rules and ケバ取り words in force
+                options = with_cleanup(session, settings, options, org_id)  # the rules and ケバ取り words in force
                 store.set_job_options(session, job=job, options=job.options | options.to_dict())
                 session.commit()
         progress = _JobProgress(engine, job_id, self.worker_id, listener)
@@ -153,7 +155,8 @@ class Worker:
         work_dir = settings.work_dir / f"job-{job_id}-{self.worker_id.rsplit(':', 1)[-1]}"
         try:
             if kind == store.JobKind.LIVE:  # runs until 散会; then the meeting's transcription is queued
-                LiveRun(engine, settings, job_id, self.runtime.whisper_model_path(model_override), progress).run()
+                model_path = self.runtime.whisper_model_path(model_override, settings)
+                LiveRun(engine, settings, job_id, model_path, progress).run()
                 store.finish_job(engine, job_id=job_id, worker_id=self.worker_id, status=JobStatus.SUCCEEDED)
                 return
             if kind != store.JobKind.TRANSCRIBE:  # work on a stored meeting: no transcription
@@ -161,7 +164,7 @@ class Worker:
                 if listener is not None:
                     listener("done", 100.0, 100.0)
                 return
-            model_path = self.runtime.whisper_model_path(model_override)
+            model_path = self.runtime.whisper_model_path(model_override, settings)
             with Session(engine) as session:
                 profiles, chairs = identification_inputs(session, meeting_id, options)
             result = run_pipeline(

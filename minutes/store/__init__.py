@@ -7,7 +7,7 @@ uploaded files in the data folder, ``audit`` writes the append-only audit trail.
 commands never see this package.
 """
 
-from minutes.store import audit, engine, files, tables
+from minutes.store import audit, engine, files, live_tables, tables
 from minutes.store.accounts import (
     active_names,
     add_session,
@@ -109,6 +109,13 @@ from minutes.store.meetings import (
     update_meeting_row,
     visibility,
 )
+from minutes.store.organizations import (
+    add_organization,
+    get_organization,
+    organization_counts,
+    organization_named,
+    organizations,
+)
 from minutes.store.people import (
     add_person,
     add_title,
@@ -199,6 +206,7 @@ __all__ = [
     "add_live_captions",
     "add_live_mark",
     "add_material",
+    "add_organization",
     "add_person",
     "add_recording",
     "add_revision",
@@ -251,6 +259,7 @@ __all__ = [
     "get_live_session",
     "get_material",
     "get_meeting",
+    "get_organization",
     "get_person",
     "get_proposal",
     "get_recording",
@@ -267,6 +276,7 @@ __all__ = [
     "list_meetings_with_jobs",
     "live_captions_of",
     "live_marks_of",
+    "live_tables",
     "longest_utterance_of",
     "mark_dispatched",
     "mark_succeeded",
@@ -279,6 +289,9 @@ __all__ = [
     "note_replacement",
     "open_live_sessions",
     "open_sessions",
+    "organization_counts",
+    "organization_named",
+    "organizations",
     "own_running_job",
     "people",
     "people_named",

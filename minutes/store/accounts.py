@@ -14,13 +14,15 @@ def any_user(session: Session) -> bool:
     return session.exec(select(User.id).limit(1)).first() is not None
 
 
-def users(session: Session) -> list[User]:
-    return list(session.exec(select(User).order_by(col(User.id))))
+def users(session: Session, *, org_id: int) -> list[User]:
+    """Organisation ``org_id``'s users."""
+    return list(session.exec(select(User).where(User.org_id == org_id).order_by(col(User.id))))
 
 
-def active_names(session: Session) -> dict[int, str]:
-    """Id → name of every active user."""
-    rows = session.exec(select(User.id, User.name).where(col(User.active)).order_by(col(User.id)))
+def active_names(session: Session, *, org_id: int) -> dict[int, str]:
+    """Id → name of every active user of organisation ``org_id``."""
+    statement = select(User.id, User.name).where(col(User.active), User.org_id == org_id)
+    rows = session.exec(statement.order_by(col(User.id)))
     return {user_id: name for user_id, name in rows}
 
 

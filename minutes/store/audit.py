@@ -6,6 +6,13 @@ TRUNCATE). Who is acting comes from the caller (the signed-in user's name,
 or the operating-system user for the CLI); how (app, cli, system) and the client's address come from a context
 variable that the app and the CLI set once per request or command, so services need no extra parameters.
 
+Each event belongs to an organisation (``org_id``, migration 0013): that of its target when the target is a meeting,
+a user or a person (so the worker's and the sign-in's events land right), else the one the acting service works for
+(its engine carries it as the execution option ``minutes_org``, :data:`ORG_OPTION`), else the default organisation,
+the installation's own (a failed sign-in under an unknown name).
+Reading is per organisation; the chain stays one for the whole installation, so :func:`verify` walks all of it and
+tells an organisation only about its own events.
+
 The trail is hash-chained (migration 0006): each event stores the previous event's hash (``prev_hash``) and its own
 (``hash``, SHA-256 over that and its content, :func:`chain_hash`). Anyone with the database file can drop the
 triggers, but then a deleted or changed event breaks the chain, and :func:`verify` names the first broken link. The
@@ -28,9 +35,11 @@ from sqlalchemy import text as sql
 from sqlmodel import Session, col, select
 
 from minutes.store.engine import write_lock
-from minutes.store.tables import AuditEvent, utcnow
+from minutes.store.tables import DEFAULT_ORG, AuditEvent, Meeting, Person, User, utcnow
 
 APP, CLI, SYSTEM = "app", "cli", "system"
+ORG_OPTION = "minutes_org"  # the execution option of a service's engine naming the organisation it acts for
+_TARGETS = {"meeting": Meeting, "user": User, "person": Person}
 
 # (actor_kind, ip) of whatever runs in this thread: the worker and tests run as "system".
 _CONTEXT: contextvars.ContextVar[tuple[str, str | None]] = contextvars.ContextVar("audit", default=(SYSTEM, None))
@@ -89,12 +98,14 @@ def _append(session: Session, rows: list[dict]) -> None:
     if not rows:
         return
     connection = session.connection()
+    org_id = _organization(session, connection.get_execution_options().get(ORG_OPTION), rows[0])
     write_lock(connection)
     last = connection.execute(
         select(AuditEvent.id, AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
     ).first()
     next_id, prev = (last.id + 1, last.hash or GENESIS) if last is not None else (1, GENESIS)
     for offset, row in enumerate(rows):
+        row["org_id"] = org_id
         row["id"] = next_id + offset
         row["prev_hash"] = prev
         row["hash"] = prev = chain_hash(prev, row)
@@ -103,6 +114,17 @@ def _append(session: Session, rows: list[dict]) -> None:
         connection.execute(
             sql("SELECT setval(pg_get_serial_sequence('auditevent', 'id'), :last)"), {"last": rows[-1]["id"]}
         )
+
+
+def _organization(session: Session, acting: int | None, row: dict) -> int:
+    """The organisation of the events about to be added (see the module's description)."""
+    target = str(row["target_id"])
+    table = _TARGETS.get(row["target_type"])
+    if table is not None and target.isdigit():
+        found = session.get(table, int(target))
+        if found is not None:
+            return found.org_id
+    return DEFAULT_ORG if acting is None else acting
 
 
 # ---------------------------------------------------------------- the hash chain
@@ -145,17 +167,31 @@ class ChainReport:
         return self.broken is None
 
 
-def verify(session: Session, *, batch: int = 2000) -> ChainReport:
-    """Recompute the chain over every event in id order; stops at the first changed, deleted or unchained event."""
+def verify(session: Session, *, org_id: int | None = None, batch: int = 2000) -> ChainReport:
+    """Recompute the chain over every event in id order; stops at the first changed, deleted or unchained event.
+
+    With ``org_id``, the report is that organisation's: the count and the head are of its events, and a break at
+    another organisation's event is told without its id or content (the chain is one: it is still walked whole)."""
     count, prev_id, prev_hash = 0, None, GENESIS
+    own_id, own_hash = None, None
     statement = select(AuditEvent).order_by(col(AuditEvent.id)).execution_options(yield_per=batch)
     for event in session.exec(statement):
         broken = _check_link(event, prev_id, prev_hash)
+        mine = org_id is None or event.org_id == org_id
         if broken is not None:
-            return ChainReport(count, prev_id, prev_hash or None, broken)
-        count, prev_id, prev_hash = count + 1, event.id, event.hash
+            if org_id is None:
+                return ChainReport(count, prev_id, prev_hash or None, broken)
+            if not mine:
+                text = "監査ログの、ほかの団体の記録の所で連鎖が切れています。全体管理者に連絡してください。"
+                broken = ChainBreak(0, "elsewhere", text)
+            return ChainReport(count, own_id, own_hash, broken)
+        if mine:
+            count, own_id, own_hash = count + 1, event.id, event.hash
+        prev_id, prev_hash = event.id, event.hash
         session.expunge(event)
-    return ChainReport(count, prev_id, prev_hash or None, None)
+    if org_id is None:
+        return ChainReport(count, prev_id, prev_hash or None, None)
+    return ChainReport(count, own_id, own_hash, None)
 
 
 def _check_link(event: AuditEvent, prev_id: int | None, prev_hash: str) -> ChainBreak | None:
@@ -234,9 +270,13 @@ def events(
     actor: str = "",
     action: str = "",
     limit: int | None = None,
+    org_id: int | None = None,
 ) -> list[AuditEvent]:
-    """Audit events, oldest first, from ``start`` (inclusive) to ``end`` (exclusive), of one actor or action."""
+    """Audit events, oldest first, from ``start`` (inclusive) to ``end`` (exclusive), of one actor or action; of
+    organisation ``org_id`` only when given."""
     statement = select(AuditEvent).order_by(col(AuditEvent.id))
+    if org_id is not None:
+        statement = statement.where(AuditEvent.org_id == org_id)
     if start is not None:
         statement = statement.where(col(AuditEvent.at) >= start)
     if end is not None:

@@ -8,29 +8,30 @@ from minutes.errors import NotFoundError
 from minutes.store.tables import Correction, CorrectionProposal, utcnow
 
 
-def corrections(session: Session) -> list[Correction]:
-    """The accepted rules, by 誤 then context."""
-    return list(session.exec(select(Correction).order_by(col(Correction.wrong), col(Correction.context))))
+def corrections(session: Session, *, org_id: int) -> list[Correction]:
+    """Organisation ``org_id``'s accepted rules, by 誤 then context."""
+    statement = select(Correction).where(Correction.org_id == org_id)
+    return list(session.exec(statement.order_by(col(Correction.wrong), col(Correction.context))))
 
 
-def get_correction(session: Session, *, correction_id: int) -> Correction:
+def get_correction(session: Session, *, correction_id: int, org_id: int) -> Correction:
     row = session.get(Correction, correction_id)
-    if row is None:
+    if row is None or row.org_id != org_id:
         raise NotFoundError(
             "指定された補正ルールが見つかりません（削除された可能性があります）。", f"rule {correction_id}"
         )
     return row
 
 
-def correction_like(session: Session, *, wrong: str, right: str, context: str) -> Correction | None:
+def correction_like(session: Session, *, wrong: str, right: str, context: str, org_id: int) -> Correction | None:
     statement = select(Correction).where(
-        Correction.wrong == wrong, Correction.right == right, Correction.context == context
+        Correction.wrong == wrong, Correction.right == right, Correction.context == context, Correction.org_id == org_id
     )
     return session.exec(statement).first()
 
 
-def add_correction(session: Session, *, wrong: str, right: str, context: str, actor: str) -> Correction:
-    row = Correction(wrong=wrong, right=right, context=context, created_by=actor)
+def add_correction(session: Session, *, wrong: str, right: str, context: str, actor: str, org_id: int) -> Correction:
+    row = Correction(wrong=wrong, right=right, context=context, created_by=actor, org_id=org_id)
     session.add(row)
     session.flush()
     return row
@@ -41,28 +42,33 @@ def delete_correction(session: Session, *, row: Correction) -> None:
     session.flush()
 
 
-def proposals(session: Session, *, status: str = "open") -> list[CorrectionProposal]:
-    statement = select(CorrectionProposal).where(CorrectionProposal.status == status)
+def proposals(session: Session, *, org_id: int, status: str = "open") -> list[CorrectionProposal]:
+    statement = select(CorrectionProposal).where(
+        CorrectionProposal.status == status, CorrectionProposal.org_id == org_id
+    )
     return list(session.exec(statement.order_by(col(CorrectionProposal.updated_at).desc())))
 
 
-def get_proposal(session: Session, *, proposal_id: int) -> CorrectionProposal:
+def get_proposal(session: Session, *, proposal_id: int, org_id: int) -> CorrectionProposal:
     row = session.get(CorrectionProposal, proposal_id)
-    if row is None:
+    if row is None or row.org_id != org_id:
         raise NotFoundError("指定された提案が見つかりません。", f"proposal {proposal_id}")
     return row
 
 
-def proposal_for(session: Session, *, wrong: str, right: str) -> CorrectionProposal | None:
-    statement = select(CorrectionProposal).where(CorrectionProposal.wrong == wrong, CorrectionProposal.right == right)
+def proposal_for(session: Session, *, wrong: str, right: str, org_id: int) -> CorrectionProposal | None:
+    statement = select(CorrectionProposal).where(
+        CorrectionProposal.wrong == wrong, CorrectionProposal.right == right, CorrectionProposal.org_id == org_id
+    )
     return session.exec(statement).first()
 
 
-def note_replacement(session: Session, *, wrong: str, right: str, place: dict) -> CorrectionProposal:
-    """Count a replacement seen at ``place`` ({"meeting", "utterance", "by"}); one place per utterance."""
-    row = proposal_for(session, wrong=wrong, right=right)
+def note_replacement(session: Session, *, wrong: str, right: str, place: dict, org_id: int) -> CorrectionProposal:
+    """Count a replacement seen at ``place`` ({"meeting", "utterance", "by"}) in organisation ``org_id``; one place
+    per utterance."""
+    row = proposal_for(session, wrong=wrong, right=right, org_id=org_id)
     if row is None:
-        row = CorrectionProposal(wrong=wrong, right=right, places=[])
+        row = CorrectionProposal(wrong=wrong, right=right, places=[], org_id=org_id)
     if all(seen.get("utterance") != place.get("utterance") for seen in row.places):
         row.places = [*row.places, place]  # a new list: the JSON column notices only assignments
         row.updated_at = utcnow()

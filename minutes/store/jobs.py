@@ -70,10 +70,10 @@ def latest_job(session: Session, *, meeting_id: int, kind: str = JobKind.TRANSCR
     return session.exec(statement).first()
 
 
-def list_meetings_with_jobs(session: Session) -> list[tuple[Meeting, Job | None]]:
+def list_meetings_with_jobs(session: Session, *, org_id: int | None = None) -> list[tuple[Meeting, Job | None]]:
     """Every meeting with its latest transcription job (the meeting's state; a re-run of the speaker separation is
     not), newest meetings first, in two queries."""
-    meetings = list_meetings(session)
+    meetings = list_meetings(session, org_id=org_id)
     latest = (
         select(Job.meeting_id, func.max(Job.id).label("job_id"))
         .where(_kind_of_row() == JobKind.TRANSCRIBE)
@@ -273,8 +273,12 @@ def retry_job(session: Session, *, job_id: int) -> Job:
     return job
 
 
-def running_jobs(session: Session) -> list[Job]:
-    return list(session.exec(select(Job).where(Job.status == JobStatus.RUNNING)))
+def running_jobs(session: Session, *, org_id: int | None = None) -> list[Job]:
+    """The running jobs: all of them (the workers serve every organisation), or one organisation's."""
+    statement = select(Job).where(Job.status == JobStatus.RUNNING)
+    if org_id is not None:
+        statement = statement.join(Meeting, col(Meeting.id) == Job.meeting_id).where(Meeting.org_id == org_id)
+    return list(session.exec(statement))
 
 
 def requeue_job(engine: Engine, *, job_id: int, worker_id: str | None, give_up_after: int) -> str:

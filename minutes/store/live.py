@@ -8,15 +8,8 @@ from collections.abc import Iterable
 from sqlmodel import Session, col, select
 
 from minutes.records import Caption
-from minutes.store.tables import (
-    DisplayLink,
-    LiveCaption,
-    LiveMark,
-    LiveSession,
-    LiveState,
-    Recording,
-    utcnow,
-)
+from minutes.store.live_tables import DisplayLink, LiveCaption, LiveMark, LiveSession, LiveState
+from minutes.store.tables import Recording, utcnow
 
 
 def add_live_captions(session: Session, *, meeting_id: int, captions: Iterable[Caption]) -> int:

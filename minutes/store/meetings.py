@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from minutes.errors import NotFoundError
 from minutes.store import audit
 from minutes.store.tables import (
+    DEFAULT_ORG,
     Meeting,
     MeetingAccess,
     MeetingEvent,
@@ -19,9 +20,15 @@ from minutes.store.tables import (
 
 
 def create_meeting(
-    session: Session, *, title: str, kind: str = "", held_at: datetime | None = None, place: str = ""
+    session: Session,
+    *,
+    title: str,
+    kind: str = "",
+    held_at: datetime | None = None,
+    place: str = "",
+    org_id: int = DEFAULT_ORG,
 ) -> Meeting:
-    meeting = Meeting(title=title, kind=kind, held_at=held_at, place=place)
+    meeting = Meeting(title=title, kind=kind, held_at=held_at, place=place, org_id=org_id)
     session.add(meeting)
     session.flush()
     return meeting
@@ -34,8 +41,12 @@ def get_meeting(session: Session, *, meeting_id: int) -> Meeting:
     return meeting
 
 
-def list_meetings(session: Session) -> list[Meeting]:
-    return list(session.exec(select(Meeting).order_by(col(Meeting.held_at).desc(), col(Meeting.id).desc())))
+def list_meetings(session: Session, *, org_id: int | None = None) -> list[Meeting]:
+    """Newest first: organisation ``org_id``'s, or (None: the worker, maintenance) every organisation's."""
+    statement = select(Meeting).order_by(col(Meeting.held_at).desc(), col(Meeting.id).desc())
+    if org_id is not None:
+        statement = statement.where(Meeting.org_id == org_id)
+    return list(session.exec(statement))
 
 
 def add_recording(
@@ -96,8 +107,10 @@ def recording_of(session: Session, *, meeting_id: int) -> Recording | None:
     return session.exec(statement).first()
 
 
-def meeting_kinds(session: Session) -> list[str]:
-    statement = select(Meeting.kind).where(Meeting.kind != "").distinct().order_by(col(Meeting.kind))
+def meeting_kinds(session: Session, *, org_id: int = DEFAULT_ORG) -> list[str]:
+    statement = (
+        select(Meeting.kind).where(Meeting.kind != "", Meeting.org_id == org_id).distinct().order_by(col(Meeting.kind))
+    )
     return list(session.exec(statement))
 
 
@@ -114,9 +127,9 @@ def meetings_of_member(session: Session, *, user_id: int) -> set[int]:
     return set(session.exec(select(MeetingAccess.meeting_id).where(MeetingAccess.user_id == user_id)))
 
 
-def visibility(session: Session) -> list[tuple[int, bool, datetime | None]]:
+def visibility(session: Session, *, org_id: int = DEFAULT_ORG) -> list[tuple[int, bool, datetime | None]]:
     """(id, closed, finalized_at) of every meeting: what deciding who may see it needs."""
-    return list(session.exec(select(Meeting.id, Meeting.closed, Meeting.finalized_at)))
+    return list(session.exec(select(Meeting.id, Meeting.closed, Meeting.finalized_at).where(Meeting.org_id == org_id)))
 
 
 def set_access(session: Session, *, meeting_id: int, closed: bool, members: set[int]) -> None:

@@ -11,24 +11,26 @@ from minutes.errors import NotFoundError
 from minutes.store.tables import Person, PersonTitle
 
 
-def people(session: Session, *, include_retired: bool = False) -> list[Person]:
-    """Everyone on the roster (only those in office unless ``include_retired``), by id."""
-    statement = select(Person).order_by(col(Person.id))
+def people(session: Session, *, org_id: int, include_retired: bool = False) -> list[Person]:
+    """Everyone on organisation ``org_id``'s roster (only those in office unless ``include_retired``), by id."""
+    statement = select(Person).where(Person.org_id == org_id).order_by(col(Person.id))
     if not include_retired:
         statement = statement.where(col(Person.retired).is_(False))
     return list(session.exec(statement))
 
 
-def get_person(session: Session, *, person_id: int) -> Person:
+def get_person(session: Session, *, person_id: int, org_id: int) -> Person:
+    """The person, if they are on organisation ``org_id``'s roster."""
     person = session.get(Person, person_id)
-    if person is None:
+    if person is None or person.org_id != org_id:
         raise NotFoundError(f"名簿の人（ID {person_id}）が見つかりません。", f"person {person_id} not found")
     return person
 
 
-def people_named(session: Session, *, name: str) -> list[Person]:
-    """The people of exactly this (already normalised) name, retired ones included."""
-    return list(session.exec(select(Person).where(Person.name == name).order_by(col(Person.id))))
+def people_named(session: Session, *, name: str, org_id: int) -> list[Person]:
+    """The people of exactly this (already normalised) name on ``org_id``'s roster, retired ones included."""
+    statement = select(Person).where(Person.name == name, Person.org_id == org_id)
+    return list(session.exec(statement.order_by(col(Person.id))))
 
 
 def add_person(session: Session, *, person: Person) -> Person:

@@ -54,9 +54,12 @@ def job_queue(session: Session, *, job_id: int) -> str | None:
     return session.exec(select(Job.queue).where(Job.id == job_id)).first()
 
 
-def recent_jobs(session: Session, *, limit: int = 50) -> list[tuple[Job, str]]:
-    """The unfinished jobs and then the latest finished ones, newest first, with their meeting's title."""
-    statement = select(Job, Meeting.title).join(Meeting, col(Meeting.id) == Job.meeting_id)
+def recent_jobs(session: Session, *, org_id: int, limit: int = 50) -> list[tuple[Job, str]]:
+    """The organisation's unfinished jobs and then its latest finished ones, newest first, with their meeting's
+    title."""
+    statement = (
+        select(Job, Meeting.title).join(Meeting, col(Meeting.id) == Job.meeting_id).where(Meeting.org_id == org_id)
+    )
     active = session.exec(
         statement.where(col(Job.status).in_((JobStatus.QUEUED, JobStatus.RUNNING))).order_by(col(Job.id).desc())
     ).all()

@@ -63,6 +63,7 @@ def search_utterance_ids(
     meeting_id: int | None = None,
     speaker: str | None = None,
     hidden: Sequence[int] = (),
+    org_id: int | None = None,
 ) -> tuple[list[tuple[int, float]], int]:
     """Utterance ids matching a search, best first, with a score; and how many match (at most ``count_cap``).
 
@@ -76,11 +77,11 @@ def search_utterance_ids(
         return search_pg.search_utterance_ids(
             session, long_terms=long_terms, short_terms=short_terms, vocab_ranges=vocab_ranges, order=order,
             limit=limit, offset=offset, count_cap=count_cap, date_from=date_from, date_to=date_to, kind=kind,
-            meeting_id=meeting_id, speaker=speaker, hidden=hidden,
+            meeting_id=meeting_id, speaker=speaker, hidden=hidden, org_id=org_id,
         )  # fmt: skip
     match = _fts_match(long_terms)
     clauses, params = meeting_filters(
-        date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
+        date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden, org_id=org_id
     )
     for i, group in enumerate(short_terms):
         if match is not None:  # the index's own copy of the text is compact; the utterance row is not
@@ -146,10 +147,11 @@ def search_meetings_in_order(
     kind: str | None = None,
     meeting_id: int | None = None,
     hidden: Sequence[int] = (),
+    org_id: int | None = None,
 ) -> list[int]:
     """Ids of the meetings passing the filters, newest (or oldest) first."""
     clauses, params = meeting_filters(
-        date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
+        date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden, org_id=org_id
     )
     ordering = _ORDER["oldest" if order == "oldest" else "newest"].format(seq="1")
     statement = text(f"SELECT m.id FROM meeting m WHERE {' AND '.join(clauses) or '1=1'} ORDER BY {ordering}")
@@ -207,17 +209,18 @@ def search_material_pages(
     kind: str | None = None,
     meeting_id: int | None = None,
     hidden: Sequence[int] = (),
+    org_id: int | None = None,
 ) -> list[tuple[MaterialText, Material, Meeting]]:
     """Pages of materials containing every word (FTS5 for long words, LIKE for short ones), best first."""
     if _postgres(session):
         ids = search_pg.material_page_ids(
             session, long_terms=long_terms, short_terms=short_terms, order=order, limit=limit, date_from=date_from,
-            date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden,
+            date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden, org_id=org_id,
         )  # fmt: skip
         return _material_pages(session, ids)
     match = _fts_match(long_terms)
     clauses, params = meeting_filters(
-        date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
+        date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden, org_id=org_id
     )
     for i, group in enumerate(short_terms):
         clauses.append(any_of("t.text", f"short{i}", group, params))

@@ -63,10 +63,11 @@ def search_utterance_ids(
     meeting_id: int | None = None,
     speaker: str | None = None,
     hidden: Sequence[int] = (),
+    org_id: int | None = None,
 ) -> tuple[list[tuple[int, float]], int]:
     """As ``search.search_utterance_ids``; ``vocab_ranges`` name the short word by its lower bounds."""
     clauses, params = meeting_filters(
-        date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
+        date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden, org_id=org_id
     )
     groups = list(long_terms) + ([tuple(lo for lo, _ in vocab_ranges)] if vocab_ranges else []) + list(short_terms)
     for i, group in enumerate(groups):
@@ -114,10 +115,11 @@ def material_page_ids(
     kind: str | None = None,
     meeting_id: int | None = None,
     hidden: Sequence[int] = (),
+    org_id: int | None = None,
 ) -> list[int]:
     """Ids of the material pages containing every word, best first (as ``search.search_material_pages``)."""
     clauses, params = meeting_filters(
-        date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden
+        date_from=date_from, date_to=date_to, kind=kind, meeting_id=meeting_id, hidden=hidden, org_id=org_id
     )
     groups = list(long_terms) + list(short_terms)
     for i, group in enumerate(groups):

@@ -46,8 +46,12 @@ def meeting_filters(
     kind: str | None,
     meeting_id: int | None,
     hidden: Sequence[int] = (),
+    org_id: int | None = None,
 ) -> tuple[list[str], dict]:
     clauses, params = [], {}
+    if org_id is not None:  # one organisation's meetings only
+        clauses.append("m.org_id = :org_id")
+        params["org_id"] = org_id
     if hidden:  # closed meetings of others, drafts for readers (ids are integers: safe to inline)
         clauses.append(f"m.id NOT IN ({','.join(str(int(i)) for i in sorted(hidden))})")
     day = "date(coalesce(m.held_at, m.created_at))"

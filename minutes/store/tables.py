@@ -22,6 +22,23 @@ class JobStatus:
     FINISHED = (SUCCEEDED, FAILED, CANCELLED)
 
 
+DEFAULT_ORG = 1  # the organisation (団体) every database starts with; rows older than migration 0013 belong to it
+
+
+class Organization(SQLModel, table=True):
+    """One assembly (団体) of a shared installation: owns the rows with its ``org_id`` (services/organizations.py)."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)  # 〇〇町議会
+    created_by: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+def org_field():
+    """The ``org_id`` column of a table whose rows belong to one organisation (the default one for older rows)."""
+    return Field(default=DEFAULT_ORG, index=True, sa_column_kwargs={"server_default": str(DEFAULT_ORG)})
+
+
 class MeetingBase(SQLModel):
     title: str = Field(max_length=200)  # 会議名
     kind: str = Field(default="", max_length=100)  # 種別 (本会議, 常任委員会, 全員協議会, 庁内会議 ...)
@@ -31,6 +48,7 @@ class MeetingBase(SQLModel):
 
 class Meeting(MeetingBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
+    org_id: int = org_field()
     language: str = Field(default="ja", max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
@@ -240,7 +258,8 @@ class User(SQLModel, table=True):
     """A person who signs in to the app. ``auth_provider`` is "local" (argon2 password here); room for SSO later."""
 
     id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=100, unique=True)  # login name, also shown in records (佐藤)
+    org_id: int = org_field()
+    name: str = Field(max_length=100, unique=True)  # login name, shown in records (佐藤); unique in the installation
     role: str = Field(max_length=16)  # minutes.services.permissions.Role value: 管理者, 書記, 編集者, 閲覧者
     auth_provider: str = Field(default="local", max_length=32)
     password_hash: str | None = Field(default=None, max_length=255)  # argon2id; None for external providers
@@ -279,6 +298,8 @@ class AuditEvent(SQLModel, table=True):
     __table_args__ = (Index("ix_auditevent_at", "at"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    # whose event (0013; store/audit.py says which): not chained, so older hashes hold; the triggers guard it too
+    org_id: int | None = Field(default=None, index=True, sa_column_kwargs={"server_default": str(DEFAULT_ORG)})
     at: datetime = Field(default_factory=utcnow)
     actor: str = Field(max_length=100)
     actor_kind: str = Field(max_length=16)  # app, cli, system
@@ -299,6 +320,7 @@ class AuditEvent(SQLModel, table=True):
 class AppSetting(SQLModel, table=True):
     """An operational setting changed by an administrator in the app (minutes.services.admin); the environment wins."""
 
+    org_id: int = Field(default=DEFAULT_ORG, primary_key=True, sa_column_kwargs={"server_default": "1"})  # its own
     key: str = Field(primary_key=True, max_length=64)  # a minutes.settings.Settings field name
     value: dict = Field(sa_column=Column(JSON, nullable=False))  # {"value": ...}
     updated_by: str = Field(max_length=100)
@@ -312,6 +334,7 @@ class Person(SQLModel, table=True):
     """One person of the assembly's roster (名簿): a member, an official who answers, a staff member."""
 
     id: int | None = Field(default=None, primary_key=True)
+    org_id: int = org_field()
     name: str = Field(max_length=100, index=True)  # 高橋一郎 (no spaces, no honorific)
     yomi: str = Field(default="", max_length=100)  # たかはしいちろう
     kind: str = Field(max_length=16)  # exports.SpeakerKind value: 議員, 説明員, 職員, その他
@@ -363,8 +386,11 @@ class VoiceSample(SQLModel, table=True):
 class DictionaryTerm(SQLModel, table=True):
     """A word of the assembly's 用語辞書, favoured in recognition (``minutes.pipeline.vocabulary``)."""
 
+    __table_args__ = (UniqueConstraint("org_id", "text", name="uq_dictionaryterm_org_text"),)
+
     id: int | None = Field(default=None, primary_key=True)
-    text: str = Field(max_length=60, unique=True)  # 表記: 山田 花子, 町営バス東循環線
+    org_id: int = org_field()
+    text: str = Field(max_length=60)  # 表記: 山田 花子, 町営バス東循環線 (once per organisation)
     reading: str = Field(default="", max_length=60)  # 読み (かな); may be empty
     kind: str = Field(default="その他", max_length=16)  # 種別: minutes.pipeline.vocabulary.KINDS
     created_by: str = Field(max_length=100)
@@ -373,30 +399,16 @@ class DictionaryTerm(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
-class LiveCaption(SQLModel, table=True):
-    """A committed caption of live transcription (``minutes live``), kept after 散会 to compare with the batch draft
-    that replaces it. ``heard`` is how much audio had arrived when it was committed (its latency is heard - end)."""
-
-    __table_args__ = (Index("ix_livecaption_meeting_position", "meeting_id", "position"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    meeting_id: int = Field(sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False))
-    position: int  # order within the meeting, from 0
-    start: float
-    end: float
-    text: str
-    heard: float = 0.0
-
-
 # ---------------------------------------------------------------- correction rules and proposals (migration 0009)
 
 
 class Correction(SQLModel, table=True):
     """An accepted correction rule (誤→正), applied to every new draft's 整文 layer (``minutes.pipeline.cleanup``)."""
 
-    __table_args__ = (UniqueConstraint("wrong", "right", "context"),)
+    __table_args__ = (UniqueConstraint("org_id", "wrong", "right", "context", name="uq_correction_org_rule"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    org_id: int = org_field()
     wrong: str = Field(max_length=60)  # 誤: 長栄バス
     right: str = Field(max_length=60)  # 正: 町営バス
     context: str = Field(default="", max_length=60)  # only there ("" = everywhere)
@@ -408,71 +420,16 @@ class CorrectionProposal(SQLModel, table=True):
     """The same replacement seen in clerks' edits: proposed as a rule once seen in two places. ``status``: open,
     accepted, dismissed (a dismissed one is not proposed again)."""
 
-    __table_args__ = (UniqueConstraint("wrong", "right"),)
+    __table_args__ = (UniqueConstraint("org_id", "wrong", "right", name="uq_correctionproposal_org_pair"),)
 
     id: int | None = Field(default=None, primary_key=True)
+    org_id: int = org_field()
     wrong: str = Field(max_length=60)
     right: str = Field(max_length=60)
     # where it was seen: [{"meeting": id, "utterance": id, "by": name}], one entry per utterance
     places: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     status: str = Field(default="open", max_length=16)
     updated_at: datetime = Field(default_factory=utcnow)
-
-
-# ---------------------------------------------------------------- a live session run from the app (migration 0011)
-
-
-class LiveState:
-    RUNNING = "running"  # 開会中: recording and recognizing
-    PAUSED = "paused"  # 休憩中: recording, not recognizing
-    ADJOURNING = "adjourning"  # 散会を処理中: the live job commits what it heard and stores the recording
-    ADJOURNED = "adjourned"  # 散会: an ordinary meeting with its batch job
-
-
-class LiveSession(SQLModel, table=True):
-    """A meeting transcribed live by the worker's ``live`` job; the page changes ``state``, the job follows it."""
-
-    meeting_id: int = Field(sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), primary_key=True))
-    source: str = Field(max_length=500)  # a device (alsa:default), a stream URL or a file on the server
-    realtime: bool = False  # a file read at the pace of real time (rehearsals)
-    state: str = Field(default=LiveState.RUNNING, max_length=16)
-    started_by: str = Field(max_length=100)
-    started_at: datetime = Field(default_factory=utcnow)
-    updated_at: datetime = Field(default_factory=utcnow)
-    seconds: float = 0.0  # audio recorded so far, all parts
-    parts: int = 0  # recording parts started (a restarted job starts a new one: live/meeting-N-PP.wav)
-    provisional: str = ""  # the text being recognized, not yet committed
-    message: str = ""  # the latest notice for the clerk (Japanese)
-    job_id: int | None = None  # the live job
-    batch_job_id: int | None = None  # the transcription queued at 散会
-
-
-class LiveMark(SQLModel, table=True):
-    """A mark the clerk put while the meeting ran live (日程第N, a note), or 休憩 / 再開, at ``at`` seconds."""
-
-    __table_args__ = (Index("ix_livemark_meeting_at", "meeting_id", "at"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    meeting_id: int = Field(sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False))
-    at: float  # seconds of the recording
-    kind: str = Field(max_length=16)  # agenda, note, 休憩, 再開
-    number: int | None = None  # N of 日程第N
-    text: str = Field(default="", max_length=500)
-    created_by: str = Field(max_length=100)
-    created_at: datetime = Field(default_factory=utcnow)
-
-
-class DisplayLink(SQLModel, table=True):
-    """A link that shows a meeting's live captions (字幕表示) without an account; the link holds the token, the table
-    only its SHA-256."""
-
-    id: int | None = Field(default=None, primary_key=True)
-    meeting_id: int = Field(sa_column=Column(Integer, ForeignKey("meeting.id", ondelete="CASCADE"), nullable=False))
-    token_sha256: str = Field(max_length=64, unique=True)
-    created_by: str = Field(max_length=100)
-    created_at: datetime = Field(default_factory=utcnow)
-    revoked_by: str | None = Field(default=None, max_length=100)
-    revoked_at: datetime | None = None
 
 
 class WorkerProcess(SQLModel, table=True):

@@ -18,12 +18,15 @@ def add_voice_samples(session: Session, *, samples: Iterable[VoiceSample]) -> li
     return added
 
 
-def voice_samples(session: Session, *, model: str, person_ids: Sequence[int] | None = None) -> list[VoiceSample]:
-    """The samples made with ``model``, of the people still in office (of ``person_ids`` when given)."""
+def voice_samples(
+    session: Session, *, model: str, org_id: int, person_ids: Sequence[int] | None = None
+) -> list[VoiceSample]:
+    """The samples made with ``model``, of organisation ``org_id``'s people still in office (of ``person_ids`` when
+    given)."""
     query = (
         select(VoiceSample)
         .join(Person, col(Person.id) == col(VoiceSample.person_id))
-        .where(col(VoiceSample.model) == model, col(Person.retired).is_(False))
+        .where(col(VoiceSample.model) == model, col(Person.retired).is_(False), Person.org_id == org_id)
     )
     if person_ids is not None:
         query = query.where(col(VoiceSample.person_id).in_(list(person_ids)))
@@ -36,12 +39,13 @@ def voice_samples_of(session: Session, *, person_id: int) -> list[VoiceSample]:
     )
 
 
-def voice_summary(session: Session) -> list[tuple[int, int, float]]:
-    """(person id, samples, seconds) of everyone with a voice profile."""
+def voice_summary(session: Session, *, org_id: int) -> list[tuple[int, int, float]]:
+    """(person id, samples, seconds) of everyone of organisation ``org_id`` with a voice profile."""
     rows = session.exec(
-        select(VoiceSample.person_id, func.count(col(VoiceSample.id)), func.sum(col(VoiceSample.seconds))).group_by(
-            col(VoiceSample.person_id)
-        )
+        select(VoiceSample.person_id, func.count(col(VoiceSample.id)), func.sum(col(VoiceSample.seconds)))
+        .join(Person, col(Person.id) == col(VoiceSample.person_id))
+        .where(Person.org_id == org_id)
+        .group_by(col(VoiceSample.person_id))
     )
     return [(person_id, count, float(seconds or 0.0)) for person_id, count, seconds in rows]
 
@@ -59,9 +63,13 @@ def delete_meeting_voice_samples(session: Session, *, meeting_id: int) -> int:
     return session.exec(delete(VoiceSample).where(col(VoiceSample.meeting_id) == meeting_id)).rowcount or 0
 
 
-def people_titled(session: Session, *, titles: Sequence[str], day: date) -> list[int]:
-    """The people who hold one of ``titles`` on ``day``."""
-    query = select(PersonTitle.person_id).where(
+def people_titled(session: Session, *, titles: Sequence[str], day: date, org_id: int) -> list[int]:
+    """The people of organisation ``org_id`` who hold one of ``titles`` on ``day``."""
+    query = (
+        select(PersonTitle.person_id)
+        .join(Person, col(Person.id) == col(PersonTitle.person_id))
+        .where(Person.org_id == org_id)
+    ).where(
         col(PersonTitle.title).in_(list(titles)),
         or_(col(PersonTitle.starts).is_(None), col(PersonTitle.starts) <= day),
         or_(col(PersonTitle.ends).is_(None), col(PersonTitle.ends) >= day),

@@ -243,3 +243,44 @@ else:
         f"各ワーカーは数秒ごとに応答を記録します。{settings.job_heartbeat_timeout:.0f} 秒以上応答がないものは"
         "「応答なし」です。その処理中のジョブは、ほかのワーカーが引き継ぎます。"
     )
+
+if state.user().can(Permission.MANAGE_ORGS):
+    st.subheader("団体（共同利用）")
+    st.caption(
+        "全体管理者だけに表示されます。団体ごとに会議・名簿・用語辞書・利用者・設定・監査ログが分かれ、"
+        "利用者には自分の団体のものだけが見えます。"
+    )
+    organizations = state.services().organizations
+    if added_note := st.session_state.pop("org_added", None):
+        st.success(added_note, icon=":material/check:")
+    st.dataframe(
+        [
+            {
+                "ID": o.id,
+                "団体名": o.name,
+                "会議": o.meetings,
+                "利用者": o.users,
+                "作成": state.format_moment(o.created_at),
+            }
+            for o in organizations.organizations()
+        ],
+        hide_index=True,
+        width="stretch",
+    )
+    with st.form("add_org", clear_on_submit=True):
+        st.markdown("**団体の追加**（最初の管理者も作成します）")
+        org_name = st.text_input("団体名", placeholder="〇〇町議会", key="new_org_name")
+        org_admin = st.text_input("最初の管理者の利用者名", key="new_org_admin")
+        org_password = st.text_input(
+            "初期パスワード（10 文字以上）",
+            type="password",
+            key="new_org_password",
+            help="本人に伝えてください。最初のログインで本人が新しいパスワードに変更します。",
+        )
+        if st.form_submit_button("団体を追加する", type="primary"):
+            try:
+                added = organizations.add(org_name, admin=org_admin, password=org_password)
+                st.session_state.org_added = f"団体「{added.name}」と管理者「{org_admin.strip()}」を追加しました。"
+                st.rerun()  # the list above shows it
+            except MinutesError as error:
+                state.show_error(error)

@@ -47,7 +47,8 @@ with st.expander("役割と権限"):
 st.subheader("利用者の追加")
 with st.form("add_user", clear_on_submit=True):
     name = st.text_input("利用者名", key="new_user_name")
-    role = st.selectbox("役割", [r.value for r in Role], index=1, key="new_user_role")
+    grantable = [r.value for r in accounts.roles()]
+    role = st.selectbox("役割", grantable, index=grantable.index(Role.CLERK.value), key="new_user_role")
     password = st.text_input(
         "初期パスワード（10 文字以上）",
         type="password",
@@ -65,7 +66,9 @@ st.subheader("利用者の変更")
 chosen = st.selectbox("利用者", [u.id for u in users], format_func={u.id: u.name for u in users}.get, key="edit_user")
 target = next(u for u in users if u.id == chosen)
 left, middle, right = st.columns(3, vertical_alignment="bottom")
-new_role = left.selectbox("役割", [r.value for r in Role], index=list(Role).index(target.role), key="edit_role")
+roles = [r.value for r in accounts.roles()]
+roles = roles if target.role in roles else [target.role.value, *roles]  # the service refuses what may not be given
+new_role = left.selectbox("役割", roles, index=roles.index(target.role), key="edit_role")
 if left.button("役割を変更", key="edit_role_save"):
     try:
         accounts.update_user(chosen, role=new_role)

@@ -3,6 +3,7 @@
 from alembic import context
 from sqlmodel import SQLModel, create_engine
 
+import minutes.store.live_tables
 import minutes.store.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 config = context.config
