@@ -34,12 +34,16 @@ ENVIRONMENT = {
     "MINUTES_SESSION_IDLE_MINUTES": "Minutes without activity after which a signed-in session ends.",
     "MINUTES_SESSION_MAX_HOURS": "Hours after sign-in after which a session ends whatever the activity.",
     "MINUTES_FILLERS": "The ケバ取り words removed from the draft (separated by 、 commas or spaces).",
+    "MINUTES_NUMBER_STYLE": "How the 整文 writes numbers: full, full_plain, half, half_plain or asis.",
     "MINUTES_APP_WORKER": "1: the app runs jobs in a thread of its own process; 0: a separate `minutes worker` does.",
 }
 
 
 # The fillers (ケバ取り) removed from drafts unless an administrator sets others (minutes.pipeline.cleanup).
 DEFAULT_FILLERS = "えー、えーと、えっと、ええと、あのー、あの、まあ、その、うーん、んー"
+# How the 整文 writes numbers (minutes.pipeline.numbers): full-width digits, amounts grouped by thousands.
+NUMBER_STYLES = ("full", "full_plain", "half", "half_plain", "asis")
+DEFAULT_NUMBER_STYLE = "full"
 
 
 def pinned() -> frozenset[str]:
@@ -72,6 +76,15 @@ def _float(name: str, default: float) -> float:
         ) from None
 
 
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = _env(name, default)
+    if value not in allowed:
+        raise InputError(
+            f"設定 {name} の値「{value}」は使えません（{'、'.join(allowed)} のどれか）。", f"{name}={value!r}"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -93,6 +106,7 @@ class Settings:
     max_material_mb: int = 200
     archive_recording: bool = False
     fillers: str = DEFAULT_FILLERS  # the ケバ取り words (minutes.pipeline.cleanup.parse_fillers reads them)
+    number_style: str = DEFAULT_NUMBER_STYLE  # the 整文's numbers (minutes.pipeline.numbers)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -118,6 +132,7 @@ class Settings:
             max_material_mb=_int("MINUTES_MAX_MATERIAL_MB", 200),
             archive_recording=_env("MINUTES_ARCHIVE_RECORDING", "0").lower() in ("1", "true", "yes", "on"),
             fillers=_env("MINUTES_FILLERS", DEFAULT_FILLERS),
+            number_style=_choice("MINUTES_NUMBER_STYLE", DEFAULT_NUMBER_STYLE, NUMBER_STYLES),
         )
 
     # The data folder's layout: every other module asks here.

@@ -69,11 +69,13 @@ def correction_rules(session: Session) -> tuple[CorrectionRule, ...]:
 
 
 def with_cleanup(session: Session, settings: Settings, options: PipelineOptions) -> PipelineOptions:
-    """``options`` with the rules in force and the administrator's ケバ取り words, as a job starts (a switched-off
-    cleanup stays off)."""
+    """``options`` with the rules in force, the administrator's ケバ取り words and number style, as a job starts (a
+    switched-off cleanup stays off)."""
     if not options.cleanup.enabled:
         return options
-    cleanup = CleanupOptions(fillers=parse_fillers(settings.fillers), rules=correction_rules(session))
+    cleanup = CleanupOptions(
+        fillers=parse_fillers(settings.fillers), rules=correction_rules(session), numbers=settings.number_style
+    )
     return replace(options, cleanup=cleanup)
 
 
