@@ -19,7 +19,7 @@ from minutes.pipeline.vocabulary import (
     select_terms,
     terms_from_titles,
 )
-from minutes.records import SAMPLE_RATE, Segment, Term
+from minutes.records import SAMPLE_RATE, Segment, Term, Word
 
 
 @pytest.fixture(scope="module")
@@ -150,9 +150,16 @@ class _Model:
 
 
 def _piece(start: float, end: float, text: str):
-    word = SimpleNamespace(start=start, end=end, word=text, probability=0.9)
+    """A segment whose words last a second at most, as base's do."""
+    count = max(1, int(np.ceil(end - start)))
+    step, size = (end - start) / count, int(np.ceil(len(text) / count))
+    words = [
+        SimpleNamespace(start=start + i * step, end=start + (i + 1) * step, word=text[i * size : (i + 1) * size],
+                        probability=0.9)
+        for i in range(count)
+    ]  # fmt: skip
     return SimpleNamespace(
-        start=start, end=end, text=text, words=[word], avg_logprob=-0.2, no_speech_prob=0.01, compression_ratio=1.2
+        start=start, end=end, text=text, words=words, avg_logprob=-0.2, no_speech_prob=0.01, compression_ratio=1.2
     )
 
 
@@ -181,3 +188,8 @@ def test_speech_a_prompted_window_left_out_is_decoded_again_without_the_terms(mo
     assert not model.second_looks
     model, _ = _run(monkeypatch, speech, TranscriptionOptions())  # without terms nothing changes
     assert not model.second_looks
+
+
+def test_a_word_stretched_over_skipped_speech_does_not_hide_it():
+    skipped = Segment(0.0, 20.0, "山田太", (Word(0.0, 18.0, "山田太", 0.4), Word(18.0, 18.5, "山田", 0.9)))
+    assert transcribe_module._uncovered([(0.0, 20.0)], [skipped], 2.0) == [(2.5, 17.5)]

@@ -24,6 +24,7 @@ from minutes.progress import ProgressCallback, no_progress
 from minutes.records import SAMPLE_RATE, Segment, Term, Word
 
 CONTEXT_CHARACTERS = 300  # of the previous window's text, to rank the next window's terms
+MAX_WORD_SECONDS = 2.0  # a longer "word" is a skip over speech (see _uncovered)
 
 
 @dataclass(frozen=True)
@@ -188,8 +189,10 @@ def _speech(window: np.ndarray) -> list[tuple[float, float]]:
 def _uncovered(
     speech: list[tuple[float, float]], found: list[Segment], least: float, slack: float = 0.5
 ) -> list[tuple[float, float]]:
-    """Stretches of ``speech`` at least ``least`` seconds long that no word (give or take ``slack``) covers."""
-    words = sorted((w.start - slack, w.end + slack) for s in found for w in s.words)
+    """Stretches of ``speech`` at least ``least`` seconds long that no word (give or take ``slack``) covers. A word
+    covers at most ``MAX_WORD_SECONDS`` from its start: where base skipped a stretch, the word before the skip often
+    ends only after it (「山田太」 from 60 s to 80 s)."""
+    words = sorted((w.start - slack, min(w.end, w.start + MAX_WORD_SECONDS) + slack) for s in found for w in s.words)
     gaps = []
     for start, end in speech:
         cursor = start
