@@ -52,7 +52,9 @@ class TranscriptionOptions:
     # gets the most relevant of them that fit in ``hint_tokens``. Measured on the sample council (benchmarks/
     # accuracy.py): as the initial prompt of short windows ("prompt") the terms helped; as hotwords ("hotwords",
     # which faster-whisper repeats in every 30 s segment) base copied them into the text and dropped speech, the more
-    # so the more terms. "both" gives them both ways.
+    # so the more terms. "both" gives them both ways. "every" gives the prompt's 「、」 sentence as hotwords, so that it
+    # reaches every 30 s segment of long windows: with the built-in words alone the best on two council clips and the
+    # worst on the third; with the sample town's dictionary it skipped 20 s of speech (README, 用語辞書).
     terms: tuple[Term, ...] = ()
     hint_mode: str = "prompt"
     hint_tokens: int = 100
