@@ -40,7 +40,7 @@ ENVIRONMENT = {
 
 
 # The fillers (ケバ取り) removed from drafts unless an administrator sets others (minutes.pipeline.cleanup).
-DEFAULT_FILLERS = "えー、えーと、えっと、ええと、あのー、あの、まあ、その、うーん、んー"
+DEFAULT_FILLERS = "えー、え、えーと、えっと、ええと、あのー、あのう、あの、まあ、その、うーん、んー"
 # How the 整文 writes numbers (minutes.pipeline.numbers): full-width digits, amounts grouped by thousands.
 NUMBER_STYLES = ("full", "full_plain", "half", "half_plain", "asis")
 DEFAULT_NUMBER_STYLE = "full"

@@ -3,8 +3,8 @@
 - 素起こし: what was recognized, as the words spell it; never changed (``Utterance.raw``, the words keep the timings).
 - ケバ取り: fillers (えー、あのー、まあ …, a list an administrator sets) and repeated false starts (「私は、私は」)
   removed. A filler goes only where it stands as its own phrase: at the start of the text or after 、。 and followed
-  by 、 (or the end); a drawn-out one (えー, あのー, えーと) also when speech follows at once. So 「その件」 and
-  「まあまあ」 stay.
+  by 、 (or the end); a drawn-out one (えー, あのー, えーと, ええと, あのう) also when speech follows at once. So
+  「その件」 and 「まあまあ」 stay.
 - 整文: the punctuation made Japanese (、。, no spaces between Japanese characters, a final 。), the numbers in the
   assembly's notation (``MINUTES_NUMBER_STYLE``, :mod:`minutes.pipeline.numbers`: 「令和6年」→「令和６年」,
   「8500万円」→「８，５００万円」), then the accepted correction rules (:class:`minutes.records.CorrectionRule`; after
@@ -84,7 +84,7 @@ def _filler_pattern(fillers: Sequence[str]) -> re.Pattern[str] | None:
         return None
     alternatives = []
     for filler in sorted(set(fillers), key=len, reverse=True):
-        drawn_out = "ー" in filler or filler.endswith("っと")
+        drawn_out = "ー" in filler or filler.endswith(("と", "う"))  # えーと, ええと, えっと, あのう: never a word
         alternatives.append(re.escape(filler) + (r"[、，,\u3000 ]*" if drawn_out else _AFTER))
     return re.compile(rf"(?:^|(?<=[{_BREAK}]))(?:{'|'.join(alternatives)})")
 
