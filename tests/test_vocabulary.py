@@ -113,6 +113,14 @@ def test_hotwords_mode_gives_them_to_every_segment(count_tokens):
     assert prompt is None and hotwords == "青木 明 青木 勇 青木 浩"
 
 
+def test_jobs_stored_before_the_guards_are_reproduced_without_them():
+    stored = TranscriptionOptions().to_dict()
+    del stored["tail_seconds"], stored["gap_seconds"]
+    options = TranscriptionOptions.from_dict(stored)
+    assert (options.tail_seconds, options.gap_seconds) == (0.0, 0.0)
+    assert TranscriptionOptions.from_dict(TranscriptionOptions().to_dict()) == TranscriptionOptions()
+
+
 def test_options_with_terms_round_trip_through_json():
     options = TranscriptionOptions(terms=(Term("町長", "ちょうちょう", "議会用語", "builtin"),))
     assert TranscriptionOptions.from_dict(options.to_dict()) == options

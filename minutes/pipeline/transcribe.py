@@ -78,7 +78,8 @@ class TranscriptionOptions:
     @classmethod
     def from_dict(cls, data: dict) -> TranscriptionOptions:
         terms = tuple(Term(**term) for term in data.get("terms", ()))
-        return cls(**{**data, "terms": terms})
+        before_guards = {"tail_seconds": 0.0, "gap_seconds": 0.0}  # jobs stored before the guards ran without them
+        return cls(**{**before_guards, **data, "terms": terms})
 
 
 @dataclass(frozen=True)
