@@ -34,6 +34,7 @@ ENVIRONMENT = {
     "MINUTES_SESSION_IDLE_MINUTES": "Minutes without activity after which a signed-in session ends.",
     "MINUTES_SESSION_MAX_HOURS": "Hours after sign-in after which a session ends whatever the activity.",
     "MINUTES_FILLERS": "The ケバ取り words removed from the draft (separated by 、 commas or spaces).",
+    "MINUTES_NUMBER_STYLE": "How the 整文 writes numbers: full, full_plain, half, half_plain or asis.",
     "MINUTES_APP_WORKER": "1: the app runs jobs in a thread of its own process; 0: a separate `minutes worker` does.",
     "MINUTES_QUEUE_URL": "Redis URL of the job queue (redis://host:6379/0): jobs run on `minutes worker` processes "
     "through Celery instead of the app's own worker.",
@@ -46,7 +47,10 @@ ENVIRONMENT = {
 
 
 # The fillers (ケバ取り) removed from drafts unless an administrator sets others (minutes.pipeline.cleanup).
-DEFAULT_FILLERS = "えー、えーと、えっと、ええと、あのー、あの、まあ、その、うーん、んー"
+DEFAULT_FILLERS = "えー、え、えーと、えっと、ええと、あのー、あのう、あの、まあ、その、うーん、んー"
+# How the 整文 writes numbers (minutes.pipeline.numbers): full-width digits, amounts grouped by thousands.
+NUMBER_STYLES = ("full", "full_plain", "half", "half_plain", "asis")
+DEFAULT_NUMBER_STYLE = "full"
 
 
 def pinned() -> frozenset[str]:
@@ -79,6 +83,15 @@ def _float(name: str, default: float) -> float:
         ) from None
 
 
+def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = _env(name, default)
+    if value not in allowed:
+        raise InputError(
+            f"設定 {name} の値「{value}」は使えません（{'、'.join(allowed)} のどれか）。", f"{name}={value!r}"
+        )
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -104,6 +117,7 @@ class Settings:
     queue_gpu_minutes: float = 30.0
     queue_visibility_timeout: float = 3600.0
     org: str = ""  # the organisation the command line acts within ("": the only one; minutes.services.organizations)
+    number_style: str = DEFAULT_NUMBER_STYLE  # the 整文's numbers (minutes.pipeline.numbers)
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -133,6 +147,7 @@ class Settings:
             queue_gpu_minutes=_float("MINUTES_QUEUE_GPU_MINUTES", 30.0),
             queue_visibility_timeout=_float("MINUTES_QUEUE_VISIBILITY_TIMEOUT", 3600.0),
             org=_env("MINUTES_ORG", ""),
+            number_style=_choice("MINUTES_NUMBER_STYLE", DEFAULT_NUMBER_STYLE, NUMBER_STYLES),
         )
 
     # The data folder's layout: every other module asks here.

@@ -56,3 +56,13 @@ def test_the_sample_rules_read_and_make_the_seibun_layer():
     assert (
         accuracy.seibun([Segment(" えー、長長の答弁"), Segment("長栄バスです")], rules) == "町長の答弁。町営バスです。"
     )
+
+
+def test_a_configuration_names_its_terms_and_how_they_are_given():
+    configs = accuracy.configurations(["small", "small:every:t40"], "council_r6_3")
+    assert configs["small"] == configs["small:every:t40"]
+    meeting = {t.text for t in configs["small"] if t.source == "meeting"}
+    assert {"佐藤花子", "町営バスの運行について 山田太郎議員"} <= meeting
+    options = accuracy.options_of("small:every:t40", configs["small"], 2)
+    assert (options.hint_mode, options.hint_tokens, options.cpu_threads) == ("every", 40, 2)
+    assert accuracy.options_of("small", configs["small"], 0).hint_mode == "prompt"

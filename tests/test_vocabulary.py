@@ -3,8 +3,12 @@ Whisper base tokenizer itself (its tokenizer.json; the model is not loaded)."""
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
+import numpy as np
 import pytest
 
+from minutes.pipeline import transcribe as transcribe_module
 from minutes.pipeline.models import _base_parts
 from minutes.pipeline.transcribe import TranscriptionOptions, WindowHints
 from minutes.pipeline.vocabulary import (
@@ -15,7 +19,7 @@ from minutes.pipeline.vocabulary import (
     select_terms,
     terms_from_titles,
 )
-from minutes.records import Segment, Term
+from minutes.records import SAMPLE_RATE, Segment, Term, Word
 
 
 @pytest.fixture(scope="module")
@@ -109,6 +113,91 @@ def test_hotwords_mode_gives_them_to_every_segment(count_tokens):
     assert prompt is None and hotwords == "青木 明 青木 勇 青木 浩"
 
 
+def test_jobs_stored_before_the_guards_are_reproduced_without_them():
+    stored = TranscriptionOptions().to_dict()
+    del stored["tail_seconds"], stored["gap_seconds"]
+    options = TranscriptionOptions.from_dict(stored)
+    assert (options.tail_seconds, options.gap_seconds) == (0.0, 0.0)
+    assert TranscriptionOptions.from_dict(TranscriptionOptions().to_dict()) == TranscriptionOptions()
+
+
 def test_options_with_terms_round_trip_through_json():
     options = TranscriptionOptions(terms=(Term("町長", "ちょうちょう", "議会用語", "builtin"),))
     assert TranscriptionOptions.from_dict(options.to_dict()) == options
+
+
+class _Tokenizer:
+    def encode(self, text, add_special_tokens=False):
+        return SimpleNamespace(ids=list(text))
+
+
+class _Model:
+    """faster-whisper's interface at the model boundary: a window's call yields the segments of two decodes, the
+    second (from the last complete segment to the window's end) only when the first's segments have all been taken;
+    a call on a shorter stretch (a second look) yields one segment."""
+
+    def __init__(self) -> None:
+        self.hf_tokenizer = _Tokenizer()
+        self.decodes = 0
+        self.second_looks: list[tuple[float, dict]] = []
+
+    def transcribe(self, audio, **options):
+        def pieces():
+            self.decodes += 1
+            yield _piece(0.0, 4.0, "ただいまから会議を開きます。")
+            yield _piece(4.5, 9.4, "日程第１、一般質問を行います。")
+            self.decodes += 1
+            yield _piece(9.4, 9.9, "はい")
+
+        def second_look():
+            self.second_looks.append((len(audio) / SAMPLE_RATE, options))
+            yield _piece(0.2, 3.5, "町長。")
+
+        info = SimpleNamespace(language="ja", language_probability=1.0)
+        return (pieces() if len(audio) >= 12 * SAMPLE_RATE else second_look()), info
+
+
+def _piece(start: float, end: float, text: str):
+    """A segment whose words last a second at most, as base's do."""
+    count = max(1, int(np.ceil(end - start)))
+    step, size = (end - start) / count, int(np.ceil(len(text) / count))
+    words = [
+        SimpleNamespace(start=start + i * step, end=start + (i + 1) * step, word=text[i * size : (i + 1) * size],
+                        probability=0.9)
+        for i in range(count)
+    ]  # fmt: skip
+    return SimpleNamespace(
+        start=start, end=end, text=text, words=words, avg_logprob=-0.2, no_speech_prob=0.01, compression_ratio=1.2
+    )
+
+
+def _run(monkeypatch, speech, options):
+    monkeypatch.setattr(transcribe_module, "_speech", lambda window: speech)  # Silero VAD's speech
+    model = _Model()
+    result = transcribe_module.transcribe(model, np.zeros(20 * SAMPLE_RATE, dtype=np.float32), options)
+    return model, [segment.text for segment in result.segments]
+
+
+@pytest.mark.parametrize(("terms", "tail", "decodes"), [(True, 1.0, 1), (True, 0.0, 2), (False, 1.0, 2)])
+def test_the_silent_tail_of_a_short_window_is_not_decoded_again(monkeypatch, terms, tail, decodes):
+    options = TranscriptionOptions(terms=dictionary(3) if terms else (), tail_seconds=tail)
+    model, texts = _run(monkeypatch, [(0.0, 10.2)], options)
+    assert model.decodes == decodes and not model.second_looks
+    assert texts[:2] == ["ただいまから会議を開きます。", "日程第１、一般質問を行います。"]
+
+
+def test_speech_a_prompted_window_left_out_is_decoded_again_without_the_terms(monkeypatch):
+    speech = [(0.0, 10.0), (12.0, 16.0), (17.0, 17.8)]  # 12–16 s: no word covers it; 17–17.8 s: too short to look at
+    model, texts = _run(monkeypatch, speech, TranscriptionOptions(terms=dictionary(3)))
+    assert texts == ["ただいまから会議を開きます。", "日程第１、一般質問を行います。", "はい", "町長。"]
+    [(seconds, options)] = model.second_looks
+    assert seconds == pytest.approx(4.0) and options["initial_prompt"] is None and options["hotwords"] is None
+    model, _ = _run(monkeypatch, speech, TranscriptionOptions(terms=dictionary(3), gap_seconds=0))
+    assert not model.second_looks
+    model, _ = _run(monkeypatch, speech, TranscriptionOptions())  # without terms nothing changes
+    assert not model.second_looks
+
+
+def test_a_word_stretched_over_skipped_speech_does_not_hide_it():
+    skipped = Segment(0.0, 20.0, "山田太", (Word(0.0, 18.0, "山田太", 0.4), Word(18.0, 18.5, "山田", 0.9)))
+    assert transcribe_module._uncovered([(0.0, 20.0)], [skipped], 2.0) == [(2.5, 17.5)]

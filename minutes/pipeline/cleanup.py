@@ -3,11 +3,12 @@
 - 素起こし: what was recognized, as the words spell it; never changed (``Utterance.raw``, the words keep the timings).
 - ケバ取り: fillers (えー、あのー、まあ …, a list an administrator sets) and repeated false starts (「私は、私は」)
   removed. A filler goes only where it stands as its own phrase: at the start of the text or after 、。 and followed
-  by 、 (or the end); a drawn-out one (えー, あのー, えーと) also when speech follows at once. So 「その件」 and
-  「まあまあ」 stay.
-- 整文: the punctuation made Japanese (、。, no spaces between Japanese characters, a final 。), then the accepted
-  correction rules (:class:`minutes.records.CorrectionRule`). Digits in the assembly's notation (full width) are the
-  export's business (``exports.notation``), so the text stays searchable as typed.
+  by 、 (or the end); a drawn-out one (えー, あのー, えーと, ええと, あのう) also when speech follows at once. So
+  「その件」 and 「まあまあ」 stay.
+- 整文: the punctuation made Japanese (、。, no spaces between Japanese characters, a final 。), the numbers in the
+  assembly's notation (``MINUTES_NUMBER_STYLE``, :mod:`minutes.pipeline.numbers`: 「令和6年」→「令和６年」,
+  「8500万円」→「８，５００万円」), then the accepted correction rules (:class:`minutes.records.CorrectionRule`; after
+  the notation, as the clerks wrote them in the 整文 they edit). Search finds half- and full-width digits alike.
 
 :func:`clean_utterances` is the pipeline stage; :func:`edit_replacements` finds what a clerk replaced in a line, from
 which the services learn proposals for new rules.
@@ -21,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, replace
 
 from minutes import settings
+from minutes.pipeline.numbers import check_style, number_notation
 from minutes.records import CorrectionRule, Utterance
 
 
@@ -45,11 +47,16 @@ _JAPANESE_END = re.compile(r"[\u3040-\u30ff\u3400-\u9fff々〆ヵヶ）」』]$"
 class CleanupOptions:
     """The cleanup stage's options, stored with the job. ``fillers``: the ケバ取り words (the administrator's
     setting ``MINUTES_FILLERS``); ``rules``: the accepted correction rules (the services add them when a job
-    starts); ``enabled``: False keeps the text as recognized (all three layers equal)."""
+    starts); ``numbers``: how the 整文 writes numbers (``MINUTES_NUMBER_STYLE``); ``enabled``: False keeps the text
+    as recognized (all three layers equal)."""
 
     enabled: bool = True
     fillers: tuple[str, ...] = DEFAULT_FILLERS
     rules: tuple[CorrectionRule, ...] = ()
+    numbers: str = settings.DEFAULT_NUMBER_STYLE
+
+    def __post_init__(self) -> None:
+        check_style(self.numbers)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -60,6 +67,7 @@ class CleanupOptions:
             enabled=data.get("enabled", True),
             fillers=tuple(data.get("fillers", DEFAULT_FILLERS)),
             rules=tuple(CorrectionRule(**rule) for rule in data.get("rules", ())),
+            numbers=data.get("numbers", "asis"),  # jobs stored before the setting wrote numbers as recognized
         )
 
 
@@ -76,7 +84,7 @@ def _filler_pattern(fillers: Sequence[str]) -> re.Pattern[str] | None:
         return None
     alternatives = []
     for filler in sorted(set(fillers), key=len, reverse=True):
-        drawn_out = "ー" in filler or filler.endswith("っと")
+        drawn_out = "ー" in filler or filler.endswith(("と", "う"))  # えーと, ええと, えっと, あのう: never a word
         alternatives.append(re.escape(filler) + (r"[、，,\u3000 ]*" if drawn_out else _AFTER))
     return re.compile(rf"(?:^|(?<=[{_BREAK}]))(?:{'|'.join(alternatives)})")
 
@@ -148,7 +156,7 @@ def layers(raw: str, options: CleanupOptions, *, language: str = "ja") -> Layers
     if not options.enabled:
         return Layers(raw, raw, raw, ())
     cleaned = kebatori(raw, options.fillers) if language == "ja" else raw
-    tidy = punctuate(cleaned) if language == "ja" else cleaned
+    tidy = number_notation(punctuate(cleaned), options.numbers) if language == "ja" else cleaned
     seibun, used = apply_rules(tidy, options.rules)
     return Layers(raw, cleaned, seibun.strip() or tidy, used)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +24,7 @@ from minutes.progress import ProgressCallback, no_progress
 from minutes.records import SAMPLE_RATE, Segment, Term, Word
 
 CONTEXT_CHARACTERS = 300  # of the previous window's text, to rank the next window's terms
+MAX_WORD_SECONDS = 2.0  # a longer "word" is a skip over speech (see _uncovered)
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,9 @@ class TranscriptionOptions:
     # gets the most relevant of them that fit in ``hint_tokens``. Measured on the sample council (benchmarks/
     # accuracy.py): as the initial prompt of short windows ("prompt") the terms helped; as hotwords ("hotwords",
     # which faster-whisper repeats in every 30 s segment) base copied them into the text and dropped speech, the more
-    # so the more terms. "both" gives them both ways.
+    # so the more terms. "both" gives them both ways. "every" gives the prompt's 「、」 sentence as hotwords, so that it
+    # reaches every 30 s segment of long windows: with the built-in words alone the best on two council clips and the
+    # worst on the third; with the sample town's dictionary it skipped 20 s of speech (README, 用語辞書).
     terms: tuple[Term, ...] = ()
     hint_mode: str = "prompt"
     hint_tokens: int = 100
@@ -59,6 +62,15 @@ class TranscriptionOptions:
     # of a window only, condition_on_previous_text being off) reaches all of the speech, and each window's terms
     # can follow what was said just before.
     terms_window_seconds: float = 30.0
+    # In those short windows faster-whisper decodes again from the last complete segment to the window's end (a
+    # second 30 s decode, without the prompt), which doubled the decoding time. When the segments recognized reach to
+    # within this many seconds of the window's last speech (Silero VAD, as faster-whisper finds it), that tail is
+    # silence and is not decoded. 0 decodes it always.
+    tail_seconds: float = 1.0
+    # A prompt of terms can make base skip a whole stretch of speech (a 20 s question gone, benchmarks/accuracy.py).
+    # In windows with terms, speech (VAD) of at least this many seconds that no recognized word covers is decoded once
+    # more on its own, without the terms. 0: never.
+    gap_seconds: float = 2.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -66,7 +78,8 @@ class TranscriptionOptions:
     @classmethod
     def from_dict(cls, data: dict) -> TranscriptionOptions:
         terms = tuple(Term(**term) for term in data.get("terms", ()))
-        return cls(**{**data, "terms": terms})
+        before_guards = {"tail_seconds": 0.0, "gap_seconds": 0.0}  # jobs stored before the guards ran without them
+        return cls(**{**before_guards, **data, "terms": terms})
 
 
 @dataclass(frozen=True)
@@ -152,13 +165,68 @@ def transcribe(
         if language is None:
             # Fix the detected language for the remaining windows so one meeting stays in one language.
             language, language_probability = info.language, info.language_probability
+        speech = _speech(window) if hints.short and options.vad else []
+        speech_end = speech[-1][1] if speech and options.tail_seconds > 0 else None
+        found: list[Segment] = []
         for piece in pieces:
-            segments.append(segment_record(piece, offset))
+            found.append(segment_record(piece, 0.0))
             progress("transcribe", min(offset + piece.end, total), total)
+            if speech_end is not None and piece.end >= speech_end - options.tail_seconds:
+                break  # what is left of the window is silence: no second decode for it
+        if speech and options.gap_seconds > 0:
+            found = _second_look(model, window, speech, found, options.gap_seconds, {**common, "initial_prompt": None})
+        segments.extend(_shifted(segment, offset) for segment in found)
         del window
         gc.collect()
         progress("transcribe", end / SAMPLE_RATE, total)
     return TranscriptionResult(language or "ja", language_probability, tuple(clean_segments(segments)))
+
+
+def _speech(window: np.ndarray) -> list[tuple[float, float]]:
+    """The window's speech (seconds from its start) as faster-whisper's VAD finds it."""
+    from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+    return [(c["start"] / SAMPLE_RATE, c["end"] / SAMPLE_RATE) for c in get_speech_timestamps(window, VadOptions())]
+
+
+def _uncovered(
+    speech: list[tuple[float, float]], found: list[Segment], least: float, slack: float = 0.5
+) -> list[tuple[float, float]]:
+    """Stretches of ``speech`` at least ``least`` seconds long that no word (give or take ``slack``) covers. A word
+    covers at most ``MAX_WORD_SECONDS`` from its start: where base skipped a stretch, the word before the skip often
+    ends only after it (「山田太」 from 60 s to 80 s)."""
+    words = sorted((w.start - slack, min(w.end, w.start + MAX_WORD_SECONDS) + slack) for s in found for w in s.words)
+    gaps = []
+    for start, end in speech:
+        cursor = start
+        for word_start, word_end in words:
+            if word_end <= cursor or word_start >= end:
+                continue
+            if word_start - cursor >= least:
+                gaps.append((cursor, word_start))
+            cursor = max(cursor, word_end)
+        if end - cursor >= least:
+            gaps.append((cursor, end))
+    return gaps
+
+
+def _second_look(model, window: np.ndarray, speech, found: list[Segment], least: float, common: dict) -> list[Segment]:
+    """``found`` with the speech it left out (stretches of ``least`` seconds or more) decoded once more, each on its
+    own and without the terms, in time order."""
+    added = []
+    for start, end in _uncovered(speech, found, least):
+        piece_audio = window[int(start * SAMPLE_RATE) : int(end * SAMPLE_RATE)]
+        pieces, _ = model.transcribe(piece_audio, **{**common, "hotwords": None})
+        added.extend(segment_record(piece, start) for piece in pieces)
+    return sorted([*found, *added], key=lambda segment: segment.start) if added else found
+
+
+def _shifted(segment: Segment, offset: float) -> Segment:
+    """``segment`` with its times (and its words') moved by ``offset`` seconds."""
+    if not offset:
+        return segment
+    words = tuple(replace(w, start=round(w.start + offset, 3), end=round(w.end + offset, 3)) for w in segment.words)
+    return replace(segment, start=round(segment.start + offset, 3), end=round(segment.end + offset, 3), words=words)
 
 
 def token_counter(model):
@@ -177,8 +245,9 @@ class WindowHints:
         self.count_tokens = count_tokens
         self.terms = (*terms_from_words(options.hotwords), *options.terms)
         self.base_context = " ".join(t.text for t in self.terms if t.source == "meeting")
+        self.short = bool(self.terms) and options.hint_mode != "every"  # windows of terms_window_seconds
         self.window_seconds = (
-            min(options.window_seconds, options.terms_window_seconds) if self.terms else options.window_seconds
+            min(options.window_seconds, options.terms_window_seconds) if self.short else options.window_seconds
         )
         # faster-whisper keeps 223 tokens of the prompt; the clerk's own initial prompt comes first
         own = count_tokens(" " + options.initial_prompt + "、") if options.initial_prompt else 0
@@ -192,6 +261,9 @@ class WindowHints:
         context = self.base_context + "".join(s.text for s in recognized)[-CONTEXT_CHARACTERS:]
         self.chosen = select_terms(self.terms, self.count_tokens, budget=self.budget, context=context)
         mode, prompt = self.options.hint_mode, self.options.initial_prompt
+        if mode == "every":
+            sentence = "、".join(filter(None, (prompt, hint_text(self.chosen, "、"))))
+            return None, (sentence.rstrip("、。") + "。") if sentence else None
         if mode in ("prompt", "both"):
             # Whisper writes in the prompt's style: a list that ends without 「。」 made it drop punctuation, which
             # a 会議録 (and the sentence-based tools: splits, the chair's calls) needs. Ended as a sentence, the same

@@ -111,6 +111,21 @@ SPECS: tuple[SettingSpec, ...] = (
         maximum=1000,
     ),
     SettingSpec(
+        "number_style",
+        "MINUTES_NUMBER_STYLE",
+        "整文の数字の書き方",
+        "choice",
+        "新しい文字起こしの下書き（整文）での数字の書き方。位取りは金額や人数など（年・号・時刻には付けません）。"
+        "素起こしはそのまま残ります。",
+        choices=(
+            ("full", "全角・位取りあり（令和６年、８，５００万円）"),
+            ("full_plain", "全角・位取りなし（８５００万円）"),
+            ("half", "半角・位取りあり（令和6年、8,500万円）"),
+            ("half_plain", "半角・位取りなし（8500万円）"),
+            ("asis", "認識のまま"),
+        ),
+    ),
+    SettingSpec(
         "max_upload_mb", "MINUTES_MAX_UPLOAD_MB", "録音の最大サイズ", "int", unit=" MB", minimum=1, maximum=102_400
     ),
     SettingSpec(

@@ -69,11 +69,13 @@ def correction_rules(session: Session, org_id: int) -> tuple[CorrectionRule, ...
 
 
 def with_cleanup(session: Session, settings: Settings, options: PipelineOptions, org_id: int) -> PipelineOptions:
-    """``options`` with organisation ``org_id``'s rules in force and its administrator's ケバ取り words (in
-    ``settings``, that organisation's), as a job starts (a switched-off cleanup stays off)."""
+    """``options`` with organisation ``org_id``'s rules in force and its administrator's ケバ取り words and number
+    style (in ``settings``, that organisation's), as a job starts (a switched-off cleanup stays off)."""
     if not options.cleanup.enabled:
         return options
-    cleanup = CleanupOptions(fillers=parse_fillers(settings.fillers), rules=correction_rules(session, org_id))
+    cleanup = CleanupOptions(
+        fillers=parse_fillers(settings.fillers), rules=correction_rules(session, org_id), numbers=settings.number_style
+    )
     return replace(options, cleanup=cleanup)
 
 

@@ -88,7 +88,7 @@ def _input(view: SettingView, column=st):
 
 
 GROUPS = {
-    "文字起こし": ("language", "whisper_model", "fillers"),
+    "文字起こし": ("language", "whisper_model", "fillers", "number_style"),
     "受け付けるファイル": ("max_upload_mb", "max_duration_hours", "max_material_mb"),
     "確定時の保存": ("archive_recording",),
     "ログイン": ("lockout_attempts", "lockout_minutes", "session_idle_minutes", "session_max_hours"),
