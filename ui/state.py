@@ -4,6 +4,7 @@ formatting. Pages reach the services only through :func:`services`; the database
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,8 +26,15 @@ MEETING_KINDS = ("定例会", "臨時会", "委員会", "全員協議会", "庁�
 
 @st.cache_resource(show_spinner=False)
 def runtime() -> Runtime:
-    """The one Runtime of this process (thread-safe: each call opens its own database session)."""
-    return Runtime()
+    """The one Runtime of this process (thread-safe: each call opens its own database session).
+
+    Made once, after the app's modules are loaded: their objects (about 150,000) live as long as the process, so
+    they are moved out of the garbage collector's generations (``gc.freeze``), which keeps each collection short."""
+    made = Runtime()
+    if not gc.get_freeze_count():  # once a process (the tests make many runtimes)
+        gc.collect()
+        gc.freeze()
+    return made
 
 
 @st.cache_resource(show_spinner=False)

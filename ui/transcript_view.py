@@ -253,23 +253,29 @@ def _line(editing: Editing, line_id: int, following_id: int | None, focus_id: in
         _text(editing, line, focus_id)
 
 
-def _play_button(editing: Editing, line: Line, where) -> None:
+# The buttons of an utterance to read have no tooltip (``help``): a tooltip is a component of its own in the browser,
+# and 100 of them made a page turn take a third more of the browser's time (issue 16, five clerks on 2 cores). The
+# page's caption says what 編集 does; the opened utterance keeps its tooltips.
+
+
+def _play_button(editing: Editing, line: Line, where, *, opened: bool = False) -> None:
     where.button(
         f"▶ {state.format_seconds(line.start)}",
         key=f"play-{line.id}",
         on_click=on_play,
         args=(editing.meeting_id, line),
-        help="この発言から再生",
+        help="この発言から再生" if opened else None,
     )
 
 
 def _open_button(editing: Editing, line: Line, where, *, opened: bool) -> None:
+    hint = "話者・修正履歴を見ます" if editing.locked else "この発言の本文・話者・議事日程を編集します"
     where.button(
         "閉じる" if opened else ("詳細" if editing.locked else "編集"),
         key=f"edit-{line.id}",
         on_click=on_open,
         args=(editing, line.id),
-        help="話者・修正履歴を見ます" if editing.locked else "この発言の本文・話者・議事日程を編集します",
+        help=hint if opened else None,
         width="stretch" if opened else "content",
     )
 
@@ -309,7 +315,7 @@ def _opened(editing: Editing, line: Line, following_id: int | None, focus_id: in
     """The utterance opened with 編集: speaker, agenda item and text as widgets, saved at once, and its 操作."""
     with st.container(border=True, key=f"line-{line.id}"):
         time_col, speaker_col, text_col, tool_col = st.columns([1.5, 2.2, 8, 1.1])
-        _play_button(editing, line, time_col)
+        _play_button(editing, line, time_col, opened=True)
         if line.edited:
             time_col.caption("修正済み")
         if line.id == focus_id:
@@ -381,7 +387,8 @@ def transcript(editing: Editing, focus_id: int | None) -> None:
         else "「編集」で本文・話者・議事日程を直せます（本文は欄の外をクリックすると保存されます）。"
     )
     st.caption(
-        f"{page.total} 発言中 {page.page * PER_PAGE + 1}〜{page.page * PER_PAGE + len(page.lines)} 件目。{how}"
+        f"{page.total} 発言中 {page.page * PER_PAGE + 1}〜{page.page * PER_PAGE + len(page.lines)} 件目。"
+        f"▶ でその発言から再生します。{how}"
         + (":orange-background[色付き]の語は認識の確信度が低い箇所です。" if editing.show_marks else "")
     )
     lines = page.lines

@@ -262,15 +262,17 @@ class TranscriptService(Service):
             self._readable(session, meeting_id)
             matches = tuple(
                 ReplaceMatch(
-                    u.id,
-                    u.seq,
-                    u.start,
-                    u.version,
-                    u.text.count(find),
-                    _snippet(u.text, find),
-                    _snippet(u.text.replace(find, replace_with), replace_with or find),
+                    utterance_id,
+                    seq,
+                    start,
+                    version,
+                    text.count(find),
+                    _snippet(text, find),
+                    _snippet(text.replace(find, replace_with), replace_with or find),
                 )
-                for u in store.utterances_containing(session, meeting_id=meeting_id, needle=find)
+                for utterance_id, seq, start, version, text in store.texts_containing(
+                    session, meeting_id=meeting_id, needle=find
+                )
             )
         return ReplacePreview(find, replace_with, matches)
 
