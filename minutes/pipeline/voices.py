@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from diarize.voices import Voice, average, embed_spans, load_embedding_model
-from minutes.pipeline import calls
+from minutes.pipeline import calls, stretches
 from minutes.pipeline.calls import Cut, chair_label, cut_candidates, find_calls, voice_cuts
-from minutes.pipeline.identify import IdentifyOptions, Match, Profile, identify
+from minutes.pipeline.identify import Identification, IdentifyOptions, Match, Profile, identify
 from minutes.progress import ProgressCallback, no_progress
 from minutes.records import Utterance
 
@@ -67,7 +67,8 @@ class VoiceStage:
         voices: list[Voice | None] | None = None
         if profiles and self.options.enabled:
             voices = self.voices(utterances)
-            result = identify(utterances, voices, profiles, self.options)
+            result = self.identified(utterances, voices, profiles)
+            voices = self._voices_again(utterances, voices, result.utterances)
             utterances, people = list(result.utterances), result.matches
         if separate_calls:
             chair = next((label for label, m in people.items() if m.person is not None and m.person in chairs), None)
@@ -78,6 +79,31 @@ class VoiceStage:
         named = sum(match.person is not None for match in people.values())
         self.progress(STAGE, 1, 1, f"{len(people)} 人のうち {named} 人を名簿の人と特定しました" if people else "")
         return utterances, people
+
+    def identified(
+        self, utterances: Sequence[Utterance], voices: Sequence[Voice | None], profiles: Sequence[Profile]
+    ) -> Identification:
+        """Speakers matched to ``profiles``, then (when repairing) the stretches of named speakers that sound like
+        another candidate set apart, unnamed (:mod:`minutes.pipeline.stretches`)."""
+        result = identify(utterances, voices, profiles, self.options)
+        if not (self.options.repair and self.options.stretches):
+            return result
+        found = stretches.windows(result)
+        if not found:
+            return result
+        spans = [(start, end) for _, start, end in found]
+        window_voices = embed_spans(self.model, self.samples, spans, min_seconds=stretches.MIN_STRETCH)
+        return stretches.set_apart(result, found, window_voices, profiles, self.options)
+
+    def _voices_again(
+        self, before: Sequence[Utterance], voices: Sequence[Voice | None], after: Sequence[Utterance]
+    ) -> list[Voice | None]:
+        """The voices of ``after``: kept for the spans ``before`` had, embedded for the pieces cut from them."""
+        known = {(u.start, u.end): voice for u, voice in zip(before, voices, strict=True)}
+        new = [u for u in after if (u.start, u.end) not in known]
+        if new:
+            known |= dict(zip(((u.start, u.end) for u in new), self.voices(new), strict=True))
+        return [known[(u.start, u.end)] for u in after]
 
     def _centroids(self, utterances: Sequence[Utterance], voices: Sequence[Voice | None] | None) -> dict[str, Voice]:
         """Each speaker's voice: from all its utterances' voices when known, else from its longest utterances."""
