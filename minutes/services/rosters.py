@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from minutes.services.views import Person
+from minutes.services.views import Person, seat_label
 
 _SEAT_LINE = re.compile(r"^(?:議席)?(?:第)?(\d{1,3})番?\s*(.*)$")  # \d and \s: full-width too
 _HONORIFICS = ("議員", "君", "様", "さん")
@@ -51,7 +51,8 @@ def people_lines(people: tuple[Person, ...]) -> str:
     lines = []
     for person in people:
         if person.seat is not None:
-            lines.append(f"{person.seat}番\u3000{person.name}" + (f"（{person.role}）" if person.role else ""))
+            role = f"（{person.role}）" if person.role else ""
+            lines.append(f"{seat_label(person.seat)}\u3000{person.name}{role}")
         elif person.role:
             lines.append(f"{person.role}\u3000{person.name}")
         else:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from minutes.services.views import seat_label
+
 
 @dataclass(frozen=True)
 class SpeakerCandidate:
@@ -20,7 +22,7 @@ class SpeakerCandidate:
 
     @property
     def display(self) -> str:
-        seat = f"{self.seat}番 " if self.seat is not None else ""
+        seat = f"{seat_label(self.seat)} " if self.seat is not None else ""
         return f"{seat}{' '.join(p for p in (self.role, self.name) if p)}（{self.source}）"
 
 

@@ -271,6 +271,11 @@ class MeetingInfo:
 _FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
 
 
+def seat_label(seat: int) -> str:
+    """「５番」: a seat number as the 会議録 writes it (full-width digits), in every list a clerk picks from too."""
+    return f"{str(seat).translate(_FULL_WIDTH_DIGITS)}番"
+
+
 def unnamed_speaker(number: int) -> str:
     """話者１, 話者２ …: a speaker nobody has named, by order of first appearance (as the exports print it)."""
     return f"話者{str(number).translate(_FULL_WIDTH_DIGITS)}" if number else "話者"
@@ -302,7 +307,7 @@ class SpeakerInfo:
     def display(self) -> str:
         """「議長 大磯一郎」, 「町長」, 「５番 佐藤花子」 (a member without a title, by seat, as the 会議録 heads the
         line: ○５番（佐藤花子君）), or 話者１ … for a speaker nobody has named."""
-        role = self.role or (f"{str(self.seat).translate(_FULL_WIDTH_DIGITS)}番" if self.seat is not None else "")
+        role = self.role or (seat_label(self.seat) if self.seat is not None else "")
         return " ".join(part for part in (role, self.name) if part) or unnamed_speaker(self.number)
 
     @property
