@@ -63,7 +63,7 @@ def test_unknown_speakers_are_not_listened_to_and_a_short_doubt_keeps_the_name()
     one_window = set_apart(named, found, _window_voices(found, 5.0, 5.5), PROFILES, IdentifyOptions())
     assert [x.speaker for x in one_window.utterances] == ["A"]
     longer = set_apart(named, found, _window_voices(found, 5.0, 8.0), PROFILES, IdentifyOptions())
-    assert [(x.speaker, x.start) for x in longer.utterances][0] == ("A", 0.0)
+    assert (longer.utterances[0].speaker, longer.utterances[0].start) == ("A", 0.0)
     assert {x.speaker for x in longer.utterances} == {"A", "A_1"}
     assert sum(x.end - x.start for x in longer.utterances) == 10.0
 

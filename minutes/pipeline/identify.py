@@ -11,8 +11,9 @@ relabelled list of utterances and one :class:`Match` per speaker label come out.
    where the score passes the threshold, the speaker has enough speech, and the best person beats the second best by
    a margin. Everything else is unknown, with the best candidate kept as a suggestion: never a wrong name with
    confidence.
-4. **Set apart** (:mod:`minutes.pipeline.stretches`, in the voice stage, which embeds short windows): the stretches of
-   a named speaker's utterances that sound more like another candidate than the person named lose the name.
+4. **Set apart** (:mod:`minutes.pipeline.stretches`, in the voice stage after the chair's calls, embedding short
+   windows): the stretches of a named speaker's utterances that sound more like another candidate than the person
+   named lose the name.
 
 Scores are cosine similarities of unit CAM++ embeddings mapped to 0–1 by a logistic curve centred on the threshold
 (:func:`score`): 0.5 at the threshold, about 0.9 at +0.1. The threshold and margin were set on the AMI excerpts of

@@ -142,7 +142,8 @@ def set_apart(
     out: list[Utterance] = []
     doubtful_voices: dict[str, list[np.ndarray]] = defaultdict(list)
     for index, u in enumerate(identification.utterances):
-        person = identification.matches[u.speaker].person
+        match = identification.matches.get(u.speaker)
+        person = match.person if match is not None else None
         if person is None or person not in people or index not in by_utterance:
             out.append(u)
             continue

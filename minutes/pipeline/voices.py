@@ -60,15 +60,17 @@ class VoiceStage:
         separate_calls: bool = True,
     ) -> tuple[list[Utterance], dict[str, Match]]:
         """(utterances, label → match): identified when ``profiles`` are given, the chair's calls set apart when
-        ``separate_calls``. ``chairs``: the profile keys of those who chair the meeting."""
+        ``separate_calls``, then the stretches of named speakers that sound like another candidate set apart, unnamed
+        (after the calls: a call inside another speaker's utterance is the chair's, not an unknown's).
+        ``chairs``: the profile keys of those who chair the meeting."""
         self.progress(STAGE, 0, 1, "発言者を特定しています")
         utterances = list(utterances)
         people: dict[str, Match] = {}
         voices: list[Voice | None] | None = None
-        if profiles and self.options.enabled:
+        identifying = bool(profiles) and self.options.enabled
+        if identifying:
             voices = self.voices(utterances)
-            result = self.identified(utterances, voices, profiles)
-            voices = self._voices_again(utterances, voices, result.utterances)
+            result = identify(utterances, voices, profiles, self.options)
             utterances, people = list(result.utterances), result.matches
         if separate_calls:
             chair = next((label for label, m in people.items() if m.person is not None and m.person in chairs), None)
@@ -76,34 +78,22 @@ class VoiceStage:
             if chair is not None:
                 cuts = self._cuts(utterances, voices, chair)
                 utterances = calls.separate_calls(utterances, chair, cuts)
+        if identifying and self.options.repair and self.options.stretches:
+            result = self._set_apart(Identification(tuple(utterances), people), profiles)
+            utterances, people = list(result.utterances), result.matches
         named = sum(match.person is not None for match in people.values())
         self.progress(STAGE, 1, 1, f"{len(people)} 人のうち {named} 人を名簿の人と特定しました" if people else "")
         return utterances, people
 
-    def identified(
-        self, utterances: Sequence[Utterance], voices: Sequence[Voice | None], profiles: Sequence[Profile]
-    ) -> Identification:
-        """Speakers matched to ``profiles``, then (when repairing) the stretches of named speakers that sound like
-        another candidate set apart, unnamed (:mod:`minutes.pipeline.stretches`)."""
-        result = identify(utterances, voices, profiles, self.options)
-        if not (self.options.repair and self.options.stretches):
-            return result
-        found = stretches.windows(result)
+    def _set_apart(self, identification: Identification, profiles: Sequence[Profile]) -> Identification:
+        """The stretches of named speakers that sound like another candidate, set apart unnamed
+        (:mod:`minutes.pipeline.stretches`): their windows embedded here."""
+        found = stretches.windows(identification)
         if not found:
-            return result
+            return identification
         spans = [(start, end) for _, start, end in found]
         window_voices = embed_spans(self.model, self.samples, spans, min_seconds=stretches.MIN_STRETCH)
-        return stretches.set_apart(result, found, window_voices, profiles, self.options)
-
-    def _voices_again(
-        self, before: Sequence[Utterance], voices: Sequence[Voice | None], after: Sequence[Utterance]
-    ) -> list[Voice | None]:
-        """The voices of ``after``: kept for the spans ``before`` had, embedded for the pieces cut from them."""
-        known = {(u.start, u.end): voice for u, voice in zip(before, voices, strict=True)}
-        new = [u for u in after if (u.start, u.end) not in known]
-        if new:
-            known |= dict(zip(((u.start, u.end) for u in new), self.voices(new), strict=True))
-        return [known[(u.start, u.end)] for u in after]
+        return stretches.set_apart(identification, found, window_voices, profiles, self.options)
 
     def _centroids(self, utterances: Sequence[Utterance], voices: Sequence[Voice | None] | None) -> dict[str, Voice]:
         """Each speaker's voice: from all its utterances' voices when known, else from its longest utterances."""
