@@ -8,7 +8,8 @@ import datetime as dt
 from dataclasses import dataclass
 
 from minutes import clock
-from minutes.services.views import SPEAKER_KINDS, seat_label
+from minutes.services.speaker_views import seat_label
+from minutes.services.views import SPEAKER_KINDS
 from minutes.services.views import Person as HeaderPerson
 
 

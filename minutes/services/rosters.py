@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from minutes.services.views import Person, seat_label
+from minutes.services.speaker_views import seat_label
+from minutes.services.views import Person
 
 _SEAT_LINE = re.compile(r"^(?:議席)?(?:第)?(\d{1,3})番?\s*(.*)$")  # \d and \s: full-width too
 _HONORIFICS = ("議員", "君", "様", "さん")

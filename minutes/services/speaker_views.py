@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from minutes.services.views import seat_label
+
+def seat_label(seat: int) -> str:
+    """「５番」: a seat number as the 会議録 writes it (full-width digits), in every list a clerk picks from too."""
+    return f"{str(seat).translate(str.maketrans('0123456789', '０１２３４５６７８９'))}番"
 
 
 @dataclass(frozen=True)

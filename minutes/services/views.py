@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from minutes.pipeline.cleanup import mark_words
+from minutes.services.speaker_views import seat_label
 from minutes.store.tables import JobStatus, Meeting, Speaker, Utterance, UtteranceRevision, utcnow
 from minutes.store.tables import MaterialKind as MaterialKind  # the stored enums the pages compare with
 
@@ -269,11 +270,6 @@ class MeetingInfo:
 
 
 _FULL_WIDTH_DIGITS = str.maketrans("0123456789", "０１２３４５６７８９")
-
-
-def seat_label(seat: int) -> str:
-    """「５番」: a seat number as the 会議録 writes it (full-width digits), in every list a clerk picks from too."""
-    return f"{str(seat).translate(_FULL_WIDTH_DIGITS)}番"
 
 
 def unnamed_speaker(number: int) -> str:
