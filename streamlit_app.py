@@ -13,6 +13,24 @@ from ui import state
 st.set_page_config(page_title="会議録作成", layout="wide")
 # Streamlit's input hints ("Press Enter to submit form") exist only in English: hidden, Enter still works.
 st.html("<style>[data-testid='InputInstructions'] { display: none; }</style>")
+# The file uploader's words are English only ("Upload", "4GB per file • CSV", "Drag and drop a file here", "Add
+# files"): the text is made invisible (font-size 0, so it takes no room) and Japanese is drawn in its place.
+_UPLOADER = "[data-testid='stFileUploader']"
+_LIMIT_MB = st.get_option("server.maxUploadSize")
+_DRAGGED = "[data-testid='stFileUploaderDropzoneInput'] + div:not(:has(button)) > span"
+st.html(
+    "<style>"
+    f"{_UPLOADER} button [data-testid='stMarkdownContainer'] p {{ font-size: 0; }}"
+    f"{_UPLOADER} button [data-testid='stMarkdownContainer'] p::after {{ content: 'ファイルを選ぶ'; font-size: 1rem; }}"
+    f"[data-testid='stFileUploaderDropzoneInstructions'] span {{ font-size: 0; }}"
+    f"[data-testid='stFileUploaderDropzoneInstructions'] span::after {{"
+    f" content: 'ここへのドラッグ＆ドロップでも選べます（1 ファイル {_LIMIT_MB:,} MB まで）'; font-size: 0.875rem; }}"
+    # while a file is dragged over: a box with one line of text and no button (the list of chosen files has buttons)
+    f"{_DRAGGED} {{ font-size: 0; }}"
+    f"{_DRAGGED}::after {{"
+    f" content: 'ここに置いてください'; font-size: 1rem; }}"
+    "</style>"
+)
 
 # A damaged or unreadable database: a Japanese page saying what to do, not Streamlit's English error page.
 with state.database_guard():

@@ -40,12 +40,14 @@ from diarize import diarize  # noqa: E402
 from diarize.voices import average, embed_spans, load_embedding_model  # noqa: E402
 from minutes.evaluation import diarization_error_rate  # noqa: E402
 from minutes.pipeline.calls import is_call  # noqa: E402
-from minutes.pipeline.identify import IdentifyOptions, Profile, identify  # noqa: E402
+from minutes.pipeline.identify import IdentifyOptions, Profile  # noqa: E402
+from minutes.pipeline.voices import VoiceStage  # noqa: E402
 from minutes.records import SpeakerTurn, Utterance  # noqa: E402
 
 AMI = ROOT.parent / "shared" / "evaldata" / "diarization"
 # (enroll from, identify in): excerpts of the same AMI meetings
 AMI_PAIRS = (("dev00", "dev01"), ("trn07", "trn08"), ("trn03", "trn00"), ("trn06", "trn09"))
+AMI_PAIRS += tuple((target, source) for source, target in AMI_PAIRS)  # and each the other way round
 FRAME = 0.01
 
 
@@ -131,18 +133,21 @@ def _row(name, reference, before, after, people, enrolled, extra=None) -> dict:
     return row | scores(reference, after, named, enrolled) | (extra or {})
 
 
-def run_ami(model, options: IdentifyOptions, min_enroll: float) -> list[dict]:
+def run_ami(model, variants: dict[str, IdentifyOptions], min_enroll: float) -> list[dict]:
+    """One row per pair and variant: the diarization runs once, the voice stage once per variant."""
     rows = []
     for source, target in AMI_PAIRS:
         enrolled = enroll(model, _decode(AMI / f"{source}.wav"), _ami_turns(source), min_enroll)
         samples = _decode(AMI / f"{target}.wav")
         reference = _ami_turns(target)
         before = _as_utterances(diarize(samples))
-        voices = embed_spans(model, samples, [(u.start, u.end) for u in before])
-        result = identify(before, voices, enrolled, options)
-        people = {label: match.person for label, match in result.matches.items()}
         names = {p.person for p in enrolled} & {t.speaker for t in reference}
-        rows.append(_row(f"AMI {source}→{target}", reference, before, list(result.utterances), people, names))
+        for variant, options in variants.items():
+            stage = VoiceStage(samples, options)
+            stage._model = model
+            after, matches = stage.run(before, enrolled, separate_calls=False)
+            people = {label: match.person for label, match in matches.items()}
+            rows.append(_row(f"AMI {source}→{target}{variant}", reference, before, after, people, names))
     return rows
 
 
@@ -164,11 +169,10 @@ def _calls_separate(reference_json: list[dict], utterances: list[Utterance], cha
     return separate, len(calls)
 
 
-def run_council(model, options: IdentifyOptions, min_enroll: float) -> list[dict]:
+def run_council(model, variants: dict[str, IdentifyOptions], min_enroll: float) -> list[dict]:
     from benchmarks.council_sessions import make_sessions
     from minutes.pipeline.models import resolve_model
     from minutes.pipeline.run import PipelineOptions, run_pipeline
-    from minutes.pipeline.voices import VoiceStage
     from minutes.settings import Settings
 
     first, second = make_sessions(Path(tempfile.gettempdir()) / "council-sessions")[:2]
@@ -179,18 +183,23 @@ def run_council(model, options: IdentifyOptions, min_enroll: float) -> list[dict
     with tempfile.TemporaryDirectory() as work:
         plain = run_pipeline(second.wav, Path(work), model_path, PipelineOptions(separate_calls=False))
     samples = _decode(second.wav)
-    after, matches = VoiceStage(samples, options).run(plain.utterances, enrolled, frozenset({chair}))
-    people = {label: match.person for label, match in matches.items()}
     reference = _read_rttm(second.rttm)
     reference_json = json.loads(second.json.read_text())
     before_chair = _majority_label(plain.utterances, reference, chair)
-    after_chair = next((label for label, person in people.items() if person == chair), None)
     calls_before, calls = _calls_separate(reference_json, list(plain.utterances), before_chair)
-    calls_after, _ = _calls_separate(reference_json, after, after_chair)
     names = {p.person for p in enrolled}
-    extra = {"chair_calls": calls, "calls_separate_before": calls_before, "calls_separate_after": calls_after}
-    name = f"議会 {first.wav.stem}→{second.wav.stem}"
-    return [_row(name, reference, list(plain.utterances), after, people, names, extra)]
+    rows = []
+    for variant, options in variants.items():
+        stage = VoiceStage(samples, options)
+        stage._model = model
+        after, matches = stage.run(plain.utterances, enrolled, frozenset({chair}))
+        people = {label: match.person for label, match in matches.items()}
+        after_chair = next((label for label, person in people.items() if person == chair), None)
+        calls_after, _ = _calls_separate(reference_json, after, after_chair)
+        extra = {"chair_calls": calls, "calls_separate_before": calls_before, "calls_separate_after": calls_after}
+        name = f"議会 {first.wav.stem}→{second.wav.stem}{variant}"
+        rows.append(_row(name, reference, list(plain.utterances), after, people, names, extra))
+    return rows
 
 
 def _read_rttm(path: Path) -> list[SpeakerTurn]:
@@ -213,13 +222,13 @@ def _print(rows: list[dict]) -> None:
     def pct(value):
         return "   -  " if value is None else f"{100 * value:5.1f}%"
 
-    print(f"{'recording':28} enr  ref  bef  aft  right  wrong  wrong(all)  DER bef  DER aft  calls bef/aft")
+    print(f"{'recording':40} enr  ref  bef  aft  right  wrong  wrong(all)  DER bef  DER aft  calls bef/aft")
     for r in rows:
         calls = ""
         if "chair_calls" in r:
             calls = f"{r['calls_separate_before']}/{r['chair_calls']} → {r['calls_separate_after']}/{r['chair_calls']}"
         print(
-            f"{r['recording']:28} {r['enrolled']:3d}  {r['reference_speakers']:3d}  {r['speakers_before']:3d}  "
+            f"{r['recording']:40} {r['enrolled']:3d}  {r['reference_speakers']:3d}  {r['speakers_before']:3d}  "
             f"{r['speakers_after']:3d}  {pct(r['right'])} {pct(r['wrong'])}  {pct(r['wrong_all_speech'])}    "
             f"{r['der_before']:.3f}    {r['der_after']:.3f}   {calls}"
         )
@@ -231,15 +240,21 @@ def main() -> None:
     parser.add_argument("--council", action="store_true", help="only the synthetic council sessions")
     parser.add_argument("--threshold", type=float, default=IdentifyOptions().threshold)
     parser.add_argument("--min-enroll", type=float, default=5.0, help="seconds of speech to enroll a speaker")
+    parser.add_argument(
+        "--compare", action="store_true", help="also without setting apart stretches (rows marked −stretches)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     options = replace(IdentifyOptions(), threshold=args.threshold)
+    variants = {"": options}
+    if args.compare:
+        variants = {" −stretches": replace(options, stretches=False)} | variants
     model = load_embedding_model()
     rows = []
     if not args.council:
-        rows += run_ami(model, options, args.min_enroll)
+        rows += run_ami(model, variants, args.min_enroll)
     if not args.ami:
-        rows += run_council(model, options, args.min_enroll)
+        rows += run_council(model, variants, args.min_enroll)
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=1))
     else:

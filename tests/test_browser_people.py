@@ -60,7 +60,15 @@ def test_roster_flow_in_chromium(roster_server):
         page.get_by_role("textbox", name="就任日", exact=True).first.fill("令和5年5月1日")
         page.get_by_role("button", name="名簿に追加").click()
         expect(page.get_by_text("木村三郎 さんを名簿に追加しました")).to_be_visible()
-        page.get_by_role("region", name="名簿の CSV").locator("input[type=file]").set_input_files(str(bad))
+        uploader = page.get_by_role("region", name="名簿の CSV")
+        # Streamlit's English ("Upload", "4GB per file • CSV") is not shown: Japanese is drawn in its place
+        button = uploader.locator("button p")
+        assert button.evaluate("e => getComputedStyle(e).fontSize") == "0px"
+        assert button.evaluate("e => getComputedStyle(e, '::after').content") == '"ファイルを選ぶ"'
+        instructions = uploader.locator("[data-testid='stFileUploaderDropzoneInstructions'] span")
+        assert instructions.evaluate("e => getComputedStyle(e).fontSize") == "0px"
+        assert "ドラッグ＆ドロップ" in instructions.evaluate("e => getComputedStyle(e, '::after').content")
+        uploader.locator("input[type=file]").set_input_files(str(bad))
         expect(page.get_by_text("2 行目: 区分「町長」は")).to_be_visible()
         expect(page.get_by_text("3 行目: 議席番号 5 が 佐藤花子・木村三郎 の 2 人以上になります。")).to_be_visible()
         shot(page, "roster_1_people")
@@ -68,16 +76,16 @@ def test_roster_flow_in_chromium(roster_server):
         page.goto(f"{url}/speakers?meeting={meeting_id}")
         expect(page.get_by_role("heading", name="話者", exact=True)).to_be_visible()
         page.get_by_label("名簿から選ぶ").first.click()
-        page.get_by_role("option", name="10番 議長 高橋一郎").click()
+        page.get_by_role("option", name="１０番 議長 高橋一郎").click()
         page.get_by_role("button", name="名簿の人にする").first.click()
-        expect(page.get_by_text("名簿: 10番 議長 高橋一郎（確認済み）")).to_be_visible()
+        expect(page.get_by_text("名簿: １０番 議長 高橋一郎（確認済み）")).to_be_visible()
         shot(page, "roster_2_speakers")
 
         page.goto(f"{url}/meeting?meeting={meeting_id}")
         page.get_by_role("button", name="名簿から入れる").click()
         expect(page.get_by_text("出席議員 3 名、説明員 1 名、職員 0 名を入れました")).to_be_visible()
         expect(page.get_by_role("textbox", name="出席議員")).to_have_value(
-            "5番\u3000佐藤花子\n7番\u3000木村三郎（副議長）\n10番\u3000高橋一郎（議長）"
+            "５番\u3000佐藤花子\n７番\u3000木村三郎（副議長）\n１０番\u3000高橋一郎（議長）"
         )
         shot(page, "roster_3_meeting")
         page.get_by_role("button", name="見出しを保存").click()

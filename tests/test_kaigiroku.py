@@ -498,7 +498,7 @@ def test_meeting_page_takes_pasted_rosters_and_signers(app_env):
     assert [(p.role, p.name) for p in details.explainers] == [("町長", "池田康弘"), ("総務課長", "近藤大樹")]
     assert (details.chair, details.signers, details.opened) == ("山田太郎", ("佐藤花子",), dt.time(10, 0))
     # the saved roster is shown back as lines, its label counting the people
-    assert _text_area(at, "出席議員（2 名）").value == "1番\u3000山田太郎\n2番\u3000佐藤花子"
+    assert _text_area(at, "出席議員（2 名）").value == "１番\u3000山田太郎\n２番\u3000佐藤花子"
 
 
 def test_meeting_page_shows_form_errors_above_the_form(app_env):

@@ -95,7 +95,7 @@ def test_speakers_page_links_a_speaker_to_the_roster(app_env):
     assert (linked.person_id, linked.person_confirmed, linked.display, linked.seat) == (
         takahashi.id, True, "議長 高橋一郎", 10,
     )  # fmt: skip
-    assert any("名簿: 10番 議長 高橋一郎（確認済み）" in c.value.replace("\\", "") for c in at.caption)
+    assert any("名簿: １０番 議長 高橋一郎（確認済み）" in c.value.replace("\\", "") for c in at.caption)
     # a second speaker linked to the same person: the page says to merge them
     other = next(s for s in services.speakers.speakers(meeting_id) if s.label == "SPEAKER_01")
     services.speakers.link_person(other.id, takahashi.id)
@@ -123,7 +123,7 @@ def test_meeting_header_filled_from_the_roster_is_saved_only_by_the_clerk(app_en
     assert not at.exception, at.exception
     version = services.details.meeting(meeting_id).edit_version
     attendees = at.text_area(key=f"attendees-{meeting_id}-{version}").value
-    assert attendees == "5番\u3000佐藤花子\n10番\u3000高橋一郎（議長）"
+    assert attendees == "５番\u3000佐藤花子\n１０番\u3000高橋一郎（議長）"
     assert at.text_area(key=f"explainers-{meeting_id}-{version}").value == "町長\u3000鈴木健二"
     assert services.details.meeting(meeting_id).details.attendees == ()  # not saved silently
     _button(at, "見出しを保存").click().run()

@@ -129,3 +129,52 @@ def test_finalizing_a_meeting_adds_its_named_speakers_voices_to_their_profiles(r
     assert [s.source for s in profile.samples] == ["会議"] and profile.samples[0].seconds > 0
     assert "令和７年第４回定例会" in profile.samples[0].detail
     assert any(e.action == "voice.from_meeting" for e in _services(runtime, None).audit.events())
+
+
+def _reference_meeting(runtime, title: str, start: float, end: float, labels: dict[str, str]) -> int:
+    """A meeting stored as the worker leaves it, over the part [start, end) of the council sample (its reference turns
+    as utterances, speakers labelled ``labels[reference speaker]``); both meetings share the sample's recording."""
+    import json
+
+    from minutes.records import Utterance
+    from tests.seeding import store_meeting, words_of
+
+    turns = json.loads(SAMPLE.with_suffix(".json").read_text(encoding="utf-8"))
+    utterances = [
+        Utterance(labels[t["speaker"]], t["start"], t["end"], t["text"], words_of(t["text"], t["start"], t["end"]))
+        for t in turns
+        if start <= t["start"] < end
+    ]
+    return store_meeting(runtime.engine, title=title, utterances=utterances, duration=113.9)
+
+
+def test_a_finalized_meetings_named_voices_name_the_speakers_of_the_next_meeting(runtime, people):
+    """The flow a clerk relies on: meeting 1 named and finalized → its voices job adds each person's voice → the
+    speakers of meeting 2 (other speech of the same people, anonymous labels) come out named by the identify job."""
+    import shutil
+
+    from minutes.services.worker import Worker
+
+    chair, mayor = people
+    member = _services(runtime, None).people.add("山田太郎", kind="議員", seat=3)
+    (runtime.settings.data_dir / "recordings").mkdir(parents=True, exist_ok=True)
+    shutil.copy(SAMPLE, runtime.settings.data_dir / "recordings" / "sample.wav")
+    clerk = _services(runtime, Role.CLERK)
+    who = {"gicho": chair, "chocho": mayor, "giin3": member}
+    first = _reference_meeting(runtime, "第１日", 0.0, 73.0, {name: name for name in who})
+    for speaker in clerk.speakers.speakers(first):
+        clerk.speakers.link_person(speaker.id, who[speaker.label].id)
+    info = clerk.details.meeting(first)
+    assert clerk.details.finalize(first, expected_version=info.edit_version).finalized
+    assert Worker(runtime).run_once() is not None  # the voices job
+    assert {p.name for p in clerk.voices.profiles()} == {"高橋一郎", "鈴木健二", "山田太郎"}
+
+    anonymous = {"gicho": "SPEAKER_02", "chocho": "SPEAKER_00", "giin3": "SPEAKER_01"}
+    second = _reference_meeting(runtime, "第２日", 73.0, 114.0, anonymous)  # speech none of the profiles holds
+    clerk.meetings.identify(second)
+    assert Worker(runtime).run_once() is not None  # the identify job
+    named = {s.label: s for s in clerk.speakers.speakers(second)}
+    for reference, label in anonymous.items():
+        assert named[label].person_id == who[reference].id, (label, named[label])
+    assert named["SPEAKER_02"].display == "議長 高橋一郎" and named["SPEAKER_01"].display == "３番 山田太郎"
+    assert not any(s.person_confirmed for s in named.values())  # named by voice: the clerk still confirms

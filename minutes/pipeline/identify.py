@@ -11,6 +11,9 @@ relabelled list of utterances and one :class:`Match` per speaker label come out.
    where the score passes the threshold, the speaker has enough speech, and the best person beats the second best by
    a margin. Everything else is unknown, with the best candidate kept as a suggestion: never a wrong name with
    confidence.
+4. **Set apart** (:mod:`minutes.pipeline.stretches`, in the voice stage after the chair's calls, embedding short
+   windows): the stretches of a named speaker's utterances that sound more like another candidate than the person
+   named lose the name.
 
 Scores are cosine similarities of unit CAM++ embeddings mapped to 0–1 by a logistic curve centred on the threshold
 (:func:`score`): 0.5 at the threshold, about 0.9 at +0.1. The threshold and margin were set on the AMI excerpts of
@@ -51,6 +54,8 @@ class IdentifyOptions:
     split_share: float = 0.2  # a second person takes a speaker's utterances only with this share of its speech
     utterance_threshold: float = 0.65  # an utterance counts for a person in the split step from this cosine
     suggest_score: float = 0.2  # an unnamed speaker is offered the closest free person from this score
+    stretches: bool = True  # a named speaker's stretches that sound like another candidate lose the name (step 4)
+    stretch_margin: float = 0.0  # …when another candidate's cosine beats the named person's by more than this
     enabled: bool = True  # False: no identification (``minutes transcribe --no-identify``)
     repair: bool = True  # split and merge speakers by the profiles (off for a stored meeting a clerk has edited)
 
@@ -79,7 +84,7 @@ def score(cosine: float, options: IdentifyOptions = IdentifyOptions()) -> float:
     return round(1.0 / (1.0 + math.exp(-(cosine - options.threshold) / options.scale)), 4)
 
 
-def _speaker_voices(utterances: Sequence[Utterance], voices: Sequence[Voice | None]) -> dict[str, Voice | None]:
+def speaker_voices(utterances: Sequence[Utterance], voices: Sequence[Voice | None]) -> dict[str, Voice | None]:
     by_label: dict[str, list[Voice]] = defaultdict(list)
     for u, voice in zip(utterances, voices, strict=True):
         by_label.setdefault(u.speaker, [])
@@ -99,7 +104,7 @@ def _matrix(speakers: Mapping[str, Voice | None], profiles: Sequence[Profile]) -
     return labels, matrix
 
 
-def _new_label(used: set[str], base: str) -> str:
+def new_label(used: set[str], base: str) -> str:
     n = 1
     while f"{base}_{n}" in used:
         n += 1
@@ -131,7 +136,7 @@ def _split(
         for j, found in people.items():
             if j == main or speech[j] < options.min_seconds or speech[j] < options.split_share * seconds[label]:
                 continue
-            new = _new_label(used, label)
+            new = new_label(used, label)
             used.add(new)
             for i in found:
                 out[i] = replace(out[i], speaker=new)
@@ -142,7 +147,7 @@ def _merge(
     utterances: list[Utterance], voices: Sequence[Voice | None], profiles: Sequence[Profile], options: IdentifyOptions
 ) -> list[Utterance]:
     """Speakers that match one person and sound alike are one speaker (the one with more speech keeps its label)."""
-    speakers = _speaker_voices(utterances, voices)
+    speakers = speaker_voices(utterances, voices)
     labels, matrix = _matrix(speakers, profiles)
     if not profiles:
         return utterances
@@ -205,16 +210,17 @@ def identify(
     """Match the speakers of ``utterances`` (with one voice per utterance, None where too short) to ``profiles``.
 
     Profiles of the same person are averaged first; with no profile every speaker is unknown and nothing changes."""
-    profiles = _one_per_person(profiles)
+    profiles = one_per_person(profiles)
     utterances = list(utterances)
     if profiles and options.repair:
         utterances = _split(utterances, voices, profiles, options)
         utterances = _merge(utterances, voices, profiles, options)
-    matches = _assign(_speaker_voices(utterances, voices), profiles, options)
+    matches = _assign(speaker_voices(utterances, voices), profiles, options)
     return Identification(tuple(utterances), matches)
 
 
-def _one_per_person(profiles: Sequence[Profile]) -> list[Profile]:
+def one_per_person(profiles: Sequence[Profile]) -> list[Profile]:
+    """One profile per person: the samples of the same person averaged."""
     grouped: dict[str, list[Voice]] = defaultdict(list)
     for profile in profiles:
         grouped[profile.person].append(profile.voice)

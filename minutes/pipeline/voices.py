@@ -14,9 +14,9 @@ from collections.abc import Sequence
 import numpy as np
 
 from diarize.voices import Voice, average, embed_spans, load_embedding_model
-from minutes.pipeline import calls
+from minutes.pipeline import calls, stretches
 from minutes.pipeline.calls import Cut, chair_label, cut_candidates, find_calls, voice_cuts
-from minutes.pipeline.identify import IdentifyOptions, Match, Profile, identify
+from minutes.pipeline.identify import Identification, IdentifyOptions, Match, Profile, identify
 from minutes.progress import ProgressCallback, no_progress
 from minutes.records import Utterance
 
@@ -60,12 +60,15 @@ class VoiceStage:
         separate_calls: bool = True,
     ) -> tuple[list[Utterance], dict[str, Match]]:
         """(utterances, label → match): identified when ``profiles`` are given, the chair's calls set apart when
-        ``separate_calls``. ``chairs``: the profile keys of those who chair the meeting."""
+        ``separate_calls``, then the stretches of named speakers that sound like another candidate set apart, unnamed
+        (after the calls: a call inside another speaker's utterance is the chair's, not an unknown's).
+        ``chairs``: the profile keys of those who chair the meeting."""
         self.progress(STAGE, 0, 1, "発言者を特定しています")
         utterances = list(utterances)
         people: dict[str, Match] = {}
         voices: list[Voice | None] | None = None
-        if profiles and self.options.enabled:
+        identifying = bool(profiles) and self.options.enabled
+        if identifying:
             voices = self.voices(utterances)
             result = identify(utterances, voices, profiles, self.options)
             utterances, people = list(result.utterances), result.matches
@@ -75,9 +78,22 @@ class VoiceStage:
             if chair is not None:
                 cuts = self._cuts(utterances, voices, chair)
                 utterances = calls.separate_calls(utterances, chair, cuts)
+        if identifying and self.options.repair and self.options.stretches:
+            result = self._set_apart(Identification(tuple(utterances), people), profiles)
+            utterances, people = list(result.utterances), result.matches
         named = sum(match.person is not None for match in people.values())
         self.progress(STAGE, 1, 1, f"{len(people)} 人のうち {named} 人を名簿の人と特定しました" if people else "")
         return utterances, people
+
+    def _set_apart(self, identification: Identification, profiles: Sequence[Profile]) -> Identification:
+        """The stretches of named speakers that sound like another candidate, set apart unnamed
+        (:mod:`minutes.pipeline.stretches`): their windows embedded here."""
+        found = stretches.windows(identification)
+        if not found:
+            return identification
+        spans = [(start, end) for _, start, end in found]
+        window_voices = embed_spans(self.model, self.samples, spans, min_seconds=stretches.MIN_STRETCH)
+        return stretches.set_apart(identification, found, window_voices, profiles, self.options)
 
     def _centroids(self, utterances: Sequence[Utterance], voices: Sequence[Voice | None] | None) -> dict[str, Voice]:
         """Each speaker's voice: from all its utterances' voices when known, else from its longest utterances."""

@@ -8,6 +8,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from minutes import clock
+from minutes.services.speaker_views import seat_label
 from minutes.services.views import SPEAKER_KINDS
 from minutes.services.views import Person as HeaderPerson
 
@@ -61,7 +62,7 @@ class PersonView:
     @property
     def display(self) -> str:
         """「５番 佐藤花子」「町長 鈴木健二」「高橋一郎（退任）」: for choosing a person in a list."""
-        seat = f"{self.seat}番 " if self.seat is not None else ""
+        seat = f"{seat_label(self.seat)} " if self.seat is not None else ""
         title = self.title_on(None)
         return f"{seat}{title + ' ' if title else ''}{self.name}" + ("（退任）" if self.retired else "")
 

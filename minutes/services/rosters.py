@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from minutes.services.speaker_views import seat_label
 from minutes.services.views import Person
 
 _SEAT_LINE = re.compile(r"^(?:議席)?(?:第)?(\d{1,3})番?\s*(.*)$")  # \d and \s: full-width too
@@ -51,7 +52,8 @@ def people_lines(people: tuple[Person, ...]) -> str:
     lines = []
     for person in people:
         if person.seat is not None:
-            lines.append(f"{person.seat}番\u3000{person.name}" + (f"（{person.role}）" if person.role else ""))
+            role = f"（{person.role}）" if person.role else ""
+            lines.append(f"{seat_label(person.seat)}\u3000{person.name}{role}")
         elif person.role:
             lines.append(f"{person.role}\u3000{person.name}")
         else:

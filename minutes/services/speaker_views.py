@@ -7,6 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+def seat_label(seat: int) -> str:
+    """「５番」: a seat number as the 会議録 writes it (full-width digits), in every list a clerk picks from too."""
+    return f"{str(seat).translate(str.maketrans('0123456789', '０１２３４５６７８９'))}番"
+
+
 @dataclass(frozen=True)
 class SpeakerCandidate:
     """A person of the meeting's header (出席議員, 説明員, 職員, 議長) who could be added as a speaker."""
@@ -20,7 +25,7 @@ class SpeakerCandidate:
 
     @property
     def display(self) -> str:
-        seat = f"{self.seat}番 " if self.seat is not None else ""
+        seat = f"{seat_label(self.seat)} " if self.seat is not None else ""
         return f"{seat}{' '.join(p for p in (self.role, self.name) if p)}（{self.source}）"
 
 

@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from minutes.pipeline.cleanup import mark_words
+from minutes.services.speaker_views import seat_label
 from minutes.store.tables import JobStatus, Meeting, Speaker, Utterance, UtteranceRevision, utcnow
 from minutes.store.tables import MaterialKind as MaterialKind  # the stored enums the pages compare with
 
@@ -302,7 +303,7 @@ class SpeakerInfo:
     def display(self) -> str:
         """「議長 大磯一郎」, 「町長」, 「５番 佐藤花子」 (a member without a title, by seat, as the 会議録 heads the
         line: ○５番（佐藤花子君）), or 話者１ … for a speaker nobody has named."""
-        role = self.role or (f"{str(self.seat).translate(_FULL_WIDTH_DIGITS)}番" if self.seat is not None else "")
+        role = self.role or (seat_label(self.seat) if self.seat is not None else "")
         return " ".join(part for part in (role, self.name) if part) or unnamed_speaker(self.number)
 
     @property
