@@ -15,6 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from minutes.errors import EditConflict, FinalizedError, InputError, JobError, PermissionDenied
+from minutes.pipeline.assign import join_words
 from minutes.pipeline.rediarize import SeparationResult, StoredUtterance, match_speakers, resegment, speaker_fixed
 from minutes.records import SpeakerTurn, Utterance, Word
 from minutes.services import Principal, Services
@@ -311,6 +312,21 @@ def test_resegment_cuts_unedited_utterances_and_keeps_edited_text_whole():
     assert [p.sources for p in resegment(touched, one_voice)] == [(100, 101, 102), (103,), (104, 105)]
     # no turn near an utterance: it keeps its speaker
     assert all(p.label is None for p in resegment(utterances, []))
+
+
+def test_resegment_cuts_an_untouched_utterance_whose_text_is_the_seibun_of_its_words():
+    """A draft's 整文 (５番 where the words say 5番) is not a clerk's edit: the utterance is still cut where the new
+    speakers change, and its text is remade from the words (the service gives it the draft's 整文 again)."""
+    records = council_records()
+    words = tuple(replace(w, text=w.text.replace("５", "5")) for w in records[1].words)
+    raw = join_words(words, "ja")
+    assert raw != records[1].text
+    utterances = stored(records)
+    utterances[1] = replace(utterances[1], words=words, raw=raw)
+    pieces = [(p.sources, p.label, p.kept_text) for p in resegment(utterances, council_turns()) if 101 in p.sources]
+    assert pieces == [((101,), MEMBER, False), ((101,), CHAIR, False)]
+    edited = [replace(u, touched=True) if u.id == 101 else u for u in utterances]  # the clerk's text: kept whole
+    assert [p.kept_text for p in resegment(edited, council_turns()) if 101 in p.sources] == [True]
 
 
 def test_match_speakers_keeps_names_with_the_voice_that_overlaps_them_most():

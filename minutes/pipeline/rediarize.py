@@ -53,10 +53,15 @@ class StoredUtterance:
     words: tuple[Word, ...]
     touched: bool = False  # changed by the clerk (text, split, merge, speaker): its boundaries stay
     speaker_fixed: bool = False  # the clerk chose its speaker (a speaker change was its last): it keeps it
+    raw: str | None = None  # the 素起こし the text (整文) was made from; None: stored before the layers
 
     def spelled(self, language: str = "ja") -> bool:
-        """Whether the recognised words still spell the text (the text was not edited)."""
-        return bool(self.words) and join_words(self.words, language) == self.text
+        """Whether the recognised words still spell the text, or the 素起こし of a text nobody edited (its 整文 is
+        remade from the words)."""
+        if not self.words:
+            return False
+        joined = join_words(self.words, language)
+        return joined == self.text or (not self.touched and joined == self.raw)
 
 
 @dataclass(frozen=True)
@@ -73,6 +78,8 @@ class Piece:
     text: str
     words: tuple[Word, ...]
     kept_text: bool = False  # an edited text, kept whole (its words and times are left as stored)
+    raw: str | None = None  # for a text remade from words: the words as recognized (``text`` is then its 整文)
+    kebatori: str | None = None
 
 
 @dataclass(frozen=True)

@@ -16,13 +16,15 @@ in one transaction, under the database's write lock so that no edit lands betwee
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlmodel import Session
 
 from minutes import store
 from minutes.errors import EditConflict
+from minutes.pipeline import PipelineOptions
 from minutes.pipeline.assign import AssignOptions
+from minutes.pipeline.cleanup import CleanupOptions, layers
 from minutes.pipeline.rediarize import Piece, StoredUtterance, match_speakers, resegment, speaker_fixed
 from minutes.records import SpeakerTurn, Word
 from minutes.services.transcript import audit_change, first_revision, revision_row
@@ -55,7 +57,21 @@ def stored_utterance(u: Utterance, fixed: bool = False) -> StoredUtterance:
         Word(float(w["start"]), float(w["end"]), str(w.get("text", "")), float(w.get("probability", 1.0)))
         for w in u.words
     )
-    return StoredUtterance(u.id, u.speaker_id, u.start, u.end, u.text, words, u.edited, fixed)
+    return StoredUtterance(u.id, u.speaker_id, u.start, u.end, u.text, words, u.edited, fixed, u.raw)
+
+
+def _draft_cleanup(session: Session, meeting_id: int) -> CleanupOptions:
+    """The cleanup the meeting's draft was made with (its transcription's options): text remade from words gets the
+    same 整文 (fillers, punctuation, numbers, rules)."""
+    job = store.latest_job(session, meeting_id=meeting_id)
+    return PipelineOptions.from_dict(job.options).cleanup if job is not None else CleanupOptions(enabled=False)
+
+
+def _with_layers(piece: Piece, cleanup: CleanupOptions, language: str) -> Piece:
+    if piece.kept_text:
+        return piece
+    made = layers(piece.text, cleanup, language=language)
+    return replace(piece, text=made.seibun, raw=made.raw, kebatori=made.kebatori)
 
 
 def apply_rediarization(
@@ -76,7 +92,8 @@ def apply_rediarization(
     for revision in store.revisions_of(session, utterance_ids=list(rows)):
         histories.setdefault(revision.utterance_id, []).append((revision.action, revision.speaker_id))
     records = [stored_utterance(u, speaker_fixed(histories.get(u.id, []))) for u in rows.values()]
-    pieces = resegment(records, turns, options, meeting.language)
+    cleanup = _draft_cleanup(session, meeting_id)
+    pieces = [_with_layers(p, cleanup, meeting.language) for p in resegment(records, turns, options, meeting.language)]
     speakers = store.speakers_of(session, meeting_id=meeting_id)
     named = {s.id for s in speakers if any(getattr(s, k) for k in ("name", "role", "seat", "kind", "yomi", "group"))}
     ids = match_speakers(records, turns, named)
@@ -142,7 +159,8 @@ class _Writer:
             words = [
                 {"start": w.start, "end": w.end, "text": w.text, "probability": w.probability} for w in piece.words
             ]
-            values |= {"text": piece.text, "start": piece.start, "end": piece.end, "words": words}
+            values |= {"text": piece.text, "raw": piece.raw, "kebatori": piece.kebatori}
+            values |= {"start": piece.start, "end": piece.end, "words": words}
         if all(getattr(row, key) == value for key, value in values.items()):
             if row.seq != self.seq:
                 store.set_seq(self.session, utterance_id=row.id, seq=self.seq)
@@ -180,6 +198,8 @@ class _Writer:
                 start=piece.start,
                 end=piece.end,
                 text=piece.text,
+                raw=piece.raw,
+                kebatori=piece.kebatori,
                 words=words,
                 edited=source.edited,
                 agenda_order=source.agenda_order,
