@@ -9,6 +9,14 @@ SQLite database, queues ``--jobs`` transcriptions of the first ``--seconds`` of 
 succeeded. Reports jobs per hour and recorded hours per hour; the queue's overhead per job (with an idle, warm worker:
 from queued to started, and the job's time beyond its pipeline stages); and, from the measured cost per recorded
 second, the worker machines that 600 recorded hours (30 assemblies) need to finish within 24 hours.
+
+    python benchmarks/scale.py --editors 50 [--editor-seconds 60] [--utterances 2000]
+
+measures many clerks at once on PostgreSQL instead: a throwaway server (as the tests start one), two organisations
+with a meeting of ``--utterances`` utterances each, and ``--editors`` clerks (half in each organisation) who each
+read an utterance and save an edit of it, then search their organisation's meetings, over and over for
+``--editor-seconds``, through the services, in threads of one process with one engine (as the app serves its
+sessions). Prints the median and p95 latency of edits and of searches, their counts, and the edit conflicts.
 """
 
 from __future__ import annotations
@@ -174,6 +182,87 @@ def estimate(rows: list[dict], hours: float, within: float, cores: int, gpu_rtf:
     return result
 
 
+WORDS = ("補正予算", "町営バス", "質問", "説明", "町")  # long words (the index) and 1–2 characters (a scan)
+
+
+def _clerks(runtime, count: int, utterances: int) -> list[tuple[object, int]]:
+    """``count`` clerks, half in the default organisation and half in a second one, each with their meeting's id."""
+    from minutes.services import DEFAULT_ORG, Role
+    from tests.seeding import seed_transcript
+
+    password = "correct horse battery"
+    root = runtime.operator("root", DEFAULT_ORG)
+    east = root.organizations.add("東町議会", admin="東管理", password=password).id
+    east_admin = runtime.services(runtime.sign_in.authenticate("東管理", password))
+    clerks = []
+    for org, creator in ((DEFAULT_ORG, root), (east, east_admin)):
+        text = "番目の発言です。町営バスの補正予算について質問と説明をします。"
+        lines = [(f"S{i % 6}", f"{i}{text}") for i in range(utterances)]
+        meeting = seed_transcript(runtime.engine, title=f"本会議 {org}", lines=lines, org_id=org)
+        for n in range(count // 2 + (count % 2 if org == DEFAULT_ORG else 0)):
+            clerks.append((creator.accounts.create_user(f"書記{org}-{n}", Role.CLERK, password), meeting))
+    return clerks
+
+
+def _clerk_loop(runtime, user, meeting: int, until: float, seed: int) -> dict:
+    """One clerk's work until ``until``: read an utterance and save an edit of it, then search, again and again."""
+    import random
+
+    from minutes.errors import EditConflict
+    from minutes.services.search import SearchQuery
+
+    rng = random.Random(seed)
+    times: dict[str, list[float]] = {"edit": [], "search": []}
+    conflicts = 0
+    transcript = runtime.services(user).transcript
+    pages = -(-transcript.page(meeting).total // 50)
+    ids = [line.id for page in range(pages) for line in transcript.page(meeting, page).lines]
+    while time.monotonic() < until:
+        started = time.perf_counter()
+        services = runtime.services(user)  # as each rerun of a page does
+        line = services.transcript.line(rng.choice(ids))
+        try:
+            services.transcript.edit_text(line.id, text=line.text + "。", expected_version=line.version)
+        except EditConflict:
+            conflicts += 1  # two clerks saved the same utterance: the second is told, as in the editor
+        times["edit"].append(time.perf_counter() - started)
+        started = time.perf_counter()
+        runtime.services(user).search.search(SearchQuery(rng.choice(WORDS)))
+        times["search"].append(time.perf_counter() - started)
+    return {"times": times, "conflicts": conflicts}
+
+
+def measure_editors(count: int, seconds: float, utterances: int) -> dict:
+    """``count`` clerks editing and searching at once on a throwaway PostgreSQL server (see the module's text)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from minutes.services import Runtime
+    from minutes.settings import Settings
+    from tests.postgres_server import Server
+
+    server = Server()
+    try:
+        url = server.url(server.create_database())
+        runtime = Runtime(Settings(data_dir=Path(tempfile.mkdtemp(prefix="minutes-scale-")), database_url=url))
+        clerks = _clerks(runtime, count, utterances)
+        until = time.monotonic() + seconds
+        with ThreadPoolExecutor(max_workers=count) as pool:
+            results = list(pool.map(lambda n: _clerk_loop(runtime, *clerks[n], until, n), range(count)))
+        runtime.engine.dispose()
+    finally:
+        server.stop()
+    report = {"clerks": count, "seconds": seconds, "utterances_per_meeting": utterances, "database": "PostgreSQL"}
+    for kind in ("edit", "search"):
+        values = sorted(t for r in results for t in r["times"][kind])
+        report[kind] = {
+            "count": len(values),
+            "median_s": round(statistics.median(values), 3),
+            "p95_s": round(values[int(0.95 * (len(values) - 1))], 3),
+        }
+    report["edit_conflicts"] = sum(r["conflicts"] for r in results)
+    return report
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--audio", type=Path, default=ROOT / "samples_audio" / "council_ja.wav")
@@ -189,7 +278,20 @@ def main() -> int:
         "--gpu-rtf", type=float, help="a GPU's real-time factor for the whole pipeline (measured elsewhere)"
     )
     parser.add_argument("--json", type=Path, help="write the figures here too")
+    parser.add_argument("--editors", type=int, help="measure this many clerks at once on PostgreSQL instead")
+    parser.add_argument("--editor-seconds", type=float, default=60.0, help="how long they work (default 60)")
+    parser.add_argument("--utterances", type=int, default=2000, help="utterances per meeting (default 2000)")
     args = parser.parse_args()
+    if args.editors:
+        report = {
+            "machine": {"cpus": os.cpu_count()},
+            "editors": measure_editors(args.editors, args.editor_seconds, args.utterances),
+        }
+        report["machine"]["load_average_at_end"] = os.getloadavg()
+        print(json.dumps(report, ensure_ascii=False, indent=2))
+        if args.json:
+            args.json.write_text(json.dumps(report, ensure_ascii=False, indent=2))
+        return 0
 
     from minutes.pipeline.models import assemble_base
     from tests import redis_server
