@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -78,6 +80,27 @@ def test_stale_edit_is_refused_and_shows_the_current_text(editing, meeting_id, a
     assert editing.transcript.line(line.id).text == "議長。３番、山田太郎です。"
     with pytest.raises(EditConflict):
         as_("鈴木").transcript.split(line.id, at=3, expected_version=line.version)
+
+
+def test_clerks_saving_the_same_line_at_once_get_one_save_and_conflicts(editing, meeting_id, as_):
+    """Eight clerks save the same never-edited line at the same moment: one save wins, the others are told of the
+    conflict (before, on PostgreSQL, two could both store the line's first revision and fail on its unique key)."""
+    line = _lines(editing, meeting_id)[2]
+    clerks = [as_(f"書記{n}") for n in range(8)]
+    start = threading.Barrier(len(clerks))
+
+    def save(n: int) -> str:
+        start.wait()
+        try:
+            clerks[n].transcript.edit_text(line.id, text=f"書記{n}の文。", expected_version=line.version)
+            return "saved"
+        except EditConflict:
+            return "conflict"
+
+    with ThreadPoolExecutor(len(clerks)) as pool:
+        outcomes = sorted(pool.map(save, range(len(clerks))))
+    assert outcomes == ["conflict"] * 7 + ["saved"]
+    assert [r.version for r in editing.transcript.history(line.id)] == [1, 2]
 
 
 def test_conflict_messages_give_the_time_in_tokyo(editing, meeting_id, engine, as_):

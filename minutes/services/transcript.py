@@ -31,6 +31,7 @@ from minutes.services.views import (
     line_view,
     revision_view,
 )
+from minutes.store.engine import write_lock
 from minutes.store.tables import Utterance, UtteranceRevision, utcnow
 
 __all__ = ["TranscriptService", "split_words", "suggest_split"]  # the split helpers live in ``splitting``
@@ -332,6 +333,9 @@ class TranscriptService(Service):
     # ------------------------------------------------------------ internals
 
     def _current(self, session: Session, utterance_id: int, expected_version: int) -> Utterance:
+        """The utterance about to be changed, read under the write lock (so a clerk saving the same line at the same
+        moment waits and is then told of the conflict), if it is still at ``expected_version``."""
+        write_lock(session.connection())
         u = store.get_utterance(session, utterance_id=utterance_id)
         self._editable(session, u.meeting_id)
         if u.version != expected_version:
