@@ -185,8 +185,9 @@ def estimate(rows: list[dict], hours: float, within: float, cores: int, gpu_rtf:
 WORDS = ("補正予算", "町営バス", "質問", "説明", "町")  # long words (the index) and 1–2 characters (a scan)
 
 
-def _clerks(runtime, count: int, utterances: int) -> list[tuple[object, int]]:
-    """``count`` clerks, half in the default organisation and half in a second one, each with their meeting's id."""
+def _clerks(runtime, count: int, utterances: int) -> list[tuple[object, list[int]]]:
+    """``count`` clerks, half in the default organisation and half in a second one, each with the utterance ids of
+    their organisation's meeting."""
     from minutes.services import DEFAULT_ORG, Role
     from tests.seeding import seed_transcript
 
@@ -199,12 +200,14 @@ def _clerks(runtime, count: int, utterances: int) -> list[tuple[object, int]]:
         text = "番目の発言です。町営バスの補正予算について質問と説明をします。"
         lines = [(f"S{i % 6}", f"{i}{text}") for i in range(utterances)]
         meeting = seed_transcript(runtime.engine, title=f"本会議 {org}", lines=lines, org_id=org)
+        pages = -(-utterances // 50)
+        ids = [line.id for page in range(pages) for line in creator.transcript.page(meeting, page).lines]
         for n in range(count // 2 + (count % 2 if org == DEFAULT_ORG else 0)):
-            clerks.append((creator.accounts.create_user(f"書記{org}-{n}", Role.CLERK, password), meeting))
+            clerks.append((creator.accounts.create_user(f"書記{org}-{n}", Role.CLERK, password), ids))
     return clerks
 
 
-def _clerk_loop(runtime, user, meeting: int, until: float, seed: int) -> dict:
+def _clerk_loop(runtime, user, ids: list[int], until: float, seed: int) -> dict:
     """One clerk's work until ``until``: read an utterance and save an edit of it, then search, again and again."""
     import random
 
@@ -216,9 +219,6 @@ def _clerk_loop(runtime, user, meeting: int, until: float, seed: int) -> dict:
     rng = random.Random(seed)
     times: dict[str, list[float]] = {"edit": [], "search": []}
     conflicts = 0
-    transcript = runtime.services(user).transcript
-    pages = -(-transcript.page(meeting).total // 50)
-    ids = [line.id for page in range(pages) for line in transcript.page(meeting, page).lines]
     timeouts = 0
     while time.monotonic() < until:
         started = time.perf_counter()
