@@ -122,22 +122,34 @@ def on_ack(line_id: int) -> None:
     st.rerun(line_tools.line_key(line_id))
 
 
+# Every control of the list names the list as the part to draw again (``st.rerun(LINES)``), and so does every other
+# control of the page with its own part. A click that ends typing in an opened utterance reaches the server together
+# with the text, in one message scoped to that utterance's fragment; a control that left the choice to Streamlit was
+# then drawn again only with the utterance (the text saved, the page not turned: issue 16, streamlit#8725).
+
+
+def _redraw_list() -> None:
+    st.rerun(LINES)
+
+
 def _on_jump(editing: Editing) -> None:
     seconds = state.parse_seconds(st.session_state.get("jump_to", ""))
     if seconds is None:
         editing.flash.append(("error", "時刻は「1:02:03」や「62:03」の形で入力してください。"))
-        return
-    st.session_state[page_key(editing.meeting_id)] = (
-        editing.services.transcript.page_at(
-            editing.meeting_id, seconds, PER_PAGE, st.session_state.get("speaker_filter")
+    else:
+        st.session_state[page_key(editing.meeting_id)] = (
+            editing.services.transcript.page_at(
+                editing.meeting_id, seconds, PER_PAGE, st.session_state.get("speaker_filter")
+            )
+            + 1
         )
-        + 1
-    )
+    st.rerun(LINES)
 
 
 def _on_step(meeting_id: int, delta: int, pages: int) -> None:
     key = page_key(meeting_id)
     st.session_state[key] = min(max(1, st.session_state.get(key, 1) + delta), pages)
+    st.rerun(LINES)
 
 
 # ---------------------------------------------------------------- one utterance
@@ -353,10 +365,13 @@ def _navigation(editing: Editing) -> Page:
         format_func=lambda i: "すべての話者" if i is None else editing.names[i],
         placeholder="すべての話者",  # Streamlit shows the placeholder for None (its own is English)
         key="speaker_filter",
+        on_change=_redraw_list,
     )
     page = editing.services.transcript.page(meeting_id, st.session_state.get(key, 1) - 1, PER_PAGE, speaker_filter)
     st.session_state[key] = page.page + 1  # within the pages there are (a filter may have fewer)
-    number = b.number_input(f"ページ（全 {page.pages}）", min_value=1, max_value=page.pages, step=1, key=key)
+    number = b.number_input(
+        f"ページ（全 {page.pages}）", min_value=1, max_value=page.pages, step=1, key=key, on_change=_redraw_list
+    )
     c.text_input("時刻へ移動", key="jump_to", placeholder="例: 1:02:03", on_change=_on_jump, args=(editing,))
     d.button("◀ 前", on_click=_on_step, args=(meeting_id, -1, page.pages), disabled=number <= 1, width="stretch")
     e.button(
@@ -372,11 +387,12 @@ def transcript(editing: Editing, focus_id: int | None) -> None:
     page = _navigation(editing)
     marks, layers, _ = st.columns([2, 2, 3])
     if editing.may_edit:
-        marks.toggle("確信度の低い語に色を付けて表示", value=True, key="show_marks")
+        marks.toggle("確信度の低い語に色を付けて表示", value=True, key="show_marks", on_change=_redraw_list)
     layers.toggle(
         "素起こし・ケバ取りも表示",
         value=False,
         key="show_layers",
+        on_change=_redraw_list,
         help="本文は整文です。認識したままの文と、つなぎ言葉を除いた文を並べます。",
     )
     editing.cache.clear()

@@ -96,6 +96,7 @@ def on_suggestion(suggestions) -> None:
         flash.append(("saved", f"{len(suggestions)} 件の議事日程の候補を適用しました"))
     except MinutesError as error:
         flash.append(("error", error.message))
+    st.rerun()  # the whole page, named (a click that ends typing in an utterance is scoped to that utterance)
 
 
 # ---------------------------------------------------------------- messages and player
@@ -183,7 +184,7 @@ def find_and_replace() -> None:
         a, b = st.columns(2)
         find = a.text_input("検索する語", key="find")
         replacement = b.text_input("置き換える語", key="replacement")
-        previewed = st.form_submit_button("プレビュー")
+        previewed = st.form_submit_button("プレビュー", on_click=lambda: st.rerun("replace"))
     if previewed:
         try:
             st.session_state.preview = services.transcript.preview_replace(meeting_id, find, replacement)
