@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def editor_server(tmp_path_factory):
-    """A data folder with one transcribed meeting of 200 utterances (four pages) and a server on it (shared by this
+    """A data folder with one transcribed meeting of 200 utterances (ten pages of 20) and a server on it (shared by this
     module's tests: each opens its own browser session)."""
     tmp_path = tmp_path_factory.mktemp("editor")
     data = tmp_path / "data"
@@ -58,7 +58,7 @@ def test_clicks_during_a_rerun_are_not_lost(editor_server):
             page.get_by_role("button", name="次 ▶").first.click()
             expect(number).to_have_value("3")
             expect(page.get_by_role("button", name="箇所をすべて置換")).to_be_visible()
-            expect(page.get_by_text("200 発言中 101〜150 件目", exact=False)).to_be_visible()
+            expect(page.get_by_text("200 発言中 41〜60 件目", exact=False)).to_be_visible()
             shot(page, "editor_clicks_during_rerun")
             browser.close()
         assert blocked == []
@@ -89,7 +89,7 @@ def test_typing_then_turning_the_page_saves_and_turns(editor_server):
 
             page.get_by_role("button", name="次 ▶").first.click()
             expect(number).to_have_value("2")
-            expect(page.get_by_text("200 発言中 51〜100 件目", exact=False)).to_be_visible()
+            expect(page.get_by_text("200 発言中 21〜40 件目", exact=False)).to_be_visible()
             page.get_by_role("button", name="◀ 前").first.click()
             expect(number).to_have_value("1")
             expect(page.get_by_text("議長。３番、山田です。次の質問に移ります。")).to_be_visible()
