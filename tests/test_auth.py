@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import sqlalchemy
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from minutes.errors import AuthError, InputError, PermissionDenied
 from minutes.services import Permission, Principal, Role, Runtime, Services, audit
@@ -20,6 +20,7 @@ from minutes.services.documents import safe_filename
 from minutes.services.permissions import require
 from minutes.services.search import SearchQuery
 from minutes.settings import Settings
+from minutes.store.tables import UserSession
 from tests.conftest import ROOT
 from tests.media import write_wav
 from tests.seeding import seed_meeting
@@ -294,6 +295,29 @@ def test_session_idle_and_absolute_expiry_and_logout(env):
     admin = accounts.create_user("管理者", Role.ADMIN, PASSWORD)
     Services.for_user(runtime.engine, settings, admin, clock=clock).accounts.update_user(user.id, active=False)
     assert auth.validate(token) is None  # disabling a user ends their sessions
+
+
+def test_a_session_is_marked_active_at_most_once_a_minute(env):
+    """Every page run validates the token; only one a minute writes (the database has one writer at a time)."""
+    runtime, _, _ = env
+    clock = Clock()
+    settings = Settings(session_idle_minutes=30, session_max_hours=12)
+    auth = SignInService(runtime.engine, settings, clock=clock)
+    accounts = Services.for_user(runtime.engine, settings, Principal.operator("system"), clock=clock).accounts
+    accounts.create_user("佐藤", Role.CLERK, PASSWORD)
+    token, user = auth.login("佐藤", PASSWORD)
+
+    def last_seen():
+        with Session(runtime.engine) as session:
+            return session.exec(select(UserSession.last_seen_at)).one()
+
+    signed_in = last_seen()
+    clock.advance(seconds=30)
+    assert auth.validate(token) == user and last_seen() == signed_in  # read only
+    clock.advance(seconds=31)
+    assert auth.validate(token) == user and last_seen() > signed_in  # a minute on: marked
+    clock.advance(minutes=29, seconds=30)
+    assert auth.validate(token) == user  # 29.5 minutes after the mark, still live
 
 
 def test_passwords_are_argon2_hashed_and_first_admin_only_once(env):

@@ -249,10 +249,10 @@ def test_editor_shows_text_and_edits_one_line_at_a_time(app_env):
     editing = _as(engine, app_env)
     at = _app("ui/pages/editor.py", meeting_id)
     assert at.title[0].value == "発言の編集"
-    lines = editing.transcript.page(meeting_id, 0, 50).lines
-    # 50 utterances as text, each with ▶ and 編集; no editing widgets until one is opened
+    lines = editing.transcript.page(meeting_id, 0, 20).lines
+    # 20 utterances as text, each with ▶ and 編集; no editing widgets until one is opened
     assert not [t for t in at.text_area if t.key.startswith("text-")]
-    assert len(_keys(at, "edit-")) == 50 and len(_keys(at, "play-")) == 50
+    assert len(_keys(at, "edit-")) == 20 and len(_keys(at, "play-")) == 20
     assert any(lines[7].text in m.value for m in at.markdown)
     first = lines[0]
     at.button(key=f"edit-{first.id}").click().run()
@@ -281,6 +281,18 @@ def test_editor_shows_text_and_edits_one_line_at_a_time(app_env):
     assert at.text_area(key=f"text-{sixth.id}-2").value == "鈴木さんの修正です。"
     at.text_area(key=f"text-{sixth.id}-2").input("鈴木さんの修正に続けます。").run()
     assert editing.transcript.line(sixth.id).text == "鈴木さんの修正に続けます。" and not at.error
+    # 表示件数: on page 3 of 20 (utterances 41–60), 50 a page shows the page holding utterance 41 (page 1: 1–50);
+    # and back to 20 from page 3 of 50
+    at.run()
+    at.number_input(key=f"page-{meeting_id}").set_value(3).run()
+    assert any("120 発言中 41〜60 件目" in c.value for c in at.caption)
+    at.selectbox(key="per_page").set_value(50).run()
+    assert len(_keys(at, "edit-")) == 50 and at.number_input(key=f"page-{meeting_id}").value == 1
+    assert any("120 発言中 1〜50 件目" in c.value for c in at.caption)
+    at.number_input(key=f"page-{meeting_id}").set_value(3).run()
+    at.selectbox(key="per_page").set_value(20).run()
+    assert at.number_input(key=f"page-{meeting_id}").value == 6  # utterance 101 is on page 6 of 20
+    assert any("120 発言中 101〜120 件目" in c.value for c in at.caption)
     engine.dispose()
 
 
@@ -289,7 +301,7 @@ def test_editor_plays_splits_jumps_and_shows_conflicts(app_env):
     engine = _engine(app_env)
     editing = _as(engine, app_env)
     at = _app("ui/pages/editor.py", meeting_id)
-    lines = editing.transcript.page(meeting_id, 0, 50).lines
+    lines = editing.transcript.page(meeting_id, 0, 20).lines
     # play from an utterance: only the sidebar's player runs again, positioned at it
     at.button(key=f"play-{lines[3].id}").click().run()
     assert not at.exception, at.exception
@@ -315,9 +327,9 @@ def test_editor_plays_splits_jumps_and_shows_conflicts(app_env):
     at.button(key=f"do-split-{third.id}").click().run()
     assert not at.exception, at.exception
     assert editing.transcript.page(meeting_id, 0, 500).total == 121
-    assert len(_keys(at, "edit-")) == 50 and any("121 発言中" in c.value for c in at.caption)
+    assert len(_keys(at, "edit-")) == 20 and any("121 発言中" in c.value for c in at.caption)
     # jump to a time on page 3
-    target = editing.transcript.page(meeting_id, 2, 50).lines[5]
+    target = editing.transcript.page(meeting_id, 2, 20).lines[5]
     at.text_input(key="jump_to").input(f"{int(target.start // 60)}:{target.start % 60:05.2f}").run()
     assert at.number_input(key=f"page-{meeting_id}").value == 3
     assert f"edit-{target.id}" in _keys(at)

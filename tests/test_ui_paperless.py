@@ -84,7 +84,7 @@ def test_materials_page_opens_a_material_at_a_page(app_env):
 def test_search_page_finds_and_opens_the_editor_at_the_utterance(app_env):
     meeting_id = _seeded(app_env, utterances=120)
     engine = _engine(app_env)
-    target = _as(engine, app_env).transcript.page(meeting_id, 2, 50).lines[7]
+    target = _as(engine, app_env).transcript.page(meeting_id, 2, 20).lines[7]
     _as(engine, app_env, "佐藤").transcript.edit_text(
         target.id, text="河川改修の予算について伺います。", expected_version=1
     )

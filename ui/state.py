@@ -152,12 +152,17 @@ def setup() -> Principal | None:
         _write_cookie(st.session_state.auth_token)
     org = services().organizations.own_name()  # shown only when the installation serves several (団体)
     st.sidebar.text(f"{org + '　' if org else ''}{current.name}（{current.role}）")  # plain text, never markup
-    if st.sidebar.button("ログアウト", key="logout"):
-        sign_in_service().logout(st.session_state.pop("auth_token", None))
-        st.session_state.user = None
-        st.session_state.cookie_clear = True
-        st.rerun()
+    st.sidebar.button("ログアウト", key="logout", on_click=_logout)
     return current
+
+
+def _logout() -> None:
+    """ログアウト, in a callback that names the whole app as what to run again: a click that ends typing in the
+    editor reaches the server scoped to the utterance being typed in, and would otherwise rerun only that."""
+    sign_in_service().logout(st.session_state.pop("auth_token", None))
+    st.session_state.user = None
+    st.session_state.cookie_clear = True
+    st.rerun()
 
 
 def user() -> Principal | None:

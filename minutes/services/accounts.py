@@ -36,6 +36,10 @@ class Authenticator(Protocol):
 
 
 MIN_PASSWORD = 10
+# A session is marked active at most once a minute: every full page run validates the token, and a write on each one
+# queued behind the other clerks' saves and the worker's progress for the database's one writer (issue 16, five
+# clerks at once). The idle limit is counted from the last mark, so it may end up to a minute early.
+TOUCH_EVERY = dt.timedelta(minutes=1)
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 _DUMMY_HASH = _hasher.hash("not a password of anybody")
 
@@ -165,7 +169,7 @@ class SignInService:
 
     def validate(self, token: str | None) -> Principal | None:
         """The user of a live session, or None (unknown, revoked, idle too long, past its end, user disabled).
-        Called on every rerun; it also marks the session as active."""
+        Called on every rerun; it also marks the session as active (at most once every :data:`TOUCH_EVERY`)."""
         if not token:
             return None
         now = self.clock()
@@ -184,8 +188,9 @@ class SignInService:
                 )  # fmt: skip
                 session.commit()
                 return None
-            row.last_seen_at = now
-            session.commit()
+            if now - _aware(row.last_seen_at) >= TOUCH_EVERY:
+                row.last_seen_at = now
+                session.commit()
             return _principal(user)
 
     def logout(self, token: str | None) -> None:

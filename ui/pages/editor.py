@@ -1,9 +1,10 @@
-"""発言の編集: the transcript, 50 utterances a page, shown as text; 編集 on an utterance opens its editing widgets
-(``ui/transcript_view.py``): text, speaker and agenda item (日程第N), with the tools of split at a place in the text,
-the chair's calls set apart in one click, a speaker for many utterances at once, merge, edit history with revert
-(``ui/line_tools.py``). Playback from any utterance, speakers added and separated again (``ui/speaker_tools.py``),
-low-confidence marks, find & replace, and agenda suggestions from the chair's announcements. Every change is saved
-at once. The list, each utterance, the player and find & replace are fragments: a click reruns only its part.
+"""発言の編集: the transcript, 20 utterances a page (表示件数: 20, 50 or 100), shown as text; 編集 on an utterance
+opens its editing widgets (``ui/transcript_view.py``): text, speaker and agenda item (日程第N), with the tools of
+split at a place in the text, the chair's calls set apart in one click, a speaker for many utterances at once, merge,
+edit history with revert (``ui/line_tools.py``). Playback from any utterance, speakers added and separated again
+(``ui/speaker_tools.py``), low-confidence marks, find & replace, and agenda suggestions from the chair's
+announcements. Every change is saved at once. The list, each utterance, the player and find & replace are fragments:
+a click reruns only its part.
 
 ``?meeting=M&at=u123`` opens the page of utterance 123, marked, scrolled to, with the player ready at its start;
 ``?meeting=M&at=1:02:03`` (or seconds) does the same for the utterance spoken then (links from the search page)."""
@@ -16,7 +17,7 @@ from minutes.errors import MinutesError
 from minutes.services import Permission, who_can
 from minutes.services.views import SpeakerInfo
 from ui import line_tools, speaker_tools, state, transcript_view
-from ui.transcript_view import PER_PAGE, escape, page_key
+from ui.transcript_view import escape, page_key, per_page
 
 meeting_id, services, info = state.open_meeting()
 
@@ -64,15 +65,15 @@ def _open_at(target: str) -> int | None:
             return None
         if found_meeting != meeting_id:
             return None
-        st.session_state[page_key(meeting_id)] = index // PER_PAGE + 1
+        st.session_state[page_key(meeting_id)] = index // per_page() + 1
         st.session_state.play = (meeting_id, start, int(target[1:]))
         return int(target[1:])
     seconds = state.parse_seconds(target)
     if seconds is None:
         return None
-    page_number = services.transcript.page_at(meeting_id, seconds, PER_PAGE)
+    page_number = services.transcript.page_at(meeting_id, seconds, per_page())
     st.session_state[page_key(meeting_id)] = page_number + 1
-    lines_there = services.transcript.page(meeting_id, page_number, PER_PAGE).lines
+    lines_there = services.transcript.page(meeting_id, page_number, per_page()).lines
     line = next((x for x in lines_there if x.end > seconds), lines_there[-1] if lines_there else None)
     st.session_state.play = (meeting_id, seconds, line.id if line else 0)
     return line.id if line else None
@@ -96,6 +97,7 @@ def on_suggestion(suggestions) -> None:
         flash.append(("saved", f"{len(suggestions)} 件の議事日程の候補を適用しました"))
     except MinutesError as error:
         flash.append(("error", error.message))
+    st.rerun()  # the whole page, named (a click that ends typing in an utterance is scoped to that utterance)
 
 
 # ---------------------------------------------------------------- messages and player
@@ -183,7 +185,7 @@ def find_and_replace() -> None:
         a, b = st.columns(2)
         find = a.text_input("検索する語", key="find")
         replacement = b.text_input("置き換える語", key="replacement")
-        previewed = st.form_submit_button("プレビュー")
+        previewed = st.form_submit_button("プレビュー", on_click=lambda: st.rerun("replace"))
     if previewed:
         try:
             st.session_state.preview = services.transcript.preview_replace(meeting_id, find, replacement)
