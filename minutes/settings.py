@@ -73,6 +73,13 @@ def _int(name: str, default: int) -> int:
         ) from None
 
 
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise InputError(f"設定 {name} は 1 以上の整数にしてください（今は {value}）。", f"{name}={value} < 1")
+    return value
+
+
 def _float(name: str, default: float) -> float:
     raw = _env(name, str(default))
     try:
@@ -96,6 +103,7 @@ def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
 class Settings:
     data_dir: Path = Path("data")
     database_url: str = ""
+    database_pool_size: int = 20  # connections one process keeps (minutes.store.engine.make_engine)
     whisper_model: Path | None = None
     device: str = "auto"
     compute_type: str = "default"
@@ -126,6 +134,7 @@ class Settings:
         return cls(
             data_dir=data_dir,
             database_url=_env("MINUTES_DATABASE_URL", f"sqlite:///{data_dir / 'minutes.db'}"),
+            database_pool_size=_positive("MINUTES_DATABASE_POOL_SIZE", 20),
             whisper_model=Path(model).expanduser().resolve() if model else None,
             device=_env("MINUTES_DEVICE", "auto"),
             compute_type=_env("MINUTES_COMPUTE_TYPE", "default"),
