@@ -18,6 +18,7 @@ from minutes.errors import InputError
 ENVIRONMENT = {
     "MINUTES_DATA_DIR": "Folder for the database, uploaded recordings, work files and assembled models.",
     "MINUTES_DATABASE_URL": "SQLAlchemy database URL; overrides the SQLite database inside MINUTES_DATA_DIR.",
+    "MINUTES_DATABASE_POOL_SIZE": "Database connections one process (the app, a worker) keeps at most.",
     "MINUTES_WHISPER_MODEL": "Path of a faster-whisper model folder to use instead of the bundled multilingual base.",
     "MINUTES_DEVICE": "cpu, cuda or auto (cuda when a GPU is usable).",
     "MINUTES_COMPUTE_TYPE": "CTranslate2 compute type; default int8 on cpu, float16 on cuda.",

@@ -31,7 +31,7 @@ class Runtime:
         self.engine = make_engine(self.base_settings.database_url, self.base_settings.database_pool_size)
         migrate(self.engine)
         sweep_staging(self.base_settings)  # archive folders left half-written by a finalize that was killed
-        self.sign_in = SignInService(self.engine, lambda: self.settings)
+        self.sign_in = SignInService(self.engine, self.settings_for)  # each user's organisation's
         self._model_lock = threading.Lock()
         self._model_paths: dict[Path | None, Path] = {}
 
