@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -16,6 +19,7 @@ from minutes.redact import protect_sql_logs
 MIGRATIONS = Path(__file__).with_name("migrations")
 WRITE_LOCK_KEY = 0x6D696E75  # "minu": the advisory lock that stands for SQLite's write lock on PostgreSQL
 AUDIT_HEAD_KEY = 0x6D696E76  # the audit trail's head, under meeting locks (see chain_lock)
+MIGRATION_LOCK_KEY = 0x6D696E77  # one process migrates at a time (see migrate)
 _MEETING_LOCKED = "minutes_meeting_lock"  # connection.info: (transaction, meeting id, shared) of a meeting lock
 
 
@@ -66,8 +70,36 @@ def alembic_config(engine: Engine):
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest migration (creates it in an empty database)."""
-    command.upgrade(alembic_config(engine), "head")
+    """Bring the schema to the newest migration (creates it in an empty database). One process at a time: the app,
+    a worker and a command started together on a new database would each create the tables (and all but one fail on
+    "table already exists"); the others wait, then find the schema current."""
+    with _migration_lock(engine):
+        command.upgrade(alembic_config(engine), "head")
+
+
+@contextmanager
+def _migration_lock(engine: Engine) -> Iterator[None]:
+    """Held across processes while migrating: a lock file beside a SQLite database (its own DDL does not wait for
+    other writers), a session-level advisory lock on PostgreSQL."""
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        with open(f"{engine.url.database}.migrate-lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+        return
+    if engine.dialect.name != "postgresql":
+        yield
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")
+        connection.commit()
+        try:
+            yield
+        finally:
+            connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
+            connection.commit()
 
 
 def known_revisions() -> list[str]:
