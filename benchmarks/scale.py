@@ -10,13 +10,15 @@ succeeded. Reports jobs per hour and recorded hours per hour; the queue's overhe
 from queued to started, and the job's time beyond its pipeline stages); and, from the measured cost per recorded
 second, the worker machines that 600 recorded hours (30 assemblies) need to finish within 24 hours.
 
-    python benchmarks/scale.py --editors 50 [--editor-seconds 60] [--utterances 2000]
+    python benchmarks/scale.py --editors 50 [--editor-seconds 60] [--utterances 2000] [--pool-size N] [--pause S]
 
 measures many clerks at once on PostgreSQL instead: a throwaway server (as the tests start one), two organisations
 with a meeting of ``--utterances`` utterances each, and ``--editors`` clerks (half in each organisation) who each
 read an utterance and save an edit of it, then search their organisation's meetings, over and over for
 ``--editor-seconds``, through the services, in threads of one process with one engine (as the app serves its
-sessions). Prints the median and p95 latency of edits and of searches, their counts, and the edit conflicts.
+sessions), with ``--pool-size`` database connections (MINUTES_DATABASE_POOL_SIZE) and a pause of ``--pause`` seconds
+on average after each round (default none: a load test). Prints the median and p95 latency of edits and of searches,
+their counts, the edit conflicts, the actions that found no free connection within 30 s, and the process's CPU time.
 """
 
 from __future__ import annotations
