@@ -73,31 +73,34 @@ def migrate(engine: Engine) -> None:
     """Bring the schema to the newest migration (creates it in an empty database). One process at a time: the app,
     a worker and a command started together on a new database would each create the tables (and all but one fail on
     "table already exists"); the others wait, then find the schema current."""
-    with _migration_lock(engine):
-        command.upgrade(alembic_config(engine), "head")
+    with _migration_lock(engine) as connection:
+        config = alembic_config(engine)
+        config.attributes["connection"] = connection  # PostgreSQL: the locked one (a pool of 1 has no second)
+        command.upgrade(config, "head")
 
 
 @contextmanager
-def _migration_lock(engine: Engine) -> Iterator[None]:
+def _migration_lock(engine: Engine) -> Iterator[Connection | None]:
     """Held across processes while migrating: a lock file beside a SQLite database (its own DDL does not wait for
-    other writers), a session-level advisory lock on PostgreSQL."""
+    other writers), a session-level advisory lock on PostgreSQL, on the connection it yields for the migrations."""
     if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
         with open(f"{engine.url.database}.migrate-lock", "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
-                yield
+                yield None
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
         return
     if engine.dialect.name != "postgresql":
-        yield
+        yield None
         return
     with engine.connect() as connection:
         connection.exec_driver_sql(f"SELECT pg_advisory_lock({MIGRATION_LOCK_KEY})")
         connection.commit()
         try:
-            yield
+            yield connection
         finally:
+            connection.rollback()  # whatever a failed migration left open
             connection.exec_driver_sql(f"SELECT pg_advisory_unlock({MIGRATION_LOCK_KEY})")
             connection.commit()
 
