@@ -125,6 +125,26 @@ def test_clerks_of_two_meetings_saving_at_once_keep_every_save_and_one_audit_cha
     assert report.ok and report.events >= len(lines)
 
 
+def test_clerks_making_the_same_correction_at_once_are_all_counted(editing, engine, as_):
+    """Clerks of two meetings replace the same word at the same moment: the correction is proposed once, with every
+    place (before the replacement counter was serialised, on PostgreSQL, by the one write lock every save took)."""
+    meetings = [seed_meeting(engine, title=f"会議{n}", utterances=8) for n in range(2)]
+    lines = [line for meeting in meetings for line in _lines(editing, meeting) if "補正予算" in line.text]
+    start = threading.Barrier(len(lines))
+
+    def save(line: Line) -> None:
+        start.wait()
+        text = line.text.replace("補正予算", "補正予定")
+        as_(f"書記{line.id}").transcript.edit_text(line.id, text=text, expected_version=1)
+
+    with ThreadPoolExecutor(len(lines)) as pool:
+        list(pool.map(save, lines))
+    with Session(engine) as session:
+        proposal = store.proposal_for(session, wrong="補正予算", right="補正予定", org_id=1)
+        assert proposal is not None
+        assert sorted(place["utterance"] for place in proposal.places) == sorted(line.id for line in lines)
+
+
 def test_a_meeting_lock_leaves_other_meetings_free_and_excludes_the_write_lock(engine, backend):
     """PostgreSQL: a clerk's lock on one meeting lets a clerk of another meeting (or of another line, shared) go on,
     but a change of the whole meeting and the database's write lock wait for it. SQLite has one write lock."""

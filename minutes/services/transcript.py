@@ -317,6 +317,7 @@ class TranscriptService(Service):
                 )
             store.add_revisions(session, rows=revisions)
             learn_from_replace(session, meeting_id, preview, self.actor)
+            store.touch_meeting(session, meeting_id=meeting_id)  # before the audit trail's head (engine.meeting_lock)
             store.audit.record_many(
                 session, actor=self.actor, action="utterance_replace", target_type="utterance", changes=trail
             )
@@ -327,7 +328,6 @@ class TranscriptService(Service):
                 actor=self.actor,
                 detail={"find": preview.find, "replace": preview.replace, "count": count},
             )
-            store.touch_meeting(session, meeting_id=meeting_id)
             session.commit()
         return count
 

@@ -20,6 +20,7 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 WRITE_LOCK_KEY = 0x6D696E75  # "minu": the advisory lock that stands for SQLite's write lock on PostgreSQL
 AUDIT_HEAD_KEY = 0x6D696E76  # the audit trail's head, under meeting locks (see chain_lock)
 MIGRATION_LOCK_KEY = 0x6D696E77  # one process migrates at a time (see migrate)
+PROPOSALS_LOCK_KEY = 0x6D696E78  # with an organisation's id: its correction proposals (corrections.lock_proposals)
 _MEETING_LOCKED = "minutes_meeting_lock"  # connection.info: (transaction, meeting id, shared) of a meeting lock
 
 
@@ -139,8 +140,9 @@ def meeting_lock(connection: Connection, meeting_id: int, *, shared: bool = Fals
     :func:`write_lock` holder still excludes them, and they it) and the meeting's own advisory lock exclusively (a
     split, merge or replace) or ``shared`` (a change of one utterance, which then locks that row: clerks saving
     different lines of one meeting do not wait for each other either). The audit trail's head is locked only for the
-    append (:func:`chain_lock`). Lock order: the write lock, the meeting, its rows, the audit trail's head; after
-    this, the transaction must not call :func:`write_lock` or ask for the meeting exclusively."""
+    append (:func:`chain_lock`). Lock order: the write lock, the meeting, its rows, the organisation's correction
+    proposals, the meeting's row, the audit trail's head; after this, the transaction must not call
+    :func:`write_lock` or ask for the meeting exclusively."""
     if connection.dialect.name != "postgresql":
         write_lock(connection)
         return
