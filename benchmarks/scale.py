@@ -10,13 +10,15 @@ succeeded. Reports jobs per hour and recorded hours per hour; the queue's overhe
 from queued to started, and the job's time beyond its pipeline stages); and, from the measured cost per recorded
 second, the worker machines that 600 recorded hours (30 assemblies) need to finish within 24 hours.
 
-    python benchmarks/scale.py --editors 50 [--editor-seconds 60] [--utterances 2000]
+    python benchmarks/scale.py --editors 50 [--editor-seconds 60] [--utterances 2000] [--pool-size N] [--pause S]
 
 measures many clerks at once on PostgreSQL instead: a throwaway server (as the tests start one), two organisations
 with a meeting of ``--utterances`` utterances each, and ``--editors`` clerks (half in each organisation) who each
 read an utterance and save an edit of it, then search their organisation's meetings, over and over for
 ``--editor-seconds``, through the services, in threads of one process with one engine (as the app serves its
-sessions). Prints the median and p95 latency of edits and of searches, their counts, and the edit conflicts.
+sessions), with ``--pool-size`` database connections (MINUTES_DATABASE_POOL_SIZE) and a pause of ``--pause`` seconds
+on average after each round (default none: a load test). Prints the median and p95 latency of edits and of searches,
+their counts, the edit conflicts, the actions that found no free connection within 30 s, and the process's CPU time.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script from anywhere
 
 from minutes import offline  # noqa: E402
+from minutes.store.engine import DEFAULT_POOL_SIZE  # noqa: E402
 
 offline.enforce()
 
@@ -207,8 +210,9 @@ def _clerks(runtime, count: int, utterances: int) -> list[tuple[object, list[int
     return clerks
 
 
-def _clerk_loop(runtime, user, ids: list[int], until: float, seed: int) -> dict:
-    """One clerk's work until ``until``: read an utterance and save an edit of it, then search, again and again."""
+def _clerk_loop(runtime, user, ids: list[int], until: float, seed: int, pause: float) -> dict:
+    """One clerk's work until ``until``: read an utterance and save an edit of it, then search, again and again,
+    ``pause`` seconds (on average) after each (reading, typing)."""
     import random
 
     import sqlalchemy.exc
@@ -233,12 +237,13 @@ def _clerk_loop(runtime, user, ids: list[int], until: float, seed: int) -> dict:
             started = time.perf_counter()
             runtime.services(user).search.search(SearchQuery(rng.choice(WORDS)))
             times["search"].append(time.perf_counter() - started)
+            time.sleep(rng.uniform(0, 2 * pause))
         except sqlalchemy.exc.TimeoutError:
             timeouts += 1  # no connection free in the engine's pool within its timeout: the clerk sees an error
     return {"times": times, "conflicts": conflicts, "timeouts": timeouts}
 
 
-def measure_editors(count: int, seconds: float, utterances: int) -> dict:
+def measure_editors(count: int, seconds: float, utterances: int, pool_size: int, pause: float) -> dict:
     """``count`` clerks editing and searching at once on a throwaway PostgreSQL server (see the module's text)."""
     from concurrent.futures import ThreadPoolExecutor
 
@@ -249,15 +254,21 @@ def measure_editors(count: int, seconds: float, utterances: int) -> dict:
     server = Server()
     try:
         url = server.url(server.create_database())
-        runtime = Runtime(Settings(data_dir=Path(tempfile.mkdtemp(prefix="minutes-scale-")), database_url=url))
+        folder = Path(tempfile.mkdtemp(prefix="minutes-scale-"))
+        runtime = Runtime(Settings(data_dir=folder, database_url=url, database_pool_size=pool_size))
         clerks = _clerks(runtime, count, utterances)
         until = time.monotonic() + seconds
+        cpu = time.process_time()
         with ThreadPoolExecutor(max_workers=count) as pool:
-            results = list(pool.map(lambda n: _clerk_loop(runtime, *clerks[n], until, n), range(count)))
+            results = list(pool.map(lambda n: _clerk_loop(runtime, *clerks[n], until, n, pause), range(count)))
+        cpu = time.process_time() - cpu
         runtime.engine.dispose()
     finally:
         server.stop()
-    report = {"clerks": count, "seconds": seconds, "utterances_per_meeting": utterances, "database": "PostgreSQL"}
+    report = {
+        "clerks": count, "seconds": seconds, "utterances_per_meeting": utterances, "database": "PostgreSQL",
+        "pool_size": pool_size, "pause_s": pause, "app_cpu_s": round(cpu, 1),
+    }  # fmt: skip
     for kind in ("edit", "search"):
         values = sorted(t for r in results for t in r["times"][kind])
         report[kind] = {
@@ -288,11 +299,16 @@ def main() -> int:
     parser.add_argument("--editors", type=int, help="measure this many clerks at once on PostgreSQL instead")
     parser.add_argument("--editor-seconds", type=float, default=60.0, help="how long they work (default 60)")
     parser.add_argument("--utterances", type=int, default=2000, help="utterances per meeting (default 2000)")
+    parser.add_argument("--pause", type=float, default=0.0, help="seconds a clerk pauses after each action (mean)")
+    parser.add_argument(
+        "--pool-size", type=int, default=DEFAULT_POOL_SIZE,
+        help=f"database connections of the one process (MINUTES_DATABASE_POOL_SIZE, default {DEFAULT_POOL_SIZE})",
+    )  # fmt: skip
     args = parser.parse_args()
     if args.editors:
         report = {
             "machine": {"cpus": os.cpu_count()},
-            "editors": measure_editors(args.editors, args.editor_seconds, args.utterances),
+            "editors": measure_editors(args.editors, args.editor_seconds, args.utterances, args.pool_size, args.pause),
         }
         report["machine"]["load_average_at_end"] = os.getloadavg()
         print(json.dumps(report, ensure_ascii=False, indent=2))

@@ -18,6 +18,7 @@ from minutes.errors import InputError
 ENVIRONMENT = {
     "MINUTES_DATA_DIR": "Folder for the database, uploaded recordings, work files and assembled models.",
     "MINUTES_DATABASE_URL": "SQLAlchemy database URL; overrides the SQLite database inside MINUTES_DATA_DIR.",
+    "MINUTES_DATABASE_POOL_SIZE": "Database connections one process (the app, a worker) keeps at most.",
     "MINUTES_WHISPER_MODEL": "Path of a faster-whisper model folder to use instead of the bundled multilingual base.",
     "MINUTES_DEVICE": "cpu, cuda or auto (cuda when a GPU is usable).",
     "MINUTES_COMPUTE_TYPE": "CTranslate2 compute type; default int8 on cpu, float16 on cuda.",
@@ -73,6 +74,13 @@ def _int(name: str, default: int) -> int:
         ) from None
 
 
+def _positive(name: str, default: int) -> int:
+    value = _int(name, default)
+    if value < 1:
+        raise InputError(f"設定 {name} は 1 以上の整数にしてください（今は {value}）。", f"{name}={value} < 1")
+    return value
+
+
 def _float(name: str, default: float) -> float:
     raw = _env(name, str(default))
     try:
@@ -96,6 +104,7 @@ def _choice(name: str, default: str, allowed: tuple[str, ...]) -> str:
 class Settings:
     data_dir: Path = Path("data")
     database_url: str = ""
+    database_pool_size: int = 20  # connections one process keeps (minutes.store.engine.make_engine)
     whisper_model: Path | None = None
     device: str = "auto"
     compute_type: str = "default"
@@ -126,6 +135,7 @@ class Settings:
         return cls(
             data_dir=data_dir,
             database_url=_env("MINUTES_DATABASE_URL", f"sqlite:///{data_dir / 'minutes.db'}"),
+            database_pool_size=_positive("MINUTES_DATABASE_POOL_SIZE", 20),
             whisper_model=Path(model).expanduser().resolve() if model else None,
             device=_env("MINUTES_DEVICE", "auto"),
             compute_type=_env("MINUTES_COMPUTE_TYPE", "default"),

@@ -112,7 +112,7 @@ def test_only_administrators_manage_settings(runtime, admin):
 
 def test_lockout_follows_the_changed_setting_at_once(runtime, admin):
     clock = Clock()
-    auth = SignInService(runtime.engine, lambda: runtime.settings, clock=clock)
+    auth = SignInService(runtime.engine, runtime.settings_for, clock=clock)
     runtime.services(admin).accounts.create_user("佐藤", Role.CLERK, PASSWORD)
     runtime.services(admin).admin.update({"lockout_attempts": 3, "lockout_minutes": 1})
     for _ in range(3):
@@ -122,6 +122,30 @@ def test_lockout_follows_the_changed_setting_at_once(runtime, admin):
         auth.login("佐藤", PASSWORD)
     clock.advance(minutes=2)
     auth.login("佐藤", PASSWORD)
+
+
+def test_sign_in_follows_the_settings_of_the_users_own_organisation(runtime, admin):
+    """An organisation's administrator changes lockout and session length on their 管理 page: their users get them,
+    another organisation's users keep theirs (before, sign-in read the default organisation's settings for all)."""
+    clock = Clock()
+    auth = SignInService(runtime.engine, runtime.settings_for, clock=clock)
+    east = runtime.operator("root").organizations.add("東町議会", admin="東管理", password=PASSWORD).id
+    east_admin = runtime.services(runtime.sign_in.authenticate("東管理", PASSWORD))
+    east_admin.accounts.create_user("東書記", Role.CLERK, PASSWORD)
+    runtime.services(admin).accounts.create_user("西書記", Role.CLERK, PASSWORD)
+    east_admin.admin.update({"lockout_attempts": 3, "lockout_minutes": 1, "session_idle_minutes": 5})
+    assert runtime.settings_for(east).lockout_attempts == 3 and runtime.settings.lockout_attempts == 5
+    for _ in range(3):
+        for name in ("東書記", "西書記"):
+            with pytest.raises(AuthError, match="違います"):
+                auth.login(name, "wrong password!")
+    with pytest.raises(AuthError, match="ロック"):
+        auth.login("東書記", PASSWORD)
+    west_token, _ = auth.login("西書記", PASSWORD)  # three failures are not five
+    clock.advance(minutes=2)
+    east_token, _ = auth.login("東書記", PASSWORD)
+    clock.advance(minutes=6)  # past the east's 5 idle minutes, within the default 30
+    assert auth.validate(east_token) is None and auth.validate(west_token) is not None
 
 
 def test_materials_limit_and_archive_recording_come_from_the_stored_settings(runtime, admin):

@@ -103,6 +103,79 @@ def test_clerks_saving_the_same_line_at_once_get_one_save_and_conflicts(editing,
     assert [r.version for r in editing.transcript.history(line.id)] == [1, 2]
 
 
+def test_clerks_of_two_meetings_saving_at_once_keep_every_save_and_one_audit_chain(editing, engine, as_):
+    """Twelve clerks save different lines of two meetings at the same moment (on PostgreSQL they hold only their
+    meeting's lock shared and their line's row, and wait for each other only at the audit trail's head): every save
+    is stored once, with its revision, and the audit trail stays one straight chain."""
+    meetings = [seed_meeting(engine, title=f"会議{n}", utterances=6) for n in range(2)]
+    lines = [line for meeting in meetings for line in _lines(editing, meeting)]
+    start = threading.Barrier(len(lines))
+
+    def save(line: Line) -> int:
+        start.wait()
+        saved = as_(f"書記{line.id}").transcript.edit_text(line.id, text=f"{line.id}の直し。", expected_version=1)
+        return saved.version
+
+    with ThreadPoolExecutor(len(lines)) as pool:
+        assert list(pool.map(save, lines)) == [2] * len(lines)
+    for line in lines:
+        assert [r.version for r in editing.transcript.history(line.id)] == [1, 2]
+        assert editing.transcript.line(line.id).text == f"{line.id}の直し。"
+    report = as_("root").audit.verify()
+    assert report.ok and report.events >= len(lines)
+
+
+def test_clerks_making_the_same_correction_at_once_are_all_counted(editing, engine, as_):
+    """Clerks of two meetings replace the same word at the same moment: the correction is proposed once, with every
+    place (before the replacement counter was serialised, on PostgreSQL, by the one write lock every save took)."""
+    meetings = [seed_meeting(engine, title=f"会議{n}", utterances=8) for n in range(2)]
+    lines = [line for meeting in meetings for line in _lines(editing, meeting) if "補正予算" in line.text]
+    start = threading.Barrier(len(lines))
+
+    def save(line: Line) -> None:
+        start.wait()
+        text = line.text.replace("補正予算", "補正予定")
+        as_(f"書記{line.id}").transcript.edit_text(line.id, text=text, expected_version=1)
+
+    with ThreadPoolExecutor(len(lines)) as pool:
+        list(pool.map(save, lines))
+    with Session(engine) as session:
+        proposal = store.proposal_for(session, wrong="補正予算", right="補正予定", org_id=1)
+        assert proposal is not None
+        assert sorted(place["utterance"] for place in proposal.places) == sorted(line.id for line in lines)
+
+
+def test_a_meeting_lock_leaves_other_meetings_free_and_excludes_the_write_lock(engine, backend):
+    """PostgreSQL: a clerk's lock on one meeting lets a clerk of another meeting (or of another line, shared) go on,
+    but a change of the whole meeting and the database's write lock wait for it. SQLite has one write lock."""
+    from sqlalchemy.exc import OperationalError
+
+    from minutes.store.engine import meeting_lock, write_lock
+
+    if backend != "postgres":
+        pytest.skip("SQLite's write lock is the whole database's: nothing finer to test")
+
+    def other(take) -> bool:
+        """Whether ``take`` gets its lock within 0.3 s in another transaction."""
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SET lock_timeout = '300ms'")
+            try:
+                take(connection)
+                return True
+            except OperationalError:
+                return False
+
+    with engine.connect() as holder, holder.begin():
+        meeting_lock(holder, 1, shared=True)
+        assert other(lambda c: meeting_lock(c, 2))
+        assert other(lambda c: meeting_lock(c, 1, shared=True))
+        assert not other(lambda c: meeting_lock(c, 1))
+        assert not other(write_lock)
+        with pytest.raises(RuntimeError):
+            write_lock(holder)  # shared, then exclusive: two such transactions would wait for each other
+    assert other(write_lock)  # released at the end of the transaction
+
+
 def test_conflict_messages_give_the_time_in_tokyo(editing, meeting_id, engine, as_):
     # Stored moments are UTC: 01:05 UTC is 10:05 in Tokyo, 05:30 UTC is 14:30.
     line = _lines(editing, meeting_id)[1]

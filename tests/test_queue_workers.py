@@ -1,5 +1,7 @@
-"""Two real ``minutes worker`` processes on a real Redis (Celery) and one database: several short jobs run the real
-pipeline, one worker is killed with SIGKILL mid-job, and every job still ends succeeded once with its result stored."""
+"""Two real ``minutes worker`` processes on a real Redis (Celery) and one PostgreSQL database, as a shared installation
+runs: several short jobs run the real pipeline, one worker is killed with SIGKILL mid-job, and every job still ends
+succeeded once with its result stored. (On PostgreSQL only, for CI's time: the fast queue tests, ``test_queue.py``, run
+the same claims and sends on SQLite and PostgreSQL.)"""
 
 from __future__ import annotations
 
@@ -15,13 +17,21 @@ from sqlmodel import Session
 
 from minutes import store
 from minutes.services import Runtime
-from tests.conftest import SAMPLES
+from tests.conftest import SAMPLES, _postgres_usable
 from tests.media import read_wav, write_wav
 
 pytestmark = pytest.mark.slow
 
 JOBS = 3
 CLIP_SECONDS = 5.0
+
+
+@pytest.fixture
+def backend() -> str:
+    """The ``settings`` fixture's database: PostgreSQL (tests/conftest.py starts a throwaway server)."""
+    if not _postgres_usable():
+        pytest.skip("PostgreSQL or psycopg is not installed (scripts/setup.sh --test installs both)")
+    return "postgres"
 
 
 def start_worker(env: dict, log: Path) -> subprocess.Popen:

@@ -49,6 +49,20 @@ def test_bad_number_is_a_clear_error(monkeypatch):
         Settings.from_env()
 
 
+def test_the_database_pool_size_is_read_and_checked(monkeypatch, tmp_path):
+    from minutes.store.engine import make_engine
+
+    monkeypatch.setenv("MINUTES_DATABASE_POOL_SIZE", "35")
+    settings = Settings.from_env()
+    assert settings.database_pool_size == 35
+    engine = make_engine(f"sqlite:///{tmp_path / 'pool.db'}", settings.database_pool_size)
+    assert engine.pool.size() == 35 and engine.pool._max_overflow == 0  # at most 35 connections, no more
+    engine.dispose()
+    monkeypatch.setenv("MINUTES_DATABASE_POOL_SIZE", "0")
+    with pytest.raises(InputError, match="MINUTES_DATABASE_POOL_SIZE は 1 以上"):
+        Settings.from_env()
+
+
 def test_the_readme_marks_the_settings_an_administrator_can_change():
     from minutes.services.admin import SPECS
 

@@ -30,6 +30,26 @@ def test_migrations_apply_to_an_empty_database(tmp_path):
     migrate(engine)  # idempotent
 
 
+def test_processes_started_together_on_a_new_database_migrate_it_once(tmp_path, database_url):
+    """The app, a worker and a command started at once on an empty database (the scene of issue 14 found "table
+    meeting already exists"): one migrates, the others wait and find the schema current."""
+    import subprocess
+    import sys
+
+    url = database_url(tmp_path / "new.db", migrated=False)
+    code = "import sys; from minutes.store.engine import make_engine, migrate; migrate(make_engine(sys.argv[1]))"
+    processes = [
+        subprocess.Popen([sys.executable, "-c", code, url], stderr=subprocess.PIPE, text=True) for _ in range(3)
+    ]
+    errors = [process.communicate(timeout=120)[1] for process in processes]
+    assert [process.returncode for process in processes] == [0, 0, 0], errors
+    engine = make_engine(url, pool_size=1)
+    migrate(engine)  # with a pool of one connection, the lock's connection is the one that migrates
+    with engine.connect() as connection:
+        assert connection.execute(text("select version_num from alembic_version")).scalar() == known_revisions()[-1]
+    engine.dispose()
+
+
 def test_round_trip(tmp_path):
     engine = make_engine(f"sqlite:///{tmp_path / 'rt.db'}")
     migrate(engine)

@@ -13,7 +13,7 @@ import streamlit as st
 
 from minutes import clock, redact
 from minutes.errors import InputError, MinutesError
-from minutes.services import Permission, Principal, Runtime, Services, audit
+from minutes.services import DEFAULT_ORG, Permission, Principal, Runtime, Services, audit
 from minutes.services.accounts import SignInService
 from minutes.services.database import database_failure
 from minutes.services.queue import start_app_worker
@@ -100,14 +100,15 @@ def _browser_cookie() -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _write_cookie(token: str | None) -> None:
+def _write_cookie(token: str | None, org_id: int = DEFAULT_ORG) -> None:
     """Keep ``token`` in the browser (a reload or a new tab stays signed in until the session ends), or forget it.
 
     Streamlit cannot send Set-Cookie from a script, so a small same-page script writes it: SameSite=Strict, Secure
     over HTTPS, for the session's longest life. The server keeps only the token's hash; logging out, expiry and an
-    administrator's changes revoke it there, whatever the browser still holds."""
+    administrator's changes revoke it there, whatever the browser still holds. ``org_id``: the user's organisation,
+    whose settings give the session's longest life."""
     if token:
-        max_age = int(sign_in_service().settings.session_max_hours * 3600)
+        max_age = int(sign_in_service().settings_for(org_id).session_max_hours * 3600)
         value = f"{COOKIE}={token}; Path=/; Max-Age={max_age}; SameSite=Strict"
     else:
         value = f"{COOKIE}=; Path=/; Max-Age=0; SameSite=Strict"
@@ -149,7 +150,7 @@ def setup() -> Principal | None:
         return None
     if st.session_state.get("cookie_pending") == st.session_state.auth_token:
         del st.session_state.cookie_pending
-        _write_cookie(st.session_state.auth_token)
+        _write_cookie(st.session_state.auth_token, current.org_id)
     org = services().organizations.own_name()  # shown only when the installation serves several (団体)
     st.sidebar.text(f"{org + '　' if org else ''}{current.name}（{current.role}）")  # plain text, never markup
     st.sidebar.button("ログアウト", key="logout", on_click=_logout)

@@ -73,22 +73,23 @@ class UserInfo:
 
 class SignInService:
     """Signing in and out, before anyone is known: the first administrator, sign-in with lockout, session tokens.
-    Thread-safe (every call opens its own session). ``settings`` may be a callable, read at each use, so that a change
-    on the 管理 page applies at once; ``clock`` is injectable for tests of lockout and expiry."""
+    Thread-safe (every call opens its own session). ``settings`` may be a callable of an organisation's id, read at
+    each use once the user (and so their organisation) is known, so that a change on an organisation's 管理 page
+    applies at once to its own users; ``clock`` is injectable for tests of lockout and expiry."""
 
     def __init__(
         self,
         engine,
-        settings: Settings | Callable[[], Settings] | None = None,
+        settings: Settings | Callable[[int], Settings] | None = None,
         clock: Callable[[], dt.datetime] = utcnow,
     ) -> None:
         self.engine = engine
         self._settings = settings or Settings()
         self.clock = clock
 
-    @property
-    def settings(self) -> Settings:
-        return self._settings() if callable(self._settings) else self._settings
+    def settings_for(self, org_id: int) -> Settings:
+        """The settings in force for the users of organisation ``org_id`` (lockout, session lengths)."""
+        return self._settings(org_id) if callable(self._settings) else self._settings
 
     def has_users(self) -> bool:
         with Session(self.engine) as session:
@@ -127,8 +128,9 @@ class SignInService:
             if not _verify(user.password_hash, secret) or not user.active:
                 user.failed_logins += 1
                 reason = "password" if user.active else "disabled"
-                if user.failed_logins >= self.settings.lockout_attempts:
-                    user.locked_until = now + dt.timedelta(minutes=self.settings.lockout_minutes)
+                settings = self.settings_for(user.org_id)
+                if user.failed_logins >= settings.lockout_attempts:
+                    user.locked_until = now + dt.timedelta(minutes=settings.lockout_minutes)
                     user.failed_logins = 0
                     reason = "locked now"
                 audit.record(
@@ -159,7 +161,7 @@ class SignInService:
                     token_sha256=_token_hash(token),
                     created_at=now,
                     last_seen_at=now,
-                    expires_at=now + dt.timedelta(hours=self.settings.session_max_hours),
+                    expires_at=now + dt.timedelta(hours=self.settings_for(user.org_id).session_max_hours),
                     ip=ip,
                 ),
             )
@@ -178,7 +180,7 @@ class SignInService:
             if row is None or row.revoked_at is not None:
                 return None
             user = accounts.get_user(session, user_id=row.user_id)
-            idle = dt.timedelta(minutes=self.settings.session_idle_minutes)
+            idle = dt.timedelta(minutes=self.settings_for(user.org_id if user else DEFAULT_ORG).session_idle_minutes)
             stale = now >= _aware(row.expires_at) or now - _aware(row.last_seen_at) > idle
             if user is None or not user.active or stale:
                 row.revoked_at = now

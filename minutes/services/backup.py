@@ -348,7 +348,7 @@ def _undo(moves: list[tuple[Path, Path]]) -> bool:
 
 def _record(settings: Settings, source: Path, manifest: dict, kept: Path | None, actor: str) -> None:
     """Bring the restored database to this software's schema (as the app would at start) and record the restore."""
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.database_pool_size)
     try:
         migrate(engine)
         with Session(engine) as session:

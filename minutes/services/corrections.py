@@ -101,6 +101,7 @@ def _note(session: Session, wrong: str, right: str, place: dict) -> None:
     """Count one place (in the organisation of its meeting); replacements the rules already make, or that were
     dismissed or accepted, are not counted."""
     org_id = store.get_meeting(session, meeting_id=place["meeting"]).org_id
+    store.lock_proposals(session, org_id=org_id)  # before reading: another clerk may be counting the same one
     existing = store.proposal_for(session, wrong=wrong, right=right, org_id=org_id)
     if existing is not None and existing.status != "open":
         return

@@ -28,10 +28,10 @@ class Runtime:
         self.base_settings = settings or Settings.from_env()
         self.pinned = pinned()  # variables set in the environment: they win over values stored in the app
         self.base_settings.data_dir.mkdir(parents=True, exist_ok=True)
-        self.engine = make_engine(self.base_settings.database_url)
+        self.engine = make_engine(self.base_settings.database_url, self.base_settings.database_pool_size)
         migrate(self.engine)
         sweep_staging(self.base_settings)  # archive folders left half-written by a finalize that was killed
-        self.sign_in = SignInService(self.engine, lambda: self.settings)
+        self.sign_in = SignInService(self.engine, self.settings_for)  # each user's organisation's
         self._model_lock = threading.Lock()
         self._model_paths: dict[Path | None, Path] = {}
 

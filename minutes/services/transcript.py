@@ -31,7 +31,7 @@ from minutes.services.views import (
     line_view,
     revision_view,
 )
-from minutes.store.engine import write_lock
+from minutes.store.engine import meeting_lock
 from minutes.store.tables import Utterance, UtteranceRevision, utcnow
 
 __all__ = ["TranscriptService", "split_words", "suggest_split"]  # the split helpers live in ``splitting``
@@ -282,6 +282,7 @@ class TranscriptService(Service):
         of replacements."""
         expected = preview.expected  # a property that builds a dict: once, not once per utterance
         with Session(self.engine) as session:
+            meeting_lock(session.connection(), meeting_id)  # before the check: no save comes in between
             self._editable(session, meeting_id)
             current = {
                 u.id: u for u in store.utterances_containing(session, meeting_id=meeting_id, needle=preview.find)
@@ -316,6 +317,7 @@ class TranscriptService(Service):
                 )
             store.add_revisions(session, rows=revisions)
             learn_from_replace(session, meeting_id, preview, self.actor)
+            store.touch_meeting(session, meeting_id=meeting_id)  # before the audit trail's head (engine.meeting_lock)
             store.audit.record_many(
                 session, actor=self.actor, action="utterance_replace", target_type="utterance", changes=trail
             )
@@ -326,17 +328,20 @@ class TranscriptService(Service):
                 actor=self.actor,
                 detail={"find": preview.find, "replace": preview.replace, "count": count},
             )
-            store.touch_meeting(session, meeting_id=meeting_id)
             session.commit()
         return count
 
     # ------------------------------------------------------------ internals
 
-    def _current(self, session: Session, utterance_id: int, expected_version: int) -> Utterance:
-        """The utterance about to be changed, read under the write lock (so a clerk saving the same line at the same
-        moment waits and is then told of the conflict), if it is still at ``expected_version``."""
-        write_lock(session.connection())
-        u = store.get_utterance(session, utterance_id=utterance_id)
+    def _current(self, session: Session, utterance_id: int, expected_version: int, *, alone: bool = True) -> Utterance:
+        """The utterance about to be changed, read under its meeting's lock (so a clerk saving the same line at the
+        same moment waits and is then told of the conflict), if it is still at ``expected_version``. ``alone``: the
+        change may touch other utterances of the meeting (split, merge); else only this one, whose row is locked, so
+        clerks saving other lines of the meeting go on meanwhile."""
+        meeting_id = store.meeting_of_utterance(session, utterance_id=utterance_id)
+        if meeting_id is not None:  # else get_utterance says it is gone
+            meeting_lock(session.connection(), meeting_id, shared=not alone)
+        u = store.get_utterance(session, utterance_id=utterance_id, for_update=not alone)
         self._editable(session, u.meeting_id)
         if u.version != expected_version:
             raise self._conflict(session, u, expected_version)
@@ -359,19 +364,27 @@ class TranscriptService(Service):
             store.add_revision(session, revision=UtteranceRevision(**first_revision(u)))
 
     def _save(self, session: Session, u: Utterance, expected_version: int, action: str, **values) -> None:
+        self._audit(session, u.id, action, self._store(session, u, expected_version, action, **values))
+
+    def _store(self, session: Session, u: Utterance, expected_version: int, action: str, **values) -> tuple[dict, dict]:
+        """Change the row (if still at ``expected_version``) and keep the revision; returns the audit's before and
+        after."""
         if not store.update_utterance_row(session, utterance_id=u.id, expected_version=expected_version, **values):
             session.rollback()
             raise self._conflict(session, store.get_utterance(session, utterance_id=u.id), expected_version)
         store.add_revision(
             session, revision=UtteranceRevision(**revision_row(u, expected_version, self.actor, action, values))
         )
-        before, after = audit_change(u, expected_version, values)
+        return audit_change(u, expected_version, values)
+
+    def _audit(self, session: Session, utterance_id: int, action: str, change: tuple[dict, dict]) -> None:
+        before, after = change
         store.audit.record(
             session,
             actor=self.actor,
             action=f"utterance_{action}",
             target_type="utterance",
-            target_id=u.id,
+            target_id=utterance_id,
             before=before,
             after=after,
         )
@@ -380,12 +393,12 @@ class TranscriptService(Service):
         if "text" in values and not values["text"]:
             raise InputError("発言を空にはできません。不要な発言は前後の発言と結合してください。", "empty text")
         with Session(self.engine) as session:
-            u = self._current(session, utterance_id, expected_version)
+            u = self._current(session, utterance_id, expected_version, alone=False)
             if all(getattr(u, key) == value for key, value in values.items()):
                 return line_view(u)  # nothing changed: no new version
             before = u.text
             self._snapshot(session, u)
-            self._save(session, u, expected_version, action, **values)
+            change = self._store(session, u, expected_version, action, **values)
             if action == "edit":
                 learn_from_edit(
                     session,
@@ -395,7 +408,9 @@ class TranscriptService(Service):
                     after=values["text"],
                     actor=self.actor,
                 )
+            # last, as they are held to the commit by every save: the meeting's row, then the audit trail's head
             store.touch_meeting(session, meeting_id=u.meeting_id)
+            self._audit(session, u.id, action, change)
             session.commit()
         return self.line(utterance_id)
 

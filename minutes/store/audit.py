@@ -16,8 +16,9 @@ tells an organisation only about its own events.
 The trail is hash-chained (migration 0006): each event stores the previous event's hash (``prev_hash``) and its own
 (``hash``, SHA-256 over that and its content, :func:`chain_hash`). Anyone with the database file can drop the
 triggers, but then a deleted or changed event breaks the chain, and :func:`verify` names the first broken link. The
-chain is extended under the database's write lock (``BEGIN IMMEDIATE``; an advisory lock on PostgreSQL), reading the
-last hash inside the same transaction as the insert, so two writers never fork it.
+chain is extended under the database's write lock (``BEGIN IMMEDIATE``; an advisory lock on PostgreSQL, or there the
+head's own lock under a clerk's meeting lock: ``store.engine.chain_lock``), reading the last hash inside the same
+transaction as the insert, so two writers never fork it.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from sqlalchemy import insert
 from sqlalchemy import text as sql
 from sqlmodel import Session, col, select
 
-from minutes.store.engine import write_lock
+from minutes.store.engine import chain_lock
 from minutes.store.tables import DEFAULT_ORG, AuditEvent, Meeting, Person, User, utcnow
 
 APP, CLI, SYSTEM = "app", "cli", "system"
@@ -70,7 +71,8 @@ def record(
     after: dict | None = None,
 ) -> None:
     """Add one audit event to ``session``'s transaction (committed with the change it describes). From here the
-    transaction holds the database's write lock: call it close to the commit."""
+    transaction holds the database's write lock (or, under a meeting lock, the audit trail's head): call it close to
+    the commit."""
     _append(session, [_row(actor, action, target_type, target_id, before, after) | {"at": utcnow()}])
 
 
@@ -99,7 +101,7 @@ def _append(session: Session, rows: list[dict]) -> None:
         return
     connection = session.connection()
     org_id = _organization(session, connection.get_execution_options().get(ORG_OPTION), rows[0])
-    write_lock(connection)
+    chain_lock(connection)
     last = connection.execute(
         select(AuditEvent.id, AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
     ).first()

@@ -5,7 +5,18 @@ from __future__ import annotations
 from sqlmodel import Session, col, select
 
 from minutes.errors import NotFoundError
+from minutes.store.engine import PROPOSALS_LOCK_KEY
 from minutes.store.tables import Correction, CorrectionProposal, utcnow
+
+
+def lock_proposals(session: Session, *, org_id: int) -> None:
+    """Hold organisation ``org_id``'s proposals until the transaction ends, before reading one to count a place: two
+    clerks' saves at once would otherwise both insert the same proposal, or each store its own list of places. On
+    PostgreSQL an advisory lock per organisation (clerks' saves run at once there: ``engine.meeting_lock``); SQLite's
+    write lock already holds the whole database."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({PROPOSALS_LOCK_KEY}, {int(org_id)})")
 
 
 def corrections(session: Session, *, org_id: int) -> list[Correction]:

@@ -19,14 +19,21 @@ def utterances_of(session: Session, *, meeting_id: int) -> list[Utterance]:
     return list(session.exec(statement))
 
 
-def get_utterance(session: Session, *, utterance_id: int) -> Utterance:
-    utterance = session.get(Utterance, utterance_id)
+def get_utterance(session: Session, *, utterance_id: int, for_update: bool = False) -> Utterance:
+    """The utterance; ``for_update``: its row locked until the transaction ends (PostgreSQL; SQLite's write lock is
+    the whole database's)."""
+    utterance = session.get(Utterance, utterance_id, with_for_update=for_update or None)
     if utterance is None:
         raise NotFoundError(
             "この発言は見つかりません（他の人が結合した可能性があります）。ページを再読み込みしてください。",
             f"utterance {utterance_id} not found",
         )
     return utterance
+
+
+def meeting_of_utterance(session: Session, *, utterance_id: int) -> int | None:
+    """The meeting an utterance belongs to (it never changes), None if there is no such utterance."""
+    return session.exec(select(Utterance.meeting_id).where(Utterance.id == utterance_id)).first()
 
 
 def count_utterances(session: Session, *, meeting_id: int, speaker_id: int | None = None) -> int:

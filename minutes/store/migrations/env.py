@@ -15,7 +15,7 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
     return not (type_ == "table" and name.startswith(("utterance_fts", "materialtext_fts")))
 
 
-with engine.begin() as connection:
+def run(connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=SQLModel.metadata,
@@ -25,3 +25,12 @@ with engine.begin() as connection:
     )
     with context.begin_transaction():
         context.run_migrations()
+
+
+given = config.attributes.get("connection")  # minutes.store.engine.migrate's, which holds the migration lock
+if given is not None:
+    with given.begin():
+        run(given)
+else:
+    with engine.begin() as connection:
+        run(connection)
