@@ -8,7 +8,7 @@
 - **Council** (two synthetic Japanese sessions read by the same six voices, ``benchmarks/council_sessions.py``): the
   voices are enrolled from session A as finalizing it would (each person's reference turns), session B runs through
   the pipeline (transcription, diarization, assignment) and then the voice stage (identification and the chair's
-  calls), the same code as ``minutes transcribe``.
+  calls) on the utterances as recognised, before the 整文, the same code and order as ``minutes transcribe``.
 
 Printed per recording: the share of the reference speech of enrolled speakers attributed to the right person, the
 share attributed to a wrong person (the target is 0 at the default threshold; issue: ≥ 90 % right, ≤ 2 % wrong), the
@@ -171,6 +171,7 @@ def _calls_separate(reference_json: list[dict], utterances: list[Utterance], cha
 
 def run_council(model, variants: dict[str, IdentifyOptions], min_enroll: float) -> list[dict]:
     from benchmarks.council_sessions import make_sessions
+    from minutes.pipeline.cleanup import CleanupOptions
     from minutes.pipeline.models import resolve_model
     from minutes.pipeline.run import PipelineOptions, run_pipeline
     from minutes.settings import Settings
@@ -180,8 +181,11 @@ def run_council(model, variants: dict[str, IdentifyOptions], min_enroll: float) 
     chair = next(t["speaker"] for t in json.loads(first.json.read_text()) if t["role"] == "議長")
     settings = Settings.from_env()
     model_path = resolve_model(settings.whisper_models_dir, settings.whisper_model)
+    # the utterances as the voice stage gets them in a job: before the 整文 (run_pipeline cleans after the voice
+    # stage; on cleaned text, where numbers and fillers no longer spell the words, no call could be cut out)
+    options = PipelineOptions(separate_calls=False, cleanup=CleanupOptions(enabled=False))
     with tempfile.TemporaryDirectory() as work:
-        plain = run_pipeline(second.wav, Path(work), model_path, PipelineOptions(separate_calls=False))
+        plain = run_pipeline(second.wav, Path(work), model_path, options)
     samples = _decode(second.wav)
     reference = _read_rttm(second.rttm)
     reference_json = json.loads(second.json.read_text())
