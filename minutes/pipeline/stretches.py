@@ -8,7 +8,8 @@ excerpts this was 12–17 % of the enrolled speakers' speech. Here each window o
 seconds) is compared with the named person and with the other candidates; where the windows covering a moment are
 closer to another candidate than to the named one, the moment is doubtful. Doubtful stretches of at least
 ``MIN_STRETCH`` seconds become utterances of a new, unknown label (one per named label), with the closest person as a
-suggestion; the clerk names them on the 話者 page. Nothing is named here that was not: a name is only ever taken away.
+suggestion; the clerk names them on the 話者 page. Nothing is named here that was not: a name is only taken away
+(but for the chair's calls below).
 
 A doubtful stretch at the very start or end of the utterance, no longer than a call (``calls.MAX_CALL_SECONDS``),
 whose windows sound most like the person who chairs goes to the chair's label instead: it is the chair's call
