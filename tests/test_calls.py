@@ -88,3 +88,43 @@ def test_a_call_run_into_the_speech_without_a_pause_needs_a_clearer_voice():
     assert voice_cuts(candidates, clear) == [first]
     out = separate_calls([run_on], "S0", {0: [first]})
     assert [(u.speaker, u.text) for u in out] == [("S0", "教育長。"), ("S5", "放課後児童クラブについて")]
+
+
+def test_the_voice_is_asked_at_the_edge_the_text_does_not_settle():
+    # the call that opens the member's utterance is in the text; the chair's 「町長。」 at its end was misheard
+    member = _utterance(
+        "S1",
+        [("３番、", 10.0, 10.5), ("山田議員。", 10.5, 11.2), ("質問", 11.6, 12.2), ("いたします。", 12.2, 14.0),
+         ("チョッチョ", 14.6, 15.2)],
+    )  # fmt: skip
+    end = next(c for c in cut_candidates(member) if c.position == "end" and c.start == 14.6)
+    out = separate_calls([member], "S0", {0: [end]})
+    assert [(u.speaker, u.text) for u in out] == [
+        ("S0", "３番、山田議員。"),
+        ("S1", "質問いたします。"),
+        ("S0", "チョッチョ"),
+    ]
+    assert "".join(u.text for u in out) == member.text  # not a character lost
+
+
+def test_a_cut_at_a_pause_or_a_mark_is_preferred_to_a_slightly_clearer_one_in_the_answer():
+    heard = _utterance(
+        "S2", [("ちょちょ、", 85.0, 85.4), ("お", 85.7, 85.8), ("答え", 85.8, 86.0), ("いたします。", 86.0, 87.5)]
+    )
+    candidates = cut_candidates(heard)
+    marked = Cut("start", 5, 85.0, 85.4)
+    assert marked in candidates
+    # 「ちょちょ、お答」 sounds a hair more like the chair than 「ちょちょ、」 (the answer's first sounds change little)
+    similarities = [(0.46, 0.11) if c == marked else (0.55, 0.19) if c.end <= 86.0 else (0.2, 0.8) for c in candidates]
+    assert voice_cuts(candidates, similarities) == [marked]
+
+
+def test_a_short_turn_before_another_speaker_needs_only_to_sound_closer_to_the_chair():
+    # half a second of 「町長。」 between the member's question and the mayor's answer: its voice tells little
+    member = _utterance("S1", [("伺います。", 38.0, 40.2), ("チョッチョ", 40.75, 41.55)])
+    piece = next(c for c in cut_candidates(member) if c.position == "end")
+    weak = [(0.48, 0.45)]
+    assert voice_cuts([piece], weak) == []  # inside a speaker's speech, closer by 0.03 is not enough
+    at_change = Cut(piece.position, piece.at, piece.start, piece.end, piece.marked, at_change=True)
+    assert voice_cuts([at_change], weak) == [at_change]
+    assert voice_cuts([at_change], [(0.45, 0.48)]) == []  # …but it must sound closer to the chair

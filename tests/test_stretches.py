@@ -74,3 +74,30 @@ def test_with_a_single_candidate_nothing_is_compared():
     found = windows(named)
     result = set_apart(named, found, _window_voices(found, 0.0, 10.0), PROFILES[:1], IdentifyOptions())
     assert result.utterances == (u,)
+
+
+def test_a_call_like_stretch_at_the_edge_that_sounds_like_the_chair_is_the_chairs():
+    # 「３番山田議員」 run into the member's own 「３番山田です」 without a pause: the text shows no call
+    chair = Utterance("C", 0.0, 3.0, "日程第一です", _words(0.0, ["日程", "第一", "です"]))
+    texts = ["３番", "山田", "議員", "３番", "山田", "です", "質問", "します"]
+    words = tuple(Word(4.0 + 0.5 * i, 4.45 + 0.5 * i, text, 0.9) for i, text in enumerate(texts))
+    member = Utterance("A", 4.0, 8.0, "".join(texts), words)
+    named = Identification((chair, member), {"C": Match("takahashi", 0.95), "A": Match("sato", 0.95)})
+    found = windows(named)
+
+    def voices(takahashi_until: float) -> list[Voice]:
+        return [_voice("takahashi" if (a + b) / 2 < takahashi_until else "sato") for _, a, b in found]
+
+    result = set_apart(named, found, voices(5.5), PROFILES, IdentifyOptions(), frozenset({"takahashi"}))
+    assert [(u.speaker, u.text) for u in result.utterances] == [
+        ("C", "日程第一です"),
+        ("C", "３番山田議員。"),
+        ("A", "３番山田です質問します"),
+    ]
+    assert set(result.matches) == {"C", "A"}  # no unknown speaker
+    # without knowing who chairs, the same stretch only loses the name
+    unnamed = set_apart(named, found, voices(5.5), PROFILES, IdentifyOptions())
+    assert [u.speaker for u in unnamed.utterances] == ["C", "A_1", "A"]
+    # a longer stretch than a call is speech, not a call: set apart unnamed
+    longer = set_apart(named, found, voices(7.0), PROFILES, IdentifyOptions(), frozenset({"takahashi"}))
+    assert [u.speaker for u in longer.utterances] == ["C", "A_1", "A"]

@@ -144,6 +144,7 @@ class Cut:
     start: float
     end: float
     marked: bool = True  # the boundary is a pause or a punctuation mark (else a closer voice is asked for)
+    at_change: bool = False  # the piece borders another speaker's utterance (a short turn between two speeches)
 
 
 def chair_label(utterances: Sequence[Utterance]) -> str | None:
@@ -208,22 +209,34 @@ def voice_cuts(
     margin: float = 0.04,
     floor: float = 0.4,
     unmarked_margin: float = 0.15,
+    change_margin: float = 0.0,
+    marked_bonus: float = 0.05,
 ) -> list[Cut]:
     """The cuts (at most one at each end) whose piece sounds like the chair: ``similarities`` holds, for each
     candidate, the cosine of its voice to the chair's and to the utterance speaker's own. The piece must be closer to
-    the chair by ``margin`` and at least ``floor`` close to it; the clearest one wins."""
+    the chair by ``margin`` (``change_margin`` for a piece set off by a pause or a mark that borders another
+    speaker's utterance: a short turn between two speeches is the chair's more often than not, and half a second of
+    voice tells little) and at least ``floor`` close to it; the clearest one wins, a cut at a pause or a
+    punctuation mark by ``marked_bonus`` (「ちょちょ、」 rather than 「ちょちょ、お」 taking the first sound of the
+    answer's 「お答え」, which hardly changes the piece's voice)."""
     chosen = []
     for position in ("start", "end"):
         scored = [
-            (chair - own, cut)
+            (chair - own + (marked_bonus if cut.marked else 0.0), cut)
             for cut, (chair, own) in zip(candidates, similarities, strict=True)
             if cut.position == position
-            and chair - own >= (margin if cut.marked else unmarked_margin)
+            and chair - own >= _margin(cut, margin, unmarked_margin, change_margin)
             and chair >= floor
         ]
         if scored:
             chosen.append(max(scored, key=lambda pair: pair[0])[1])
     return chosen
+
+
+def _margin(cut: Cut, margin: float, unmarked_margin: float, change_margin: float) -> float:
+    if not cut.marked:
+        return unmarked_margin
+    return change_margin if cut.at_change else margin
 
 
 def _split(u: Utterance, call: Call | Cut, chair: str) -> list[Utterance]:
@@ -236,14 +249,14 @@ def _split(u: Utterance, call: Call | Cut, chair: str) -> list[Utterance]:
     first_speaker, second_speaker = (chair, u.speaker) if call.position == "start" else (u.speaker, chair)
     first_text, second_text = u.text[: call.at].strip(), u.text[call.at :].strip()
     if call.position == "start":
-        first_text = _closed(first_text)
+        first_text = closed(first_text)
     return [
         Utterance(first_speaker, first_words[0].start, first_words[-1].end, first_text, first_words),
         Utterance(second_speaker, second_words[0].start, second_words[-1].end, second_text, second_words),
     ]
 
 
-def _closed(text: str) -> str:
+def closed(text: str) -> str:
     """A call set apart ends as a sentence: 「３番、山田議員、」 or 「教育長」 → 「…。」."""
     if not text or text[-1] in SENTENCE_ENDS:
         return text
@@ -269,9 +282,23 @@ def separate_calls(
             out.append(replace(u, speaker=chair))
         else:
             pieces = [u]
-            found: Sequence[Call | Cut] = find_calls(u.text) or (cuts or {}).get(index, ())
+            found = _calls_and_cuts(find_calls(u.text), (cuts or {}).get(index, ()))
             for call in sorted(found, key=lambda c: c.position != "end"):  # the end first: indices hold
                 head = pieces[0]
                 pieces = _split(head, call, chair) + pieces[1:]
             out.extend(pieces)
     return out
+
+
+def _calls_and_cuts(calls: Sequence[Call], cuts: Sequence[Cut]) -> list[Call | Cut]:
+    """The calls the text shows, and the voice's cuts at the other edge (「３番、山田議員。」 heard at the start of
+    the member's utterance, the chair's 「町長。」 misheard at its end), where they leave something between them."""
+    found: list[Call | Cut] = list(calls)
+    for cut in cuts:
+        if any(c.position == cut.position for c in found):
+            continue
+        start = next((c.at for c in found if c.position == "start"), 0)
+        end = next((c.at for c in found if c.position == "end"), None)
+        if (cut.position == "end" and cut.at > start) or (cut.position == "start" and (end is None or cut.at < end)):
+            found.append(cut)
+    return found

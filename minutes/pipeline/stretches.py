@@ -8,7 +8,13 @@ excerpts this was 12–17 % of the enrolled speakers' speech. Here each window o
 seconds) is compared with the named person and with the other candidates; where the windows covering a moment are
 closer to another candidate than to the named one, the moment is doubtful. Doubtful stretches of at least
 ``MIN_STRETCH`` seconds become utterances of a new, unknown label (one per named label), with the closest person as a
-suggestion; the clerk names them on the 話者 page. Nothing is named here that was not: a name is only ever taken away.
+suggestion; the clerk names them on the 話者 page. Nothing is named here that was not: a name is only taken away
+(but for the chair's calls below).
+
+A doubtful stretch at the very start or end of the utterance, no longer than a call (``calls.MAX_CALL_SECONDS``),
+whose windows sound most like the person who chairs goes to the chair's label instead: it is the chair's call
+(「３番、山田議員。」 run into the member's 「３番、山田です。」 without a pause, which the text does not show when
+Whisper writes 議員 as 銀); the chair is named, so this gives a name only where the person is already named.
 
 Pure functions over records and embeddings, like :mod:`minutes.pipeline.identify`; ``voices.VoiceStage`` embeds the
 windows.
@@ -24,6 +30,7 @@ from dataclasses import replace
 import numpy as np
 
 from diarize.voices import Voice, unit
+from minutes.pipeline.calls import MAX_CALL_SECONDS, closed
 from minutes.pipeline.identify import Identification, IdentifyOptions, Match, Profile, new_label, one_per_person, score
 from minutes.records import Utterance
 
@@ -32,6 +39,7 @@ HOP = 0.5  # seconds between windows, and the resolution of a doubtful stretch
 MIN_STRETCH = 1.0  # a doubtful stretch shorter than this stays with the named speaker (one window's noise)
 
 Window = tuple[int, float, float]  # (utterance index, start, end)
+Stretch = tuple[float, float, str]  # (start, end, the label it goes to)
 
 
 def windows(identification: Identification) -> list[Window]:
@@ -80,34 +88,34 @@ def doubtful(
     return [(a, b) for a, b in stretches if b - a >= MIN_STRETCH]
 
 
-def _pieces(u: Utterance, stretches: Sequence[tuple[float, float]], label: str) -> list[Utterance]:
-    """``u`` cut at the edges of ``stretches``: the pieces inside them get ``label``. With words, each word goes with
+def _pieces(u: Utterance, stretches: Sequence[Stretch]) -> list[Utterance]:
+    """``u`` cut at the edges of ``stretches``: the pieces inside one get its label. With words, each word goes with
     the piece its middle is in and the pieces' text is their words'; without words and text (a diarization turn),
-    the cut is by time; where the words do not spell the text (an edited line), the whole utterance goes to ``label``
-    when most of it is doubtful and stays as it is otherwise."""
+    the cut is by time; where the words do not spell the text (an edited line), the whole utterance goes to the
+    first stretch's label when most of it is doubtful and stays as it is otherwise."""
 
-    def inside(t: float) -> bool:
-        return any(a <= t < b for a, b in stretches)
+    def label_at(t: float) -> str:
+        return next((label for a, b, label in stretches if a <= t < b), u.speaker)
 
     if not u.words and not u.text:
-        cuts = sorted({u.start, u.end, *(t for a, b in stretches for t in (a, b) if u.start < t < u.end)})
-        return [Utterance(label if inside((a + b) / 2) else u.speaker, a, b, "") for a, b in itertools.pairwise(cuts)]
+        cuts = sorted({u.start, u.end, *(t for a, b, _ in stretches for t in (a, b) if u.start < t < u.end)})
+        return [Utterance(label_at((a + b) / 2), a, b, "") for a, b in itertools.pairwise(cuts)]
     if not u.words or "".join(w.text.strip() for w in u.words) != u.text:
-        share = sum(min(b, u.end) - max(a, u.start) for a, b in stretches) / max(u.end - u.start, 1e-6)
-        return [replace(u, speaker=label)] if share > 0.5 else [u]
-    groups: list[tuple[bool, list]] = []
+        share = sum(min(b, u.end) - max(a, u.start) for a, b, _ in stretches) / max(u.end - u.start, 1e-6)
+        return [replace(u, speaker=stretches[0][2])] if share > 0.5 else [u]
+    groups: list[tuple[str, list]] = []
     for word in u.words:
-        side = inside((word.start + word.end) / 2)
-        if groups and groups[-1][0] == side:
+        label = label_at((word.start + word.end) / 2)
+        if groups and groups[-1][0] == label:
             groups[-1][1].append(word)
         else:
-            groups.append((side, [word]))
-    if len(groups) == 1 and not groups[0][0]:
+            groups.append((label, [word]))
+    if len(groups) == 1 and groups[0][0] == u.speaker:
         return [u]
     return [
         replace(
             u,
-            speaker=label if side else u.speaker,
+            speaker=label,
             start=words[0].start,
             end=words[-1].end,
             text="".join(w.text.strip() for w in words),
@@ -115,8 +123,25 @@ def _pieces(u: Utterance, stretches: Sequence[tuple[float, float]], label: str) 
             raw="",
             kebatori="",
         )
-        for side, words in groups
+        for label, words in groups
     ]
+
+
+def _is_call(u: Utterance, stretch: tuple[float, float]) -> bool:
+    """A doubtful stretch that could be the chair's call: at the very start or end of ``u``, no longer than a call,
+    and something of ``u`` left beside it."""
+    a, b = stretch
+    at_edge = a <= u.start + 1e-6 or b >= u.end - 1e-6
+    return at_edge and b - a <= MAX_CALL_SECONDS and (u.end - u.start) - (b - a) >= HOP
+
+
+def _closest(found: Sequence[tuple[float, float, Voice]], stretch: tuple[float, float], people: dict) -> str | None:
+    """The person the windows of ``stretch`` sound most like."""
+    inside = [voice.embedding for a, b, voice in found if stretch[0] <= (a + b) / 2 < stretch[1]]
+    if not inside:
+        return None
+    mean = unit(np.mean(inside, axis=0))
+    return max(people, key=lambda key: float(mean @ people[key]))
 
 
 def set_apart(
@@ -125,9 +150,11 @@ def set_apart(
     voices: Sequence[Voice | None],
     profiles: Sequence[Profile],
     options: IdentifyOptions,
+    chairs: frozenset[str] = frozenset(),
 ) -> Identification:
-    """``identification`` with the doubtful stretches of its named speakers given a new unknown label each.
-    ``found`` and ``voices``: the windows (:func:`windows`) and their embeddings (None where too short).
+    """``identification`` with the doubtful stretches of its named speakers given a new unknown label each, except
+    a call-like stretch at an utterance's edge that sounds like one of ``chairs`` (profile keys), which goes to that
+    person's label. ``found`` and ``voices``: the windows (:func:`windows`) and their embeddings (None where too short).
 
     Only the candidates' profiles are compared, not the meeting's other (unnamed) speakers: those often hold pieces
     of the named person's own voice (the clustering cut it in two), and comparing them took the name from half of
@@ -138,6 +165,7 @@ def set_apart(
         if voice is not None:
             by_utterance[index].append((start, end, voice))
     used = {u.speaker for u in identification.utterances}
+    chair_labels = {m.person: label for label, m in identification.matches.items() if m.person in chairs}
     labels: dict[str, str] = {}
     out: list[Utterance] = []
     doubtful_voices: dict[str, list[np.ndarray]] = defaultdict(list)
@@ -152,13 +180,23 @@ def set_apart(
         if not stretches:
             out.append(u)
             continue
-        if u.speaker not in labels:
+        chair_of = {
+            stretch: chair_labels.get(_closest(by_utterance[index], stretch, people) or "")
+            for stretch in stretches
+            if _is_call(u, stretch) and person not in chair_labels
+        }
+        unknown = [stretch for stretch in stretches if not chair_of.get(stretch)]
+        if unknown and u.speaker not in labels:
             labels[u.speaker] = new_label(used, u.speaker)
             used.add(labels[u.speaker])
-        out.extend(_pieces(u, stretches, labels[u.speaker]))
-        doubtful_voices[labels[u.speaker]] += [
-            v.embedding for a, b, v in by_utterance[index] if any(x <= (a + b) / 2 < y for x, y in stretches)
-        ]
+        pieces = _pieces(u, [(a, b, chair_of.get((a, b)) or labels[u.speaker]) for a, b in stretches])
+        if len(pieces) > 1 and pieces[0].speaker in chair_labels.values():
+            pieces[0] = replace(pieces[0], text=closed(pieces[0].text))  # a call set apart ends as a sentence
+        out.extend(pieces)
+        if unknown:
+            doubtful_voices[labels[u.speaker]] += [
+                v.embedding for a, b, v in by_utterance[index] if any(x <= (a + b) / 2 < y for x, y in unknown)
+            ]
     matches = dict(identification.matches)
     for original, label in labels.items():
         if any(u.speaker == label for u in out):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 
@@ -79,13 +80,17 @@ class VoiceStage:
                 cuts = self._cuts(utterances, voices, chair)
                 utterances = calls.separate_calls(utterances, chair, cuts)
         if identifying and self.options.repair and self.options.stretches:
-            result = self._set_apart(Identification(tuple(utterances), people), profiles)
+            result = self._set_apart(
+                Identification(tuple(utterances), people), profiles, chairs if separate_calls else frozenset()
+            )
             utterances, people = list(result.utterances), result.matches
         named = sum(match.person is not None for match in people.values())
         self.progress(STAGE, 1, 1, f"{len(people)} 人のうち {named} 人を名簿の人と特定しました" if people else "")
         return utterances, people
 
-    def _set_apart(self, identification: Identification, profiles: Sequence[Profile]) -> Identification:
+    def _set_apart(
+        self, identification: Identification, profiles: Sequence[Profile], chairs: frozenset[str]
+    ) -> Identification:
         """The stretches of named speakers that sound like another candidate, set apart unnamed
         (:mod:`minutes.pipeline.stretches`): their windows embedded here."""
         found = stretches.windows(identification)
@@ -93,7 +98,7 @@ class VoiceStage:
             return identification
         spans = [(start, end) for _, start, end in found]
         window_voices = embed_spans(self.model, self.samples, spans, min_seconds=stretches.MIN_STRETCH)
-        return stretches.set_apart(identification, found, window_voices, profiles, self.options)
+        return stretches.set_apart(identification, found, window_voices, profiles, self.options, chairs)
 
     def _centroids(self, utterances: Sequence[Utterance], voices: Sequence[Voice | None] | None) -> dict[str, Voice]:
         """Each speaker's voice: from all its utterances' voices when known, else from its longest utterances."""
@@ -115,15 +120,21 @@ class VoiceStage:
     def _cuts(
         self, utterances: Sequence[Utterance], voices: Sequence[Voice | None] | None, chair: str
     ) -> dict[int, list[Cut]]:
-        """Per utterance of another speaker without a call in its text: the edge pieces spoken in the chair's voice."""
+        """Per utterance of another speaker: the edge pieces spoken in the chair's voice, at the edges where its text
+        shows no call."""
         centroids = self._centroids(utterances, voices)
         if chair not in centroids:
             return {}
-        wanted = {
-            index: cut_candidates(u)
-            for index, u in enumerate(utterances)
-            if u.speaker != chair and u.speaker in centroids and not find_calls(u.text)
-        }
+        wanted = {}
+        for index, u in enumerate(utterances):
+            if u.speaker != chair and u.speaker in centroids:
+                settled = {call.position for call in find_calls(u.text)}
+                changes = _changes(utterances, index)
+                wanted[index] = [
+                    replace(cut, at_change=cut.position in changes)
+                    for cut in cut_candidates(u)
+                    if cut.position not in settled
+                ]
         pieces = [(cut.start, cut.end) for found in wanted.values() for cut in found]
         piece_voices = iter(embed_spans(self.model, self.samples, pieces, min_seconds=0.3))
         cuts: dict[int, list[Cut]] = {}
@@ -145,3 +156,14 @@ def _middle(u: Utterance, seconds: float) -> tuple[float, float]:
     """The middle ``seconds`` of an utterance's span (all of it when shorter)."""
     extra = max(0.0, (u.end - u.start) - seconds) / 2
     return u.start + extra, u.end - extra
+
+
+def _changes(utterances: Sequence[Utterance], index: int) -> set[str]:
+    """The edges ("start", "end") of utterance ``index`` that border another speaker's utterance."""
+    u = utterances[index]
+    edges = set()
+    if index > 0 and utterances[index - 1].speaker != u.speaker:
+        edges.add("start")
+    if index + 1 < len(utterances) and utterances[index + 1].speaker != u.speaker:
+        edges.add("end")
+    return edges
