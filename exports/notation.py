@@ -142,7 +142,7 @@ def speaker_text(speech: Speech, options: NotationOptions) -> str:
     if not role and speech.seat is not None and options.member_seat and options.order is SpeakerOrder.ROLE_FIRST:
         role = seat_text(speech.seat, options)
     if not name:  # an unidentified speaker: the role (or the diarization label) alone
-        return f"{options.speaker_mark}{role or speech.label or '発言者'}"
+        return f"{options.speaker_mark}{role or body_text(speech.label, options) or '発言者'}"
     if not role:
         return f"{options.speaker_mark}{name}{honorific}"
     if options.order is SpeakerOrder.NAME_FIRST:

@@ -106,6 +106,8 @@ def test_unnamed_speakers_show_as_numbered_speakers_in_japanese(as_, council):
     assert names_of(services, council)[:2] == ["議長", "話者２"]  # a role alone is a name
     transcript = services.meetings.transcript(council)  # the CLI's view says the same
     assert [transcript.speaker(u).display for u in transcript.utterances][:2] == ["議長", "話者２"]
+    text = services.exports.export(council, "txt").data.decode("utf-8")
+    assert "○話者２\u3000" in text and "話者２君" not in text  # a number, not a name: no honorific
 
 
 # ---------------------------------------------------------------- adding a speaker

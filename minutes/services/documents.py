@@ -30,8 +30,9 @@ class ExportResult:
 
 
 def speaker_label(speaker: Speaker, number: int) -> str:
-    """A name for a speaker nobody has named yet: 話者１, 話者２ … (by order of first appearance)."""
-    return speaker.name or ("" if speaker.role else f"話者{number}")
+    """How a speaker nobody has named is printed: 話者１, 話者２ … (by order of first appearance), without the
+    honorific a name gets (○話者４, not ○話者４君); a named speaker keeps its diarization label."""
+    return speaker.label if speaker.name else f"話者{number}"
 
 
 def _kind(value: str) -> exports.MeetingKind:
@@ -87,7 +88,7 @@ def build_document(session: Session, *, meeting_id: int) -> exports.MinutesDocum
         speaker = speakers[utterance.speaker_id]
         numbers.setdefault(speaker.id, len(numbers) + 1)
         speech = exports.Speech(
-            name=speaker_label(speaker, numbers[speaker.id]),
+            name=speaker.name or "",
             text=utterance.text,
             raw=utterance.raw if utterance.raw is not None else utterance.text,
             role=speaker.role or "",
@@ -95,7 +96,7 @@ def build_document(session: Session, *, meeting_id: int) -> exports.MinutesDocum
             kind=_speaker_kind(speaker.kind),
             start=utterance.start,
             end=utterance.end,
-            label=speaker.label,
+            label=speaker_label(speaker, numbers[speaker.id]),
             yomi=speaker.yomi or "",
             group=speaker.group or "",
             words=tuple(exports.WordTiming(w["start"], w["end"], w["text"]) for w in utterance.words)
