@@ -22,9 +22,9 @@ MAX_SECONDS = 3.0  # longer stretches are not a short turn swallowed at a speake
 NEAR_CHANGE = 1.0  # seconds: the stretch must lie this close to a change of speaker in the diarization
 PAD = 0.2  # seconds of context on either side, within the neighbouring words
 MAX_COMPRESSION = 2.4  # faster-whisper's compression_ratio_threshold
-# Whisper pads each stretch to 30 s, and on a breath or a click it may loop until its 448-token limit (「お前のお前の…」,
-# 222 words from 0.48 s): on the sample council two such stretches took 9.6 and 9.2 CPU seconds of the second look's
-# 38.8, against about 1.7 for one that decodes cleanly. No speech says more than this many tokens a second, so the
+# Whisper pads each stretch to 30 s, and on a breath or a click it may loop until its 448-token limit
+# (「お前のお前の…」, 222 words from 0.48 s): on the sample council two such stretches took 9.6 and 9.2 CPU seconds,
+# against about 1.7 for one that decodes cleanly. No speech says more than this many tokens a second, so the
 # decoder stops there and a stretch that reached the limit is a loop, left as it was (as the compression ratio
 # rejected it before).
 TOKENS_PER_SECOND = 25
