@@ -65,6 +65,9 @@ def session_for(key: str, network: nn.Module, mel_bins: int) -> onnxruntime.Infe
             options.intra_op_num_threads = threads
             options.inter_op_num_threads = 1
             options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            # Without its arena ONNX Runtime gives the windows' activations back after each batch: diarizing the
+            # sample council alone peaked at 1.72 GB RSS instead of 2.13 (torch: 1.97), at about the same CPU time.
+            options.enable_cpu_mem_arena = False
             session = onnxruntime.InferenceSession(
                 export(network, mel_bins), options, providers=["CPUExecutionProvider"]
             )
