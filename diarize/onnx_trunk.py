@@ -22,6 +22,8 @@ import onnxruntime
 import torch
 from torch import nn
 
+from minutes.errors import ModelError
+
 _LOCK = threading.Lock()
 _SESSIONS: dict[tuple[str, int], onnxruntime.InferenceSession] = {}
 
@@ -68,9 +70,15 @@ def session_for(key: str, network: nn.Module, mel_bins: int) -> onnxruntime.Infe
             # Without its arena ONNX Runtime gives the windows' activations back after each batch: diarizing the
             # sample council alone peaked at 1.72 GB RSS instead of 2.13 (torch: 1.97), at about the same CPU time.
             options.enable_cpu_mem_arena = False
-            session = onnxruntime.InferenceSession(
-                export(network, mel_bins), options, providers=["CPUExecutionProvider"]
-            )
+            try:
+                graph = export(network, mel_bins)
+            except torch.onnx.OnnxExporterError as error:  # the onnx package missing: an install left undone
+                raise ModelError(
+                    "話者の特徴を計算する準備ができません（onnx パッケージがありません）。"
+                    "管理者に scripts/setup.sh の再実行を依頼してください。",
+                    f"ONNX export of CAM++ failed: {error}",
+                ) from error
+            session = onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
             _SESSIONS[(key, threads)] = session
     return session
 
