@@ -1,11 +1,18 @@
 """Benchmark the pipeline: real-time factor per stage and end to end, peak memory, CER and DER.
 
-    python benchmarks/pipeline.py FILE_OR_FOLDER [...] [--speakers N] [--loop-minutes M] [--language ja]
+    python benchmarks/pipeline.py FILE_OR_FOLDER [...] [--speakers N] [--loop-minutes M] [--language ja] [--compare]
 
 For each audio file (a folder is searched for .wav/.flac/.mp3/.m4a), a reference transcript is read from the same
 name with .txt and reference speaker turns from .rttm (or a folder-level *.rttm keyed by file id). ``--loop-minutes``
 repeats the file into a long recording first, to check that memory stays flat. Each file runs in its own process so
 peak memory is per file. Targets (2 CPU cores, base int8): end-to-end RTF <= 0.25, peak RSS <= 2.5 GB on 10 minutes.
+``cpu_rtf`` is the process's CPU seconds (user + system) per audio second: on a shared machine it varies less than
+the wall clock.
+
+``--compare`` runs, for each file and one right after the other, the product and the simple alternative a user might
+assemble from the same weights (``simple_alternative``: faster-whisper's batched pipeline, batch 8, and pyannote's
+SpeakerDiarization at its default step of 1 s with CAM++ on torch, words given the speaker of the largest overlap),
+and prints both rows and the ratio of their real-time factors.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a script from anywhere
 
+from diarize.weights import locate_weights
 from minutes import offline
 
 offline.enforce()
@@ -70,15 +78,20 @@ def measure_one(path: Path, options: dict) -> dict:
     if options["loop_minutes"]:
         source = _looped(path, options["loop_minutes"] * 60, data / "long.wav")
     chosen = pipeline_options(runtime.settings, language=options["language"], num_speakers=options["speakers"])
-    started = time.perf_counter()
-    result = run_pipeline(source, data / "work", runtime.whisper_model_path(), chosen)
-    elapsed = time.perf_counter() - started
+    started, cpu_started = time.perf_counter(), _cpu_seconds()
+    if options.get("simple"):
+        result = simple_alternative(source, data / "work", runtime.whisper_model_path(), chosen)
+    else:
+        result = run_pipeline(source, data / "work", runtime.whisper_model_path(), chosen)
+    elapsed, cpu = time.perf_counter() - started, _cpu_seconds() - cpu_started
     stop.set()
     figures = {
         "file": path.name,
+        "pipeline": "simple" if options.get("simple") else "product",
         "duration_s": round(result.duration, 1),
         "rtf": {stage: round(seconds / result.duration, 3) for stage, seconds in result.stage_seconds.items()},
         "rtf_end_to_end": round(elapsed / result.duration, 3),
+        "cpu_rtf": round(cpu / result.duration, 3),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "peak_anon_rss_mb": round(peak_anon[0] / 1024),
         "speakers_found": len(result.speakers),
@@ -102,6 +115,76 @@ def measure_one(path: Path, options: dict) -> dict:
             figures["reference_speakers"] = len({t.speaker for t in turns})
     del np
     return figures
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def simple_alternative(source: Path, work_dir: Path, model_path: Path, chosen):
+    """What a user might assemble with the same weights: faster-whisper's batched pipeline (batch 8, VAD, beam 5,
+    word timestamps) and pyannote's SpeakerDiarization with its default segmentation step (0.1 of the 10 s window)
+    and batch sizes, CAM++ on torch and the product's clustering threshold (pyannote has no default for CAM++),
+    each word given the speaker whose turn overlaps it most. Returns what ``run_pipeline`` returns."""
+    import numpy as np
+    import torch
+    from faster_whisper import BatchedInferencePipeline, WhisperModel
+    from pyannote.audio import Model
+    from pyannote.audio.core.plda import PLDA
+    from pyannote.audio.pipelines import SpeakerDiarization
+
+    from diarize.campplus import CAMPPlusEmbedding
+    from minutes.pipeline.assign import build_utterances
+    from minutes.pipeline.decode import decode_to_file
+    from minutes.pipeline.run import PipelineResult
+    from minutes.pipeline.transcribe import segment_record
+    from minutes.records import SAMPLE_RATE, SpeakerTurn
+
+    work_dir.mkdir(parents=True, exist_ok=True)
+    timings = {}
+    started = time.perf_counter()
+    samples = decode_to_file(source, work_dir / "audio-16k.f32").samples()
+    timings["decode"] = time.perf_counter() - started
+    started = time.perf_counter()
+    options = chosen.transcription
+    model = WhisperModel(str(model_path), device=options.device, compute_type=options.compute_type)
+    pieces, info = BatchedInferencePipeline(model).transcribe(
+        np.ascontiguousarray(samples), language=options.language, batch_size=8, word_timestamps=True
+    )
+    segments = [segment_record(piece, 0.0) for piece in pieces]
+    del model
+    timings["transcribe"] = time.perf_counter() - started
+    started = time.perf_counter()
+    weights = locate_weights()
+    embedding = CAMPPlusEmbedding.from_checkpoint(weights.embedding)
+    embedding.onnx_key = None  # torch, as pyannote runs any embedding model
+    pipeline = SpeakerDiarization(
+        segmentation=Model.from_pretrained(str(weights.segmentation), strict=False),
+        embedding=embedding,
+        plda=PLDA.__new__(PLDA),
+        clustering="AgglomerativeClustering",
+    )
+    threshold = chosen.diarization.clustering_threshold
+    pipeline.instantiate(
+        {
+            "segmentation": {"min_duration_off": 0.0},
+            "clustering": {"method": "centroid", "min_cluster_size": 12, "threshold": threshold},
+        }
+    )
+    waveform = torch.from_numpy(np.array(samples, dtype=np.float32))[None]
+    output = pipeline({"waveform": waveform, "sample_rate": SAMPLE_RATE}, num_speakers=chosen.diarization.num_speakers)
+    turns = [
+        SpeakerTurn(float(segment.start), float(segment.end), str(label))
+        for segment, _, label in output.speaker_diarization.itertracks(yield_label=True)
+    ]
+    timings["diarize"] = time.perf_counter() - started
+    started = time.perf_counter()
+    utterances = build_utterances(segments, turns, chosen.assign, info.language)
+    timings["assign"] = time.perf_counter() - started
+    speakers = tuple(dict.fromkeys(u.speaker for u in utterances))
+    duration = len(samples) / SAMPLE_RATE
+    return PipelineResult(info.language, duration, speakers, tuple(utterances), timings)
 
 
 def _rttm_for(path: Path, file_id: str):
@@ -172,13 +255,14 @@ def main() -> None:
     parser.add_argument("--speakers", type=int)
     parser.add_argument("--language", default="ja")
     parser.add_argument("--loop-minutes", type=float, default=0)
+    parser.add_argument("--compare", action="store_true", help="the product and the simple alternative, side by side")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         options = json.loads(args.child)
         print(json.dumps(measure_one(Path(options["path"]), options), ensure_ascii=False))
         return
-    rows = []
+    rows, simple_rows = [], []
     for target in args.targets:
         for path, refs in _files(target):
             options = {
@@ -188,15 +272,19 @@ def main() -> None:
                 "loop_minutes": args.loop_minutes,
                 **refs,
             }
-            child = subprocess.run(
-                [sys.executable, __file__, "x", "--child", json.dumps(options)], capture_output=True, text=True
-            )
-            if child.returncode != 0:
-                print(f"{path.name}: failed\n{child.stderr[-2000:]}", file=sys.stderr)
+            row = _child(options)
+            if row is None:
                 continue
-            row = json.loads(child.stdout.strip().splitlines()[-1])
             rows.append(row)
-            print(json.dumps(row, ensure_ascii=False), flush=True)
+            if args.compare and (simple := _child({**options, "simple": True})) is not None:
+                simple_rows.append(simple)
+                ratio = simple["rtf_end_to_end"] / max(row["rtf_end_to_end"], 1e-9)
+                cpu_ratio = simple["cpu_rtf"] / max(row["cpu_rtf"], 1e-9)
+                print(
+                    json.dumps({"file": path.name, "simple/product rtf": round(ratio, 2), "cpu": round(cpu_ratio, 2)})
+                )
+    if args.compare and simple_rows:
+        _print_table(rows, simple_rows)
     if len(rows) > 1:
         total = sum(r["duration_s"] for r in rows)
 
@@ -221,6 +309,30 @@ def main() -> None:
                 }
             )
         )
+
+
+def _child(options: dict) -> dict | None:
+    child = subprocess.run(
+        [sys.executable, __file__, "x", "--child", json.dumps(options)], capture_output=True, text=True
+    )
+    if child.returncode != 0:
+        print(f"{Path(options['path']).name}: failed\n{child.stderr[-2000:]}", file=sys.stderr)
+        return None
+    row = json.loads(child.stdout.strip().splitlines()[-1])
+    print(json.dumps(row, ensure_ascii=False), flush=True)
+    return row
+
+
+def _print_table(rows: list[dict], simple_rows: list[dict]) -> None:
+    """Product and simple alternative per file, as a Markdown table."""
+    print("| file | pipeline | RTF | CPU s / audio s | peak RSS MB | CER | DER | speakers |")
+    print("|---|---|---|---|---|---|---|---|")
+    for product in rows:
+        for row in [product, *(r for r in simple_rows if r["file"] == product["file"])]:
+            print(
+                f"| {row['file']} | {row['pipeline']} | {row['rtf_end_to_end']} | {row['cpu_rtf']} | "
+                f"{row['peak_rss_mb']} | {row.get('cer', '')} | {row.get('der_words', '')} | {row['speakers_found']} |"
+            )
 
 
 if __name__ == "__main__":

@@ -23,6 +23,8 @@ from pyannote.audio.core.model import Model
 from pyannote.audio.models.blocks.pooling import StatsPool
 from torch import nn
 
+from diarize import onnx_trunk
+
 EMBEDDING_DIMENSION = 192
 NUM_MEL_BINS = 80
 FRAME_LENGTH = 400  # samples: 25 ms at 16 kHz
@@ -234,6 +236,8 @@ class CAMPPlusEmbedding(Model):
         mel_banks = F.pad(mel_banks.float(), (0, 1))  # (mel, fft / 2 + 1)
         self.register_buffer("window", window, persistent=False)
         self.register_buffer("mel_banks", mel_banks.T.contiguous(), persistent=False)
+        # The checkpoint whose trunk runs on ONNX Runtime on the CPU (diarize.onnx_trunk); None: torch only.
+        self.onnx_key: str | None = None
 
     @classmethod
     def from_checkpoint(cls, path: str | Path, device: torch.device | str = "cpu") -> CAMPPlusEmbedding:
@@ -242,6 +246,7 @@ class CAMPPlusEmbedding(Model):
         state_dict = torch.load(str(path), map_location="cpu", weights_only=True)
         model.campplus.load_state_dict(state_dict, strict=True)
         model.eval()
+        model.onnx_key = str(Path(path).resolve())
         return model.to(device)
 
     @property
@@ -263,6 +268,13 @@ class CAMPPlusEmbedding(Model):
         power = torch.fft.rfft(frames, n=FFT_SIZE).abs().pow(2)  # (batch, frames, 257)
         fbank = torch.matmul(power, self.mel_banks).clamp_min(torch.finfo(torch.float32).eps).log()
         return fbank - fbank.mean(dim=1, keepdim=True)
+
+    def trunk(self, features: torch.Tensor) -> torch.Tensor:
+        """CAM++'s trunk (``CAMPPlus.frames``): on ONNX Runtime on the CPU (about a third of torch's CPU time, the
+        same frames), else on torch."""
+        if self.onnx_key is not None and features.device.type == "cpu":
+            return onnx_trunk.run(onnx_trunk.session_for(self.onnx_key, self.campplus, NUM_MEL_BINS), features)
+        return self.campplus.frames(features)
 
     def forward(self, waveforms: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
         """Speaker embeddings.
@@ -289,7 +301,7 @@ class CAMPPlusEmbedding(Model):
 
         wanted = [number for number, is_needed in enumerate(needed) if is_needed]
         if wanted:
-            computed = self.campplus.frames(self.compute_fbank(waveforms[[starts[d] for d in wanted]]))
+            computed = self.trunk(self.compute_fbank(waveforms[[starts[d] for d in wanted]]))
             # (len(wanted), 512, embedding_frames)
             frames = computed.new_zeros((len(starts), *computed.shape[1:]))
             frames[wanted] = computed

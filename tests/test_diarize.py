@@ -182,3 +182,27 @@ def test_japanese_council_three_speakers(pipeline):
     assert der(turns, SAMPLES / "council_ja.rttm", len(samples) / SAMPLE_RATE) < COUNCIL_MAX_DER
     # Told the count, it merges; more speakers than the clustering supports cannot always be forced (pyannote warns).
     assert len(speakers(diarize(samples, DiarizationOptions(num_speakers=2), pipeline=pipeline))) == 2
+
+
+@pytest.mark.slow
+def test_campplus_trunk_on_onnx_runtime_gives_torch_embeddings():
+    # The CPU runs CAM++'s trunk on ONNX Runtime (diarize.onnx_trunk); the embeddings must be torch's, for every
+    # length the voice stage gives it (a call of 0.3 s, a few seconds) and in a batch.
+    import torch
+
+    from diarize.voices import load_embedding_model
+
+    samples, _ = read_wav(SAMPLES / "council_ja.wav")
+    model = load_embedding_model()
+    assert model.onnx_key is not None
+    pieces = [
+        torch.from_numpy(samples[start : start + length].copy())[None, None]
+        for start, length in ((16000, 4800), (80000, 37000))
+    ]
+    batch = torch.from_numpy(np.stack([samples[i * 48000 : i * 48000 + 32000] for i in range(2)]))[:, None]
+    with torch.inference_mode():
+        onnx = [model(piece)[0] for piece in pieces] + list(model(batch))
+        model.onnx_key = None
+        plain = [model(piece)[0] for piece in pieces] + list(model(batch))
+    for a, b in zip(onnx, plain, strict=True):
+        assert float(torch.nn.functional.cosine_similarity(a, b, dim=0)) > 0.9999

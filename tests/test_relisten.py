@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from minutes.pipeline.relisten import confident, relisten, untranscribed_spans
+from minutes.pipeline.relisten import confident, reached, relisten, token_limit, untranscribed_spans
 from minutes.pipeline.transcribe import TranscriptionOptions
 from minutes.records import SAMPLE_RATE, Segment, SpeakerTurn, Word
 
@@ -73,8 +73,16 @@ class _Model:
         text, logprob = self.heard[len(clip)]
         end = len(clip) / SAMPLE_RATE
         word = SimpleNamespace(start=0.2, end=end, word=text, probability=0.8)
+        tokens = list(range(len(text)))  # about one token a character
         piece = SimpleNamespace(
-            start=0.0, end=end, text=text, words=[word], avg_logprob=logprob, no_speech_prob=0.1, compression_ratio=1
+            start=0.0,
+            end=end,
+            text=text,
+            words=[word],
+            tokens=tokens,
+            avg_logprob=logprob,
+            no_speech_prob=0.1,
+            compression_ratio=1,
         )
         return iter([piece]), SimpleNamespace(language="ja", language_probability=1.0)
 
@@ -89,6 +97,21 @@ def test_what_is_heard_joins_the_transcript_in_time_order():
     assert [(s.text, s.start, s.words[0].start) for s in added] == [("総務課長。", 32.05, 32.25)]  # the phantom is not
     assert [s.start for s in out] == sorted(s.start for s in out)
     assert all(c["vad_filter"] is False and c["temperature"] == 0.0 and c["language"] == "ja" for c in model.calls)
+    assert [c["max_new_tokens"] for c in model.calls] == [token_limit(b - a) for a, b in spans]
+
+
+def test_a_decode_that_runs_to_the_token_limit_is_a_loop_and_left_out():
+    # base looping on a breath (「お前のお前の…」 from 0.48 s, measured on the sample): cut at the limit, not kept even
+    # though the cut text reads as confident
+    samples = np.zeros(200 * SAMPLE_RATE, dtype=np.float32)
+    spans = untranscribed_spans(SEGMENTS, TURNS)
+    lengths = [int(b * SAMPLE_RATE) - int(a * SAMPLE_RATE) for a, b in spans]
+    limits = [token_limit(b - a) for a, b in spans]
+    model = _Model({lengths[0]: ("お前の" * 10, -0.5), lengths[1]: ("町長。", -0.5)})
+    assert len("お前の" * 10) + 2 >= limits[0] - 1 and reached(limits[0], [30])
+    out = relisten(model, samples, SEGMENTS, spans, TranscriptionOptions(), "ja")
+    assert [s.text for s in out if s not in SEGMENTS] == ["町長。"]
+    assert token_limit(0.4) == 16 and token_limit(3.4) == 85 and not reached(16, [3])
 
 
 def test_a_segment_heard_between_two_words_of_another_lands_between_them():
