@@ -135,10 +135,11 @@ def on_ack(line_id: int) -> None:
     st.rerun(line_tools.line_key(line_id))
 
 
-# Every control of the list but the page number (see ``_navigation``) names the list as the part to draw again (``st.rerun(LINES)``), and so does every other
-# control of the page with its own part. A click that ends typing in an opened utterance reaches the server together
-# with the text, in one message scoped to that utterance's fragment; a control that left the choice to Streamlit was
-# then drawn again only with the utterance (the text saved, the page not turned: issue 16, streamlit#8725).
+# Every control of the list but the page number (see ``_navigation``) names the list as the part to draw again
+# (``st.rerun(LINES)``), and so does every other control of the page with its own part. A click that ends typing in
+# an opened utterance reaches the server together with the text, in one message scoped to that utterance's fragment;
+# a control that left the choice to Streamlit was then drawn again only with the utterance (the text saved, the page
+# not turned: issue 16, streamlit#8725).
 
 
 def _redraw_list() -> None:
